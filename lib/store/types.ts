@@ -1,0 +1,62 @@
+// The contract between the layers above (lower, workspace, CLI) and the object store. All object
+// access goes through an ObjectStore: callers never fetch or cache on their own (DESIGN.md, style 7).
+
+/** A 40-character lowercase hex SHA-1 object id. */
+export type Oid = string
+
+export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag'
+
+/** Git tree entry modes as Git writes them (`40000`, not `040000`). */
+export type TreeMode = '100644' | '100755' | '120000' | '40000' | '160000'
+
+export interface TreeEntry {
+  mode: TreeMode
+  name: string
+  oid: Oid
+}
+
+export interface Person {
+  name: string
+  email: string
+  /** Seconds since the epoch. */
+  timestamp: number
+  /** Minutes east of UTC, as Git stores it (+0130 → 90). */
+  timezoneOffset: number
+}
+
+export interface CommitInfo {
+  oid: Oid
+  tree: Oid
+  parents: Oid[]
+  author: Person
+  committer: Person
+  message: string
+}
+
+export interface FetchProgress {
+  objects: number
+  bytes: number
+}
+
+export interface ObjectStore {
+  /** Resolves a branch, tag, `HEAD` or full commit id on the remote to a commit id. */
+  resolveRef(ref: string): Promise<Oid>
+  /** Makes the commit and every tree under it (no blobs) local, in one round trip where the remote allows. */
+  loadCommit(commit: Oid): Promise<CommitInfo>
+  readCommit(oid: Oid): Promise<CommitInfo>
+  /** Entries of a tree; fetched if missing. Entry names were validated on arrival. */
+  readTree(oid: Oid): Promise<TreeEntry[]>
+  /** Contents of a blob: memory → disk → remote (batched with other misses, single-flight per id). */
+  readBlob(oid: Oid): Promise<Uint8Array>
+  /** Exact size of a blob, without downloading it where the remote can say. Never a guess. */
+  blobSize(oid: Oid): Promise<number>
+  /** Sizes of many blobs in as few round trips as possible (for `stat` of a whole directory). */
+  blobSizes(oids: Oid[]): Promise<Map<Oid, number>>
+  /** True when the object is already on local disk (no network). */
+  has(oid: Oid): Promise<boolean>
+  /** Fetches the missing ones among `oids` in large batches; resolves once all are local. */
+  prefetch(oids: Oid[], options?: { onProgress?: (p: FetchProgress) => void }): Promise<FetchProgress>
+  /** Stores a locally made object (blob, tree, commit) and returns its id. */
+  writeObject(type: ObjectType, body: Uint8Array): Promise<Oid>
+  readObject(oid: Oid): Promise<{ type: ObjectType; body: Uint8Array }>
+}
