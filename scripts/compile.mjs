@@ -1,0 +1,14 @@
+// Builds the single executable dist/scorpio with `bun build --compile` (works offline; `deno compile`
+// needs a runtime download these machines cannot make). The binary needs no node_modules and no Node.
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+const bun = join('node_modules', '.bin', 'bun')
+execFileSync(bun, [
+  'build', '--compile', '--minify-syntax', '--sourcemap=none',
+  '--define', `SCORPIO_VERSION=${JSON.stringify(pkg.version)}`,
+  'cli/main.ts', '--outfile', 'dist/scorpio',
+], { stdio: 'inherit' })
+console.log('built dist/scorpio')
