@@ -1,0 +1,164 @@
+// The on-disk object database of one remote: `<dir>/<2 hex>/<38 hex>` holding `type size\0body`
+// (uncompressed: reads are a plain file read, and the file's SHA-1 is the object id, so a corrupt
+// file is detected on every read). Writes are temp + rename, so any number of processes can share
+// the directory; two writers of one object write identical bytes.
+import { promises as fsp } from 'node:fs'
+import { join } from 'node:path'
+import { createHash, randomBytes } from 'node:crypto'
+import type { ObjectType, Oid } from './types.ts'
+
+export interface StoredObject {
+  type: ObjectType
+  body: Uint8Array
+}
+
+const TYPES = new Set(['blob', 'tree', 'commit', 'tag'])
+const TOUCH_AFTER_MS = 10 * 60 * 1000
+
+function parseHeader(buf: Uint8Array): { type: ObjectType; size: number; start: number } | null {
+  const nul = buf.indexOf(0)
+  if (nul < 0 || nul > 32) return null
+  const head = Buffer.from(buf.buffer, buf.byteOffset, nul).toString('latin1')
+  const sp = head.indexOf(' ')
+  const type = head.slice(0, sp)
+  const size = Number(head.slice(sp + 1))
+  if (!TYPES.has(type) || !Number.isSafeInteger(size)) return null
+  return { type: type as ObjectType, size, start: nul + 1 }
+}
+
+export class DiskObjectDb {
+  readonly dir: string
+  private made = new Set<string>()
+  /** Called with the id of a file found corrupt (it has been deleted). */
+  onCorrupt?: (oid: Oid) => void
+
+  constructor(dir: string) {
+    this.dir = dir
+  }
+
+  async init(): Promise<void> {
+    await fsp.mkdir(join(this.dir, 'tmp'), { recursive: true })
+  }
+
+  pathOf(oid: Oid): string {
+    return join(this.dir, oid.slice(0, 2), oid.slice(2))
+  }
+
+  async has(oid: Oid): Promise<boolean> {
+    try {
+      await fsp.access(this.pathOf(oid))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** The object, or null when absent or corrupt (a corrupt file is removed so it gets re-fetched). */
+  async read(oid: Oid): Promise<StoredObject | null> {
+    const p = this.pathOf(oid)
+    let fh: fsp.FileHandle
+    try {
+      fh = await fsp.open(p, 'r')
+    } catch {
+      return null
+    }
+    let buf: Buffer
+    let mtimeMs: number
+    try {
+      const st = await fh.stat()
+      mtimeMs = st.mtimeMs
+      buf = Buffer.allocUnsafe(st.size)
+      let off = 0
+      while (off < st.size) {
+        const { bytesRead } = await fh.read(buf, off, st.size - off, off)
+        if (bytesRead === 0) break
+        off += bytesRead
+      }
+      buf = buf.subarray(0, off)
+    } finally {
+      await fh.close()
+    }
+    const h = parseHeader(buf)
+    const ok = h && buf.length === h.start + h.size && createHash('sha1').update(buf).digest('hex') === oid
+    if (!ok || !h) {
+      await fsp.rm(p, { force: true })
+      this.onCorrupt?.(oid)
+      return null
+    }
+    if (Date.now() - mtimeMs > TOUCH_AFTER_MS) {
+      const now = new Date()
+      fsp.utimes(p, now, now).catch(() => {})
+    }
+    return { type: h.type, body: new Uint8Array(buf.buffer, buf.byteOffset + h.start, h.size) }
+  }
+
+  /** Size from the header (and the file length agreeing with it), without reading the body. */
+  async size(oid: Oid): Promise<{ type: ObjectType; size: number } | null> {
+    let fh: fsp.FileHandle
+    try {
+      fh = await fsp.open(this.pathOf(oid), 'r')
+    } catch {
+      return null
+    }
+    try {
+      const buf = Buffer.alloc(40)
+      const { bytesRead } = await fh.read(buf, 0, 40, 0)
+      const h = parseHeader(buf.subarray(0, bytesRead))
+      if (!h) return null
+      const st = await fh.stat()
+      return st.size === h.start + h.size ? { type: h.type, size: h.size } : null
+    } finally {
+      await fh.close()
+    }
+  }
+
+  /** Writes an object whose id the caller has verified. Atomic; a no-op when already present. */
+  async write(oid: Oid, type: ObjectType, body: Uint8Array): Promise<void> {
+    const sub = oid.slice(0, 2)
+    const final = this.pathOf(oid)
+    if (!this.made.has(sub)) {
+      await fsp.mkdir(join(this.dir, sub), { recursive: true })
+      this.made.add(sub)
+    }
+    const tmp = join(this.dir, 'tmp', `${oid}.${process.pid}.${randomBytes(4).toString('hex')}`)
+    const fh = await fsp.open(tmp, 'w')
+    try {
+      await fh.writev([Buffer.from(`${type} ${body.length}\0`, 'latin1'), body])
+    } finally {
+      await fh.close()
+    }
+    try {
+      await fsp.rename(tmp, final)
+    } catch (err) {
+      await fsp.rm(tmp, { force: true })
+      throw err
+    }
+  }
+
+  async remove(oid: Oid): Promise<void> {
+    await fsp.rm(this.pathOf(oid), { force: true })
+  }
+
+  /** Every stored object with its file size and last use (mtime). */
+  async list(): Promise<{ oid: Oid; bytes: number; usedMs: number }[]> {
+    const out: { oid: Oid; bytes: number; usedMs: number }[] = []
+    let subs: string[]
+    try {
+      subs = await fsp.readdir(this.dir)
+    } catch {
+      return out
+    }
+    for (const sub of subs) {
+      if (!/^[0-9a-f]{2}$/.test(sub)) continue
+      for (const name of await fsp.readdir(join(this.dir, sub))) {
+        try {
+          const st = await fsp.stat(join(this.dir, sub, name))
+          out.push({ oid: sub + name, bytes: st.size, usedMs: st.mtimeMs })
+        } catch {
+          /* removed meanwhile */
+        }
+      }
+    }
+    return out
+  }
+}
