@@ -1,0 +1,79 @@
+// `scorpio mount --background`: re-runs the same command detached, its output going to a log file,
+// and returns once the child printed `ready` (or exited, with its reason).
+import { spawn } from 'node:child_process'
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { ScorpioError } from '../errors.ts'
+
+/** The command that starts this same program again: node + script, or a compiled binary alone. */
+export function selfCommand(): { command: string; args: string[] } {
+  const script = process.argv[1]
+  const compiled = !script || script.startsWith('/$bunfs/') || script.startsWith('B:/~BUN') || process.execPath === script
+  if (compiled) return { command: process.execPath, args: [] }
+  return { command: process.execPath, args: [...process.execArgv, script] }
+}
+
+export interface BackgroundOptions {
+  /** Arguments for the child (the original ones minus --background). */
+  args: string[]
+  logFile: string
+  /** How long to wait for `ready`; default 10 minutes (a big first fetch). */
+  timeoutMs?: number
+  env?: NodeJS.ProcessEnv
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size
+  } catch {
+    return 0
+  }
+}
+
+function readFrom(file: string, offset: number): string {
+  try {
+    return readFileSync(file).subarray(offset).toString('utf8')
+  } catch {
+    return ''
+  }
+}
+
+/** Starts the detached child; resolves with its pid once it is ready, rejects with its last error line. */
+export async function startInBackground(options: BackgroundOptions): Promise<{ pid: number; readyLine: string }> {
+  mkdirSync(dirname(options.logFile), { recursive: true })
+  const offset = fileSize(options.logFile)
+  const fd = openSync(options.logFile, 'a')
+  const self = selfCommand()
+  const child = spawn(self.command, [...self.args, ...options.args], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: { ...(options.env ?? process.env), SCORPIO_BACKGROUND_CHILD: '1' },
+  })
+  closeSync(fd)
+  let exited: number | null | undefined
+  let spawnError: Error | undefined
+  child.on('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)))
+  child.on('error', (err) => (spawnError = err))
+  const deadline = Date.now() + (options.timeoutMs ?? 600_000)
+  try {
+    for (;;) {
+      const out = readFrom(options.logFile, offset)
+      const ready = out.split('\n').find((l) => l.startsWith('ready '))
+      if (ready) return { pid: child.pid!, readyLine: ready }
+      if (spawnError) throw new ScorpioError('background', `Cannot start the mount process: ${spawnError.message}`)
+      if (exited !== undefined) {
+        const lines = out.split('\n').filter((l) => l.trim() !== '')
+        const reason = [...lines].reverse().find((l) => l.startsWith('scorpio: ')) ?? lines.at(-1) ?? `exit code ${exited}`
+        throw new ScorpioError('background', reason.replace(/^scorpio: /, ''))
+      }
+      if (Date.now() > deadline) {
+        child.kill('SIGTERM')
+        throw new ScorpioError('background', `The mount did not become ready in time; see "${options.logFile}"`)
+      }
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  } finally {
+    child.unref()
+    child.removeAllListeners()
+  }
+}
