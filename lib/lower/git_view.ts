@@ -1,0 +1,133 @@
+// The lower layer: a lazy, read-only view of one commit's tree. Trees are made local at open
+// (store.loadCommit); file contents and sizes come through the store on first use.
+import { UsageError } from '../errors.ts'
+import type { ObjectStore, Oid, TreeEntry } from '../store/types.ts'
+import { splitPath, type LowerEntry, type LowerView } from './types.ts'
+
+/** Files of one directory listing share a group, so one `blobSizes` call sizes them all. */
+interface SizeGroup {
+  oids: Oid[]
+  pending?: Promise<void>
+}
+
+export interface OpenLowerOptions {
+  /** Mount only this subdirectory of the commit's tree. */
+  path?: string
+}
+
+export function entryFromGit(mode: string, oid: Oid, group?: SizeGroup): LowerEntry {
+  switch (mode) {
+    case '40000':
+    case '040000':
+      return { kind: 'dir', perm: 0o755, oid, mode: '40000' }
+    case '100755':
+      return { kind: 'file', perm: 0o755, oid, mode, ref: group }
+    case '120000':
+      return { kind: 'symlink', perm: 0o777, oid, mode, ref: group }
+    case '160000':
+      return { kind: 'submodule', perm: 0o755, oid, mode }
+    default:
+      return { kind: 'file', perm: 0o644, oid, mode: '100644', ref: group }
+  }
+}
+
+export class GitLowerView implements LowerView {
+  readonly root: LowerEntry
+  private readonly listings = new Map<Oid, Map<string, LowerEntry>>()
+  private readonly sizes = new Map<Oid, number>()
+
+  constructor(
+    readonly store: ObjectStore,
+    readonly commit: Oid,
+    readonly mtimeMs: number,
+    rootTree: Oid,
+  ) {
+    this.root = { kind: 'dir', perm: 0o755, oid: rootTree, mode: '40000' }
+  }
+
+  async list(dir: LowerEntry): Promise<Map<string, LowerEntry>> {
+    if (dir.kind !== 'dir' || !dir.oid) return new Map()
+    const cached = this.listings.get(dir.oid)
+    if (cached) return cached
+    const entries: TreeEntry[] = await this.store.readTree(dir.oid)
+    const group: SizeGroup = { oids: [] }
+    const out = new Map<string, LowerEntry>()
+    for (const e of entries) {
+      const entry = entryFromGit(e.mode, e.oid, group)
+      if (entry.kind === 'file' || entry.kind === 'symlink') group.oids.push(e.oid)
+      out.set(e.name, entry)
+    }
+    this.listings.set(dir.oid, out)
+    return out
+  }
+
+  async lookupPath(path: string): Promise<LowerEntry | undefined> {
+    let cur: LowerEntry | undefined = this.root
+    for (const part of splitPath(path)) {
+      if (!cur || cur.kind !== 'dir') return undefined
+      cur = (await this.list(cur)).get(part)
+    }
+    return cur
+  }
+
+  async size(entry: LowerEntry): Promise<number> {
+    if (entry.kind === 'dir' || entry.kind === 'submodule' || !entry.oid) return 0
+    const known = this.sizes.get(entry.oid)
+    if (known !== undefined) return known
+    const group = entry.ref as SizeGroup | undefined
+    if (group && group.oids.length > 1) {
+      group.pending ??= this.store.blobSizes(group.oids).then((m) => {
+        for (const [oid, n] of m) this.sizes.set(oid, n)
+      })
+      try {
+        await group.pending
+      } catch (e) {
+        group.pending = undefined
+        throw e
+      }
+      const n = this.sizes.get(entry.oid)
+      if (n !== undefined) return n
+    }
+    const n = await this.store.blobSize(entry.oid)
+    this.sizes.set(entry.oid, n)
+    return n
+  }
+
+  async read(entry: LowerEntry): Promise<Uint8Array> {
+    if (!entry.oid || (entry.kind !== 'file' && entry.kind !== 'symlink')) return new Uint8Array(0)
+    const body = await this.store.readBlob(entry.oid)
+    this.sizes.set(entry.oid, body.length)
+    return body
+  }
+
+  isLocal(entry: LowerEntry): Promise<boolean> {
+    if (!entry.oid || (entry.kind !== 'file' && entry.kind !== 'symlink')) return Promise.resolve(true)
+    return this.store.has(entry.oid)
+  }
+
+  fromGit(mode: string, oid: Oid): LowerEntry {
+    return entryFromGit(mode, oid)
+  }
+}
+
+/** Opens the read-only view of `commit` (optionally of one subdirectory of it). */
+export async function openLower(
+  store: ObjectStore,
+  commit: Oid,
+  options: OpenLowerOptions = {},
+): Promise<GitLowerView> {
+  const info = await store.loadCommit(commit)
+  const mtimeMs = info.committer.timestamp * 1000
+  let view = new GitLowerView(store, commit, mtimeMs, info.tree)
+  const sub = splitPath(options.path ?? '')
+  if (sub.length > 0) {
+    const entry = await view.lookupPath(sub.join('/'))
+    if (!entry || entry.kind !== 'dir' || !entry.oid) {
+      throw new UsageError(
+        `Path "${sub.join('/')}" is not a directory in commit ${commit.slice(0, 12)}; give --path a directory of the repository`,
+      )
+    }
+    view = new GitLowerView(store, commit, mtimeMs, entry.oid)
+  }
+  return view
+}
