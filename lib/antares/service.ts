@@ -263,6 +263,10 @@ export class AntaresService {
     }
   }
 
+  #jobStateDir(rec: JobRecord): string {
+    return join(this.stateDir, 'jobs', rec.mount_id)
+  }
+
   #save(): Promise<void> {
     return this.#writer.save([...this.#jobs.values()].map((j) => j.rec))
   }
@@ -289,8 +293,10 @@ export class AntaresService {
         await fsp.mkdir(r.upper, { recursive: true })
         if (!(await detachMount(r.mountpoint))) throw new Error(`a stale mount at "${r.mountpoint}" could not be detached`)
         await fsp.mkdir(r.mountpoint, { recursive: true })
+        const jobState = this.#jobStateDir(r)
+        await fsp.mkdir(jobState, { recursive: true, mode: 0o700 })
         const handle = await this.#mounter.mount({
-          mountId: r.mount_id, path: r.path, mountpoint: r.mountpoint, upperDir: r.upper, ...(r.cl ? { cl: r.cl } : {}),
+          mountId: r.mount_id, path: r.path, mountpoint: r.mountpoint, upperDir: r.upper, stateDir: jobState, ...(r.cl ? { cl: r.cl } : {}),
         })
         job.handle = handle
         this.#set(job, 'Mounted')
@@ -332,6 +338,7 @@ export class AntaresService {
       this.#remove(job)
       await this.#save().catch((err) => this.#log(`could not write the state file: ${reasonOf(err)}`))
       await fsp.rmdir(job.rec.mountpoint).catch(() => {})
+      await fsp.rm(this.#jobStateDir(job.rec), { recursive: true, force: true }).catch(() => {})
       if (job.rec.upper_owned) await fsp.rm(job.rec.upper, { recursive: true, force: true }).catch(() => {})
       this.#log(`unmounted ${job.rec.mount_id}${job.rec.job_id ? ` (job ${job.rec.job_id})` : ''}`)
     })

@@ -85,6 +85,8 @@ export interface JobSpec {
   mountpoint: string
   /** Absolute upper directory (created by the service). */
   upperDir: string
+  /** Absolute directory for the job's own small state (created by the service, removed on delete). */
+  stateDir: string
   cl?: string
 }
 
