@@ -1,0 +1,162 @@
+// Shared by the end-to-end mount tests: run the built CLI (dist/scorpio.mjs) with an isolated
+// XDG environment, start foreground mounts, and always clean up (SIGTERM, then umount -l).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export const CLI = resolve('dist/scorpio.mjs')
+
+/** Fails (never skips) when the machine cannot run real mounts. */
+export function requireFuse(): void {
+  if (process.getuid?.() !== 0) throw new Error('these tests mount for real and need root (run as root)')
+  if (!existsSync('/dev/fuse')) throw new Error('these tests need /dev/fuse (load the fuse module)')
+  if (!existsSync(CLI)) throw new Error('dist/scorpio.mjs is missing: run npm run build first')
+}
+
+export interface Sandbox {
+  root: string
+  env: NodeJS.ProcessEnv
+  dir(name: string): string
+  cleanup(): void
+}
+
+export function sandbox(): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), 'scorpio-e2e-'))
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    XDG_STATE_HOME: join(root, 'state'),
+    XDG_CACHE_HOME: join(root, 'cache'),
+    XDG_CONFIG_HOME: join(root, 'config'),
+    NO_COLOR: '1',
+  }
+  for (const k of Object.keys(env)) if (k.startsWith('SCORPIO_')) delete env[k]
+  return {
+    root,
+    env,
+    dir(name) {
+      const p = join(root, name)
+      mkdirSync(p, { recursive: true })
+      return p
+    },
+    cleanup() {
+      for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+        const mp = line.split(' ')[4]
+        if (mp && mp.startsWith(root)) spawnSync('umount', ['-l', mp.replace(/\\040/g, ' ')])
+      }
+      rmSync(root, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface RunResult {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the CLI to completion (asynchronously: a mount served by this process must keep answering). */
+export function scorpio(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
+    child.on('close', (status) => {
+      clearTimeout(timer)
+      resolvePromise({ status, stdout, stderr })
+    })
+  })
+}
+
+export interface ForegroundMount {
+  child: ChildProcess
+  stdout: () => string
+  stderr: () => string
+  /** SIGTERM and wait for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+  exited: Promise<number | null>
+}
+
+/** Starts `scorpio mount ARGS` in the foreground; resolves once it printed its ready line. */
+export async function mountForeground(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; waitReady?: boolean } = {}): Promise<ForegroundMount> {
+  const child = spawn(process.execPath, [CLI, 'mount', ...args], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (err += d))
+  const exited = new Promise<number | null>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? -1 : null))))
+  const handle: ForegroundMount = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    },
+  }
+  if (options.waitReady === false) return handle
+  const end = Date.now() + 60_000
+  while (!out.includes('\n')) {
+    if (child.exitCode !== null) throw new Error(`mount exited ${child.exitCode}: ${err.trim()}`)
+    if (Date.now() > end) {
+      child.kill('SIGKILL')
+      throw new Error(`mount never became ready: ${err.trim()}`)
+    }
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  return handle
+}
+
+export function isMounted(dir: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === dir)
+}
+
+export function sizeOf(path: string): number {
+  return statSync(path).size
+}
+
+import { makeBareRepo, sampleFiles, type RepoFile, type TestRepo } from '../helpers/repos.ts'
+import { startGitServer, type GitServer } from '../helpers/git_server.ts'
+
+/** Deterministic, incompressible bytes (so transfer counts reflect what was asked for). */
+export function noise(seed: number, length: number): Uint8Array {
+  const out = new Uint8Array(length)
+  let s = seed >>> 0 || 1
+  for (let i = 0; i < length; i++) {
+    s ^= s << 13
+    s ^= s >>> 17
+    s ^= s << 5
+    out[i] = s & 0xff
+  }
+  return out
+}
+
+export interface Served {
+  repo: TestRepo
+  server: GitServer
+  url: string
+  close(): Promise<void>
+}
+
+/** The sample files plus `count` 4 KiB incompressible files under gen/, served over git http-backend. */
+export async function serveRepo(count = 200): Promise<Served> {
+  const files: RepoFile[] = sampleFiles(20)
+  for (let i = 0; i < count; i++) files.push({ path: `gen/d${i % 10}/f${i}.bin`, content: noise(i + 1, 4096) })
+  const repo = await makeBareRepo({ files })
+  const server = await startGitServer(join(repo.path, '..'))
+  return {
+    repo,
+    server,
+    url: server.url('repo.git'),
+    async close() {
+      await server.close().catch(() => {})
+      repo.cleanup()
+    },
+  }
+}

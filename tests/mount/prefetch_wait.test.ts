@@ -1,0 +1,86 @@
+// End to end: prefetch (--json, second run fetches nothing), wait for a `&` mount, --ephemeral.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { isMounted, mountForeground, requireFuse, sandbox, scorpio, serveRepo, type Sandbox, type Served } from './_cli.ts'
+
+let sb: Sandbox
+let served: Served
+
+test.before(async () => {
+  requireFuse()
+  sb = sandbox()
+  served = await serveRepo(100)
+})
+test.after(async () => {
+  sb?.cleanup()
+  await served?.close()
+})
+
+test('prefetch --json fetches a subtree in batches; the second run fetches nothing', async () => {
+  const mp = sb.dir('ws-pf')
+  const m = await mountForeground([served.url, mp], { env: sb.env })
+  try {
+    served.server.reset()
+    const first = await scorpio(['prefetch', '--json'], { env: sb.env, cwd: join(mp, 'gen') })
+    assert.is(first.status, 0, first.stderr)
+    const doc = JSON.parse(first.stdout)
+    assert.equal(Object.keys(doc).sort(), ['bytes', 'fetched', 'files', 'seconds'])
+    assert.is(doc.files, 100)
+    assert.is(doc.fetched, 100)
+    assert.is(doc.bytes, 100 * 4096)
+    assert.ok(served.server.requests < 20, `batched: ${served.server.requests} requests`)
+    served.server.reset()
+    const second = JSON.parse((await scorpio(['prefetch', '--json'], { env: sb.env, cwd: join(mp, 'gen') })).stdout)
+    assert.is(second.files, 100)
+    assert.is(second.fetched, 0)
+    const uploads = served.server.log.filter((r) => r.path.endsWith('git-upload-pack')).length
+    assert.is(uploads, 0, 'nothing fetched on the second run')
+    // the mount reads what prefetch fetched without the server
+    served.server.reset()
+    assert.is(readFileSync(join(mp, 'gen/d3/f13.bin')).length, 4096)
+    assert.is(served.server.log.filter((r) => r.path.endsWith('git-upload-pack')).length, 0)
+    // globs are relative to the current directory
+    const glob = JSON.parse((await scorpio(['prefetch', '--json', '*.ts'], { env: sb.env, cwd: mp })).stdout)
+    assert.is(glob.files, 2)
+    const outside = await scorpio(['prefetch'], { env: sb.env, cwd: sb.root })
+    assert.is(outside.status, 1)
+    assert.match(outside.stderr, /not inside a scorpio mount/)
+  } finally {
+    await m.stop()
+  }
+})
+
+test('wait: a mount started with & becomes ready', async () => {
+  const mp = sb.dir('ws-wait')
+  const m = await mountForeground([served.url, mp], { env: sb.env, waitReady: false })
+  try {
+    const w = await scorpio(['wait', mp, '--timeout', '60'], { env: sb.env })
+    assert.is(w.status, 0, w.stderr)
+    assert.is(readFileSync(join(mp, 'README.md'), 'utf8'), '# test repo\n')
+    const never = await scorpio(['wait', sb.dir('ws-never'), '--timeout', '0.5'], { env: sb.env })
+    assert.is(never.status, 1)
+  } finally {
+    await m.stop()
+  }
+})
+
+test('--ephemeral: the upper lives in a temp dir removed at umount', async () => {
+  const mp = sb.dir('ws-eph')
+  const r = await scorpio(['mount', served.url, mp, '--background', '--ephemeral'], { env: sb.env })
+  assert.is(r.status, 0, r.stderr)
+  let upper = ''
+  try {
+    writeFileSync(join(mp, 'tmp.txt'), 'gone soon\n')
+    const list = JSON.parse((await scorpio(['list', '--json'], { env: sb.env })).stdout)
+    upper = list.mounts.find((x: { mountpoint: string }) => x.mountpoint === mp).upper
+    assert.ok(existsSync(join(upper, 'tmp.txt')))
+  } finally {
+    assert.is((await scorpio(['umount', mp], { env: sb.env })).status, 0)
+  }
+  assert.not.ok(isMounted(mp))
+  assert.not.ok(existsSync(upper), `${upper} removed`)
+})
+
+test.run()

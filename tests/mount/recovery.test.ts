@@ -1,0 +1,93 @@
+// End to end: remount keeps edits and the base commit, kill -9 then mount again, server down.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { promises as fsp, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { commitFiles } from '../helpers/repos.ts'
+import { isMounted, mountForeground, requireFuse, sandbox, scorpio, serveRepo, type Sandbox, type Served } from './_cli.ts'
+
+let sb: Sandbox
+let served: Served
+
+test.before(async () => {
+  requireFuse()
+  sb = sandbox()
+  served = await serveRepo(50)
+})
+test.after(async () => {
+  sb?.cleanup()
+  await served?.close()
+})
+
+test('remount keeps the upper layer and the base commit, even after the remote moved', async () => {
+  const mp = sb.dir('ws-remount')
+  let m = await mountForeground([served.url, mp], { env: sb.env })
+  try {
+    writeFileSync(join(mp, 'new.txt'), 'mine\n')
+    writeFileSync(join(mp, 'README.md'), 'edited\n')
+    await fsp.rm(join(mp, 'empty.txt'))
+  } finally {
+    assert.is(await m.stop(), 0)
+  }
+  await commitFiles(served.repo.path, [{ path: 'README.md', content: 'moved on\n' }, { path: 'later.txt', content: 'later\n' }])
+  m = await mountForeground([served.url, mp], { env: sb.env })
+  try {
+    assert.is(readFileSync(join(mp, 'new.txt'), 'utf8'), 'mine\n')
+    assert.is(readFileSync(join(mp, 'README.md'), 'utf8'), 'edited\n')
+    assert.not.ok(existsSync(join(mp, 'empty.txt')))
+    assert.not.ok(existsSync(join(mp, 'later.txt')), 'base commit kept')
+    const list = JSON.parse((await scorpio(['list', '--json'], { env: sb.env })).stdout)
+    assert.is(list.mounts.find((x: { mountpoint: string }) => x.mountpoint === mp)?.base, served.repo.head)
+  } finally {
+    await m.stop()
+  }
+})
+
+test('kill -9 of the mount process: mounting again cleans the dead mount and keeps fsynced writes', async () => {
+  const mp = sb.dir('ws-kill')
+  const m = await mountForeground([served.url, mp], { env: sb.env })
+  const fh = await fsp.open(join(mp, 'durable.txt'), 'w')
+  await fh.writeFile('survives\n')
+  await fh.sync()
+  await fh.close()
+  await m.stop('SIGKILL')
+  assert.ok(isMounted(mp), 'the dead mount is still in mountinfo')
+  const st = await fsp.stat(mp).then(() => 'ok', (e) => e.code)
+  assert.is(st, 'ENOTCONN')
+  const list = JSON.parse((await scorpio(['list', '--json'], { env: sb.env })).stdout)
+  assert.not.ok(list.mounts.some((x: { mountpoint: string }) => x.mountpoint === mp), 'dead mount not listed')
+  const again = await mountForeground([served.url, mp], { env: sb.env })
+  try {
+    assert.match(again.stderr(), /stale mount/)
+    assert.is(readFileSync(join(mp, 'durable.txt'), 'utf8'), 'survives\n')
+  } finally {
+    await again.stop()
+  }
+})
+
+test('umount of a dead mount cleans it up', async () => {
+  const mp = sb.dir('ws-dead')
+  const m = await mountForeground([served.url, mp], { env: sb.env })
+  await m.stop('SIGKILL')
+  assert.ok(isMounted(mp))
+  const u = await scorpio(['umount', mp], { env: sb.env })
+  assert.is(u.status, 0, u.stderr)
+  assert.not.ok(isMounted(mp))
+})
+
+test('server down: cached reads work, an uncached read fails with EIO in bounded time', async () => {
+  const mp = sb.dir('ws-down')
+  const env = { ...sb.env, XDG_CACHE_HOME: join(sb.root, 'cache-down') }
+  const m = await mountForeground([served.url, mp, '--request-timeout', '5'], { env })
+  try {
+    const cached = await fsp.readFile(join(mp, 'gen/d0/f0.bin'))
+    await served.server.close()
+    assert.ok(Buffer.from(await fsp.readFile(join(mp, 'gen/d0/f0.bin'))).equals(cached))
+    const err = await fsp.readFile(join(mp, 'gen/d1/f1.bin')).then(() => 'read', (e) => e.code)
+    assert.is(err, 'EIO')
+  } finally {
+    await m.stop()
+  }
+})
+
+test.run()
