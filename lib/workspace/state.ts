@@ -27,6 +27,8 @@ export interface WorkspaceState {
   base: string
   /** Last commit known to be on the remote for `ref` (undefined: never known). */
   pushed?: string
+  /** Commits made in this workspace that are not yet on the remote (newest last). */
+  localCommits?: string[]
   /** Absolute path of the upper layer. */
   upperDir: string
   /** Absolute path of the object store (shared by all workspaces). */

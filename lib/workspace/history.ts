@@ -1,0 +1,74 @@
+// log (first-parent from the base, marking what is not pushed) and push.
+import { UsageError, WorkspaceError } from '../errors.ts'
+import type { PushResult } from '../store/push.ts'
+import type { CommitInfo, Oid, Person } from '../store/types.ts'
+import { workspaceId, type WorkspaceContext } from './context.ts'
+import { saveWorkspaceState } from './state.ts'
+
+export interface LogEntry {
+  commit: Oid
+  parents: Oid[]
+  author: Person
+  committer: Person
+  message: string
+  /** False for commits made here and not yet on the remote. */
+  pushed: boolean
+}
+
+/** Local commits between `pushed` and the base (first-parent), newest first. */
+async function unpushedSet(ctx: WorkspaceContext, limit = 10000): Promise<Set<Oid>> {
+  const out = new Set<Oid>()
+  const stop = ctx.state.pushed
+  let c: Oid | undefined = ctx.state.base
+  // Walk back while the commit is one we made (pinned) and not the pushed one.
+  const pinned = await pinnedCommits(ctx)
+  while (c && c !== stop && out.size < limit && pinned.has(c)) {
+    out.add(c)
+    c = (await ctx.store.readCommit(c)).parents[0]
+  }
+  return out
+}
+
+async function pinnedCommits(ctx: WorkspaceContext): Promise<Set<Oid>> {
+  return new Set(ctx.state.localCommits ?? [])
+}
+
+export async function workspaceLog(ctx: WorkspaceContext, options: { limit?: number } = {}): Promise<LogEntry[]> {
+  const limit = options.limit ?? 50
+  const unpushed = await unpushedSet(ctx)
+  const out: LogEntry[] = []
+  let c: Oid | undefined = ctx.state.base
+  while (c && out.length < limit) {
+    let info: CommitInfo
+    try {
+      info = await ctx.store.readCommit(c)
+    } catch (e) {
+      if (out.length === 0) throw e
+      break // history beyond what the remote sent (shallow fetch): stop quietly
+    }
+    out.push({ commit: c, parents: info.parents, author: info.author, committer: info.committer, message: info.message, pushed: !unpushed.has(c) })
+    c = info.parents[0]
+  }
+  return out
+}
+
+export interface PushOutcome extends PushResult {
+  /** Local commits that became pushed. */
+  commits: number
+}
+
+export async function pushWorkspace(ctx: WorkspaceContext, options: { ref?: string; force?: boolean } = {}): Promise<PushOutcome> {
+  if (!ctx.store.push) throw new WorkspaceError('no-push', 'This object store cannot push')
+  const ref = options.ref ?? `refs/heads/${ctx.state.ref}`
+  if (!/^refs\/[^\s~^:?*[\\]+$/.test(ref) && !/^[A-Za-z0-9._/-]+$/.test(ref)) throw new UsageError(`"${ref}" is not a valid ref name (use refs/heads/NAME)`)
+  const unpushed = await unpushedSet(ctx)
+  const result = await ctx.store.push(ref, ctx.state.base, { force: options.force })
+  const defaultRef = `refs/heads/${ctx.state.ref}`
+  const fullRef = ref.startsWith('refs/') ? ref : `refs/heads/${ref}`
+  const localCommits = (ctx.state.localCommits ?? []).filter((c) => !unpushed.has(c))
+  const state = { ...ctx.state, localCommits, ...(fullRef === defaultRef ? { pushed: ctx.state.base } : {}) }
+  await saveWorkspaceState(ctx.stateDir, state)
+  Object.assign(ctx.state, state)
+  if (localCommits.length === 0) await ctx.store.unpin?.(workspaceId(ctx))
+  return { ...result, commits: unpushed.size }
+}

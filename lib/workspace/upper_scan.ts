@@ -1,0 +1,77 @@
+// Reads the upper layer (docs/upper-format.md) into a tree of what it says: files, symlinks,
+// whiteouts, opaque and origin directories. Cost: one readdir per upper directory + one getfattr.
+import { promises as fsp } from 'node:fs'
+import { join } from 'node:path'
+import { isInternalName, isWhiteoutStat, OPAQUE_MARKER, UPPER_WORK_DIR, whiteoutTarget, type Origin } from '../overlay/upper_format.ts'
+import { readOriginsRecursive } from './xattr.ts'
+
+export interface UFile { kind: 'file'; abs: string; exec: boolean; size: number; origin?: Origin }
+export interface ULink { kind: 'link'; abs: string }
+export interface UWhiteout { kind: 'whiteout'; abs: string }
+export interface UDir { kind: 'dir'; abs: string; opaque: boolean; origin?: Origin; children: Map<string, UNode> }
+export type UNode = UFile | ULink | UWhiteout | UDir
+
+/** Scans `upperDir`; a missing upper dir reads as empty. */
+export async function scanUpper(upperDir: string): Promise<UDir> {
+  const origins = await readOriginsRecursive(upperDir)
+  const root: UDir = { kind: 'dir', abs: upperDir, opaque: false, children: new Map() }
+  await scanDir(root, origins, true)
+  return root
+}
+
+async function scanDir(dir: UDir, origins: Map<string, Origin>, isRoot: boolean): Promise<void> {
+  let dirents: import('node:fs').Dirent[]
+  try {
+    dirents = await fsp.readdir(dir.abs, { withFileTypes: true })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw e
+  }
+  const subdirs: UDir[] = []
+  const dotWh: string[] = []
+  for (const d of dirents) {
+    const name = d.name
+    const abs = join(dir.abs, name)
+    if (isRoot && name === UPPER_WORK_DIR) continue
+    if (name === OPAQUE_MARKER) {
+      dir.opaque = true
+      continue
+    }
+    const target = whiteoutTarget(name)
+    if (target !== undefined) {
+      dotWh.push(target)
+      continue
+    }
+    if (isInternalName(name)) continue
+    if (d.isDirectory()) {
+      const sub: UDir = { kind: 'dir', abs, opaque: false, origin: origins.get(abs), children: new Map() }
+      dir.children.set(name, sub)
+      subdirs.push(sub)
+    } else if (d.isSymbolicLink()) {
+      dir.children.set(name, { kind: 'link', abs })
+    } else if (d.isFile()) {
+      const st = await fsp.lstat(abs)
+      dir.children.set(name, { kind: 'file', abs, exec: (st.mode & 0o100) !== 0, size: st.size, origin: origins.get(abs) })
+    } else if (d.isCharacterDevice()) {
+      const st = await fsp.lstat(abs)
+      if (isWhiteoutStat(st)) dir.children.set(name, { kind: 'whiteout', abs })
+    }
+    // sockets, fifos and other devices are not something Git can track: ignored
+  }
+  for (const target of dotWh) {
+    if (!dir.children.has(target)) dir.children.set(target, { kind: 'whiteout', abs: join(dir.abs, '.wh.' + target) })
+  }
+  for (const sub of subdirs) await scanDir(sub, origins, false)
+}
+
+/** The upper node at a relative path (components), or undefined. */
+export function upperAt(root: UDir, parts: string[]): UNode | undefined {
+  let node: UNode = root
+  for (const p of parts) {
+    if (node.kind !== 'dir') return undefined
+    const next: UNode | undefined = node.children.get(p)
+    if (!next) return undefined
+    node = next
+  }
+  return node
+}

@@ -1,0 +1,126 @@
+// A workspace opened on its state dir: every version-control operation, locked and recovered.
+// Used in-process by the CLI when nothing is mounted, and by the mount process (with hooks)
+// when a command arrives over the control socket.
+import { openRemote } from '../remote/mod.ts'
+import { openStore } from '../store/mod.ts'
+import type { Oid } from '../store/types.ts'
+import { checkoutWorkspace, type CheckoutResult } from './checkout.ts'
+import { commitWorkspace, recoverJournal, type CommitResult } from './commit.ts'
+import { makeContext, type MountHooks, type WorkspaceContext, type WorkspaceStore } from './context.ts'
+import { resetHard, restorePaths, type DiscardResult } from './discard.ts'
+import { pushWorkspace, workspaceLog, type LogEntry, type PushOutcome } from './history.ts'
+import { resolveIdentity, type IdentityOptions } from './identity.ts'
+import { withLock } from './lock.ts'
+import { loadWorkspaceState, type WorkspaceState } from './state.ts'
+import { workspaceDiff, workspaceStatus, workspaceChanges, type StatusResult } from './status.ts'
+import type { Change } from './changes.ts'
+
+export interface OpenWorkspaceOptions {
+  /** An already open store (the mount process shares its own); default: openStore on the state's remote and cache. */
+  store?: WorkspaceStore
+  /** Set by a live mount so it follows base moves and upper rewrites. */
+  hooks?: MountHooks
+}
+
+export interface CommitRequest {
+  message: string
+  /** `Name <email>`. */
+  author?: string
+  /** scorpio.toml [user]. */
+  user?: IdentityOptions['user']
+  env?: IdentityOptions['env']
+}
+
+export class Workspace {
+  readonly ctx: WorkspaceContext
+  private ownsStore: boolean
+
+  constructor(ctx: WorkspaceContext, ownsStore: boolean) {
+    this.ctx = ctx
+    this.ownsStore = ownsStore
+  }
+
+  get state(): WorkspaceState {
+    return this.ctx.state
+  }
+
+  get stateDir(): string {
+    return this.ctx.stateDir
+  }
+
+  /** Re-reads workspace.json (the mount process calls this before each request). */
+  async reload(): Promise<void> {
+    Object.assign(this.ctx.state, await loadWorkspaceState(this.ctx.stateDir))
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withLock(this.ctx.stateDir, async () => {
+      await this.reload()
+      return fn()
+    })
+  }
+
+  status(): Promise<StatusResult> {
+    return this.locked(() => workspaceStatus(this.ctx))
+  }
+
+  changes(): Promise<Change[]> {
+    return this.locked(() => workspaceChanges(this.ctx))
+  }
+
+  diff(paths: string[] = []): Promise<string> {
+    return this.locked(() => workspaceDiff(this.ctx, paths))
+  }
+
+  commit(request: CommitRequest): Promise<CommitResult> {
+    return this.locked(() => {
+      const { author, committer } = resolveIdentity({ author: request.author, user: request.user, env: request.env })
+      return commitWorkspace(this.ctx, { message: request.message, author, committer })
+    })
+  }
+
+  push(options: { ref?: string; force?: boolean } = {}): Promise<PushOutcome> {
+    return this.locked(() => pushWorkspace(this.ctx, options))
+  }
+
+  checkout(rev: string, options: { force?: boolean } = {}): Promise<CheckoutResult> {
+    return this.locked(() => checkoutWorkspace(this.ctx, rev, options))
+  }
+
+  resetHard(): Promise<DiscardResult> {
+    return this.locked(() => resetHard(this.ctx))
+  }
+
+  restore(paths: string[]): Promise<DiscardResult> {
+    return this.locked(() => restorePaths(this.ctx, paths))
+  }
+
+  log(options: { limit?: number } = {}): Promise<LogEntry[]> {
+    return this.locked(() => workspaceLog(this.ctx, options))
+  }
+
+  /** Finishes or rolls back an interrupted commit/checkout (also done before each commit/checkout). */
+  recover(): Promise<'none' | 'rolled-back' | 'completed'> {
+    return this.locked(() => recoverJournal(this.ctx))
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsStore) await this.ctx.store.close?.()
+  }
+}
+
+/** Opens the workspace whose state lives in `stateDir`, recovering an interrupted commit/checkout. */
+export async function openWorkspace(stateDir: string, options: OpenWorkspaceOptions = {}): Promise<Workspace> {
+  const state = await loadWorkspaceState(stateDir)
+  let store = options.store
+  const owns = !store
+  if (!store) {
+    const remote = await openRemote(state.remote.url, { mega: state.remote.mega, path: state.remote.path })
+    store = await openStore({ remote, cacheDir: state.cacheDir })
+  }
+  const ws = new Workspace(makeContext(stateDir, state, store, options.hooks), owns)
+  await ws.recover()
+  return ws
+}
+
+export type { Oid }
