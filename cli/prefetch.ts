@@ -1,12 +1,21 @@
 // `scorpio prefetch [PATH|GLOB...] [--json]`: fetch contents ahead of use, in large batches.
+// `--record FILE` saves the paths the mount has read; `--profile FILE` prefetches such a list.
 import type { Command } from 'commander'
-import { prefetchPaths } from '../lib/mount/prefetch.ts'
-import { action, fancyOutput, printJson } from './_common.ts'
+import { resolve } from 'node:path'
+import { prefetchPaths, recordProfile } from '../lib/mount/prefetch.ts'
+import { readPathList } from '../lib/mount/read_log.ts'
+import { action, fancyOutput, printJson, UsageError } from './_common.ts'
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
   return `${(n / 1024 / 1024).toFixed(1)} MiB`
+}
+
+interface PrefetchFlags {
+  json?: boolean
+  record?: string
+  profile?: string
 }
 
 export function register(program: Command): void {
@@ -15,10 +24,24 @@ export function register(program: Command): void {
     .description('fetch the contents of files under PATHs or gitignore-style GLOBs (relative to the current directory) in large batches')
     .argument('[paths...]', 'files, directories or globs (default: the current directory)')
     .option('--json', 'print {"files":N,"bytes":N,"fetched":N,"seconds":S}')
-    .action(action(async (paths: string[], opts: { json?: boolean }) => {
+    .option('--record <file>', 'write the paths this mount has read so far (a profile for --profile)')
+    .option('--profile <file>', 'prefetch the paths listed in FILE (workspace-relative, one per line)')
+    .action(action(async (paths: string[], opts: PrefetchFlags) => {
+      if (opts.record && (opts.profile || paths.length)) throw new UsageError('--record takes no paths and no --profile')
+      if (opts.record) {
+        const n = await recordProfile(resolve(opts.record))
+        if (opts.json) printJson({ paths: n, file: resolve(opts.record) })
+        else process.stdout.write(`recorded ${n} paths in ${opts.record}\n`)
+        return
+      }
+      if (opts.profile && paths.length) throw new UsageError('--profile takes no paths')
+      const profile = opts.profile ? await readPathList(resolve(opts.profile)).catch((err: Error) => {
+        throw new UsageError(`Cannot read profile "${opts.profile}": ${err.message}`)
+      }) : undefined
       const bar = !opts.json && fancyOutput() && process.stderr.isTTY
       const result = await prefetchPaths({
         patterns: paths,
+        paths: profile,
         onProgress: bar
           ? (p) => {
               const width = 30

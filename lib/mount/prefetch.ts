@@ -12,6 +12,7 @@ import type { FetchProgress, Oid } from '../store/types.ts'
 import { loadWorkspaceState } from '../workspace/mod.ts'
 import { openClLayer } from './cl_layer.ts'
 import { compileGlob, hasGlob } from './glob.ts'
+import { readLogPath, readPathList } from './read_log.ts'
 
 export interface PrefetchResult {
   /** Files (and symlinks) of the lower layer under the given paths. */
@@ -32,6 +33,17 @@ export interface PrefetchOptions {
   /** Workspace paths listed in a profile (`--profile FILE`), relative to the workspace root. */
   paths?: string[]
   onProgress?: (done: FetchProgress & { total: number }) => void
+}
+
+/** `prefetch --record FILE`: writes the paths the mount containing `cwd` has read so far. */
+export async function recordProfile(file: string, options: { cwd?: string; workspace?: MountRecord } = {}): Promise<number> {
+  const cwd = options.cwd ?? process.cwd()
+  const rec = options.workspace ?? findWorkspaceForPath(cwd)
+  if (!rec) throw new ScorpioError('not-in-workspace', `"${cwd}" is not inside a scorpio mount; cd into a workspace (see scorpio list)`)
+  const paths = await readPathList(readLogPath(rec.state)).catch(() => [] as string[])
+  await fsp.writeFile(`${file}.tmp`, paths.map((p) => p + '\n').join(''))
+  await fsp.rename(`${file}.tmp`, file)
+  return paths.length
 }
 
 function toWorkspacePath(root: string, abs: string, given: string): string {

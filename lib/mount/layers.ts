@@ -1,0 +1,94 @@
+// Composition of the layers of one mount: remote → store → lower (+ CL) → overlay → vfs → FUSE.
+// Kept apart from run_mount.ts so that the orchestration reads as a sequence of steps.
+import { openRemote, type Remote } from '../remote/mod.ts'
+import { openStore, type Store } from '../store/mod.ts'
+import { openLower } from '../lower/mod.ts'
+import type { LowerView } from '../lower/mod.ts'
+import { mountFuse, type FuseMount } from '../fuse/mod.ts'
+import type { WorkspaceState } from '../workspace/mod.ts'
+import { buildFileSystem } from './file_system.ts'
+import { openClLayer } from './cl_layer.ts'
+import { readLogPath } from './read_log.ts'
+
+export interface LayersOptions {
+  url: string
+  mega?: boolean
+  path?: string
+  cacheDir: string
+  requestTimeout?: number
+  log?: (line: string) => void
+}
+
+export interface MountLayerOptions {
+  allowOther?: boolean
+  debug?: boolean
+  stateDir: string
+}
+
+export interface Layers {
+  readonly remote: Remote
+  readonly store: Store
+  /** Resolves `rev` (default: the remote HEAD) to a commit and the branch the workspace follows. */
+  resolveRev(rev?: string): Promise<{ base: string; ref: string }>
+  mount(mountpoint: string, state: WorkspaceState, options: MountLayerOptions): Promise<void>
+  readonly controlPath?: string
+  /** Resolves when the FUSE session has ended (unmount from here or from outside). */
+  readonly closed: Promise<void>
+  unmount(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function openLayers(options: LayersOptions): Promise<Layers> {
+  const remote = await openRemote(options.url, {
+    mega: options.mega,
+    path: options.path || undefined,
+    timeoutMs: options.requestTimeout ? options.requestTimeout * 1000 : undefined,
+  })
+  const store = await openStore({ remote, cacheDir: options.cacheDir })
+  let fuse: FuseMount | undefined
+  let closeFs: (() => Promise<void>) | undefined
+  let resolveClosed!: () => void
+  const closed = new Promise<void>((r) => (resolveClosed = r))
+  const layers: Layers = {
+    remote,
+    store,
+    closed,
+    async resolveRev(rev?: string) {
+      const wanted = rev ?? 'HEAD'
+      const base = await store.resolveRef(wanted)
+      let ref = wanted.replace(/^refs\/heads\//, '')
+      if (wanted === 'HEAD' || /^[0-9a-f]{40}$/.test(wanted)) {
+        const refs = await remote.listRefs()
+        const head = refs.find((r) => r.name === 'HEAD')
+        const branch = head?.symref ?? refs.find((r) => r.name.startsWith('refs/heads/') && r.oid === base)?.name
+        ref = branch ? branch.replace(/^refs\/heads\//, '') : 'main'
+      }
+      return { base, ref }
+    },
+    async mount(mountpoint, state, mountOptions) {
+      let lower: LowerView = await openLower(store, state.base, { path: state.remote.path })
+      if (state.cl) lower = await openClLayer(lower, state.cl, remote)
+      const built = await buildFileSystem({
+        store,
+        lower,
+        state,
+        stateDir: mountOptions.stateDir,
+        log: options.log,
+        recordReads: readLogPath(mountOptions.stateDir),
+      })
+      closeFs = built.close
+      fuse = await mountFuse(mountpoint, built.fs, { allowOther: mountOptions.allowOther, debug: mountOptions.debug, log: options.log })
+      built.attach?.(fuse)
+      void fuse.closed.then(resolveClosed, resolveClosed)
+    },
+    async unmount() {
+      if (fuse) await fuse.unmount()
+      else resolveClosed()
+    },
+    async close() {
+      await closeFs?.().catch(() => {})
+      await store.close().catch(() => {})
+    },
+  }
+  return layers
+}
