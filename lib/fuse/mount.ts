@@ -1,30 +1,197 @@
-// Mounting and unmounting. (Implementation follows.)
+// Mounting and unmounting: privileged `mount -i -t fuse.X -o fd=3,...` with our /dev/fuse fd
+// inherited as the child's fd 3; unprivileged via fusermount3 (fusermount.ts).
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, openSync, promises as fsp, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import type { RawFileSystem } from './raw_fs.ts'
 import type { FuseMount, MountOptions } from './mount_types.ts'
+import { FuseSession } from './session.ts'
+import { openDeviceChannel } from './transport.ts'
+import { fusermountFd, fusermountUnmount } from './fusermount.ts'
 
-/** Mounts `fs` at `mountpoint` and serves it until unmounted. The mountpoint must be an existing,
- *  empty directory (see checkMountpoint). */
-export async function mountFuse(mountpoint: string, fs: RawFileSystem, options: MountOptions = {}): Promise<FuseMount> {
-  void mountpoint; void fs; void options
-  throw new Error('mountFuse: not implemented yet')
+/** A mount could not be set up or taken down; `message` says what to do. */
+export class MountError extends Error {
+  readonly code = 'mount'
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options)
+    this.name = 'MountError'
+  }
 }
 
-/** Throws a clear one-line Error when `path` is missing, not a directory or not empty; cleans a
+const defaultLog = (line: string) => { process.stderr.write(line + '\n') }
+const isRoot = () => process.getuid?.() === 0
+
+/** Mounts `fs` at `mountpoint` and serves it until unmounted. Resolves once the kernel finished
+ *  INIT, i.e. the mount is usable. The mountpoint must be an existing empty directory (a stale
+ *  mount there is cleaned first; see checkMountpoint). */
+export async function mountFuse(mountpoint: string, fs: RawFileSystem, options: MountOptions = {}): Promise<FuseMount> {
+  const mnt = resolve(mountpoint)
+  const log = options.log ?? defaultLog
+  await checkMountpoint(mnt, { log })
+  let fd: number
+  if (isRoot()) {
+    fd = openSync('/dev/fuse', 'r+')
+    try {
+      await run('mount', ['-i', '-t', `fuse.${options.subtype ?? 'scorpio'}`, '-o', mountOptions(options), options.fsName ?? 'scorpio', mnt], fd)
+    } catch (err) {
+      closeSync(fd)
+      throw new MountError(`Cannot mount at '${mnt}': ${(err as Error).message}`, { cause: err })
+    }
+  } else {
+    fd = await fusermountFd(mnt, fuserOptions(options))
+  }
+
+  let initDone!: () => void
+  const initialized = new Promise<void>((r) => { initDone = r })
+  const session = new FuseSession(fs, {
+    write: (chunks) => channel.write(chunks), log, debug: options.debug, writebackCache: options.writebackCache,
+    onInit: () => initDone(),
+  })
+  const channel = openDeviceChannel(fd, (req) => {
+    const p = session.dispatch(req)
+    if (p) p.catch((err) => log(`fuse: request failed: ${String(err)}`))
+  }, { readers: options.readers })
+  const closed = Promise.race([session.ended, channel.stopped]).then(async (why) => {
+    if (typeof why === 'string' && why !== 'ENODEV' && why !== 'EOF') log(`fuse: reading /dev/fuse stopped: ${why}`)
+    await session.end()
+    await channel.stopped
+    try { closeSync(fd) } catch {}
+  })
+  const ended = await Promise.race([initialized.then(() => false), closed.then(() => true)])
+  if (ended) throw new MountError(`The kernel ended the FUSE session at '${mnt}' before it started`)
+  // Only now: a stat of the mountpoint waits for INIT to be answered.
+  const dev = await fsp.stat(mnt).then((s) => s.dev, () => undefined)
+
+  let unmounting: Promise<void> | undefined
+  return {
+    mountpoint: mnt,
+    closed,
+    unmount() {
+      unmounting ??= (async () => {
+        try {
+          await unmountPath(mnt, { dev })
+        } catch (err) {
+          // Already gone (ENODEV, unmounted from outside) is fine; anything else is reported.
+          if (!(await isNotMounted(mnt))) throw err
+        }
+        await closed
+      })()
+      return unmounting
+    },
+    notifyInvalInode: async (ino, off, len) => session.notifyInvalInode(ino, off, len),
+    notifyInvalEntry: async (parent, name) => session.notifyInvalEntry(parent, name),
+    notifyDelete: async (parent, child, name) => session.notifyDelete(parent, child, name),
+  }
+}
+
+function mountOptions(o: MountOptions): string {
+  const uid = process.getuid?.() ?? 0
+  const gid = process.getgid?.() ?? 0
+  const opts = ['fd=3', 'rootmode=40000', `user_id=${uid}`, `group_id=${gid}`]
+  if (o.allowOther) opts.push('allow_other')
+  if (o.defaultPermissions) opts.push('default_permissions')
+  if (o.readOnly) opts.push('ro')
+  return opts.join(',')
+}
+
+function fuserOptions(o: MountOptions): string {
+  const opts = [`fsname=${o.fsName ?? 'scorpio'}`, `subtype=${o.subtype ?? 'scorpio'}`]
+  if (o.allowOther) opts.push('allow_other')
+  if (o.defaultPermissions) opts.push('default_permissions')
+  if (o.readOnly) opts.push('ro')
+  return opts.join(',')
+}
+
+/** Runs a command; rejects with its stderr. `fd` (if given) becomes the child's fd 3. */
+export function run(cmd: string, args: string[], fd?: number): Promise<string> {
+  return new Promise((resolveRun, reject) => {
+    const stdio: (string | number)[] = ['ignore', 'pipe', 'pipe']
+    if (fd !== undefined) stdio.push(fd)
+    const child = spawn(cmd, args, { stdio: stdio as never })
+    let out = ''
+    let errText = ''
+    child.stdout!.on('data', (d) => { out += d })
+    child.stderr!.on('data', (d) => { errText += d })
+    child.on('error', (err) => reject(new Error(`${cmd}: ${err.message}`)))
+    child.on('close', (code) => {
+      if (code === 0) resolveRun(out)
+      else reject(new Error(errText.trim() || `${cmd} exited with code ${code}`))
+    })
+  })
+}
+
+async function isNotMounted(path: string): Promise<boolean> {
+  const mounts = await fsp.readFile('/proc/self/mounts', 'utf8').catch(() => '')
+  const esc = path.replace(/[ \t\n\\]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'))
+  return !mounts.split('\n').some((l) => l.split(' ')[1] === esc)
+}
+
+/** Throws a clear MountError when `path` is missing, not a directory or not empty; cleans a
  *  stale (ENOTCONN) mount with `umount -l` and a notice through `log`. */
 export async function checkMountpoint(path: string, options: { log?: (line: string) => void } = {}): Promise<void> {
-  void path; void options
-  throw new Error('checkMountpoint: not implemented yet')
+  const log = options.log ?? defaultLog
+  const mnt = resolve(path)
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const st = await fsp.stat(mnt)
+      if (!st.isDirectory()) throw new MountError(`Mountpoint '${mnt}' is not a directory: choose an empty directory`)
+      const entries = await fsp.readdir(mnt)
+      if (entries.length) throw new MountError(`Mountpoint '${mnt}' is not empty (${entries.length} entries): choose an empty directory`)
+      return
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      if (err instanceof MountError) throw err
+      if (code === 'ENOENT') throw new MountError(`Mountpoint '${mnt}' does not exist: create it with mkdir -p '${mnt}'`)
+      if (code === 'ENOTCONN' && attempt === 0) {
+        log(`notice: '${mnt}' held a stale FUSE mount (transport endpoint not connected); unmounting it`)
+        await unmountPath(mnt)
+        continue
+      }
+      throw new MountError(`Mountpoint '${mnt}' is unusable: ${(err as Error).message}`, { cause: err })
+    }
+  }
 }
 
-/** Lazily unmounts whatever is mounted at `path` (umount -l, or fusermount3 -uz when not root). */
-export async function unmountPath(path: string): Promise<void> {
-  void path
-  throw new Error('unmountPath: not implemented yet')
+/** Unmounts whatever is mounted at `path`: `umount`, falling back to a lazy `umount -l` (and
+ *  aborting the FUSE connection so its server stops) when busy; `fusermount3 -u(z)` when not root. */
+export async function unmountPath(path: string, options: { dev?: number } = {}): Promise<void> {
+  const mnt = resolve(path)
+  if (!isRoot()) return fusermountUnmount(mnt)
+  try {
+    await run('umount', [mnt])
+    return
+  } catch (err) {
+    if (/not mounted|no mount point/i.test((err as Error).message)) throw err
+  }
+  await run('umount', ['-l', mnt])
+  if (options.dev !== undefined) abortConnection(options.dev)
 }
 
-/** Unmounts `mount` on SIGINT/SIGTERM (then lets the process exit). Returns a function that removes
- *  the handlers. */
-export function unmountOnSignals(mount: FuseMount, options: { signals?: NodeJS.Signals[] } = {}): () => void {
-  void mount; void options
-  throw new Error('unmountOnSignals: not implemented yet')
+/** Aborts FUSE connection of device `dev` through fusectl (mounting fusectl if needed). */
+function abortConnection(dev: number): void {
+  const minor = (dev & 0xff) | ((dev >>> 12) & ~0xff)
+  const dir = '/sys/fs/fuse/connections'
+  try {
+    if (!existsSync(`${dir}/${minor}`)) {
+      spawn('mount', ['-t', 'fusectl', 'none', dir], { stdio: 'ignore' })
+      return
+    }
+    writeFileSync(`${dir}/${minor}/abort`, '1')
+  } catch {
+    // best effort: the lazy unmount already detached the tree
+  }
+}
+
+/** Unmounts `mount` on SIGINT/SIGTERM, then exits (130/143). Returns a function removing the handlers. */
+export function unmountOnSignals(mount: FuseMount, options: { signals?: NodeJS.Signals[]; log?: (line: string) => void } = {}): () => void {
+  const signals = options.signals ?? ['SIGINT', 'SIGTERM']
+  const log = options.log ?? defaultLog
+  const handler = (sig: NodeJS.Signals) => {
+    remove()
+    mount.unmount().catch((err) => log(`Unmounting '${mount.mountpoint}' failed: ${(err as Error).message}`))
+      .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143))
+  }
+  const remove = () => { for (const s of signals) process.off(s, handler) }
+  for (const s of signals) process.on(s, handler)
+  return remove
 }
