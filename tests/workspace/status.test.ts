@@ -1,0 +1,100 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { rmSync } from 'node:fs'
+import { edit, makeEnv, materialize, mirrorTree, sh, treeOfDir, upperWhiteout, type Env } from './_env.ts'
+
+/** What Git says changed in the mirror, as status --json would put it. */
+function gitStatus(env: Env): { path: string; status: string }[] {
+  sh(env.mirror, 'git', ['add', '-A'])
+  const out = sh(env.mirror, 'git', ['diff', '--cached', '--no-renames', '--name-status', '-z', 'HEAD'])
+  const f = out.split('\0').filter(Boolean)
+  const rows: { path: string; status: string }[] = []
+  const names: Record<string, string> = { A: 'added', M: 'modified', D: 'deleted', T: 'typechange' }
+  for (let i = 0; i < f.length; i += 2) rows.push({ path: f[i + 1], status: names[f[i]] })
+  return rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+async function check(env: Env, expected?: { path: string; status: string }[]) {
+  const s = await env.ws.status()
+  assert.is(s.base, env.head)
+  assert.equal(s.changes, gitStatus(env))
+  if (expected) assert.equal(s.changes, expected)
+  const view = materialize(env)
+  try {
+    assert.is(treeOfDir(view), mirrorTree(env), 'the materialized view equals the mirror')
+  } finally {
+    rmSync(view, { recursive: true, force: true })
+  }
+}
+
+test('clean workspace, and copied-up files with unchanged content and mode, are not changes', async () => {
+  const env = await makeEnv()
+  try {
+    await check(env, [])
+    edit.copyUp(env, 'README.md')
+    edit.copyUp(env, 'bin/run.sh')
+    edit.copyUp(env, 'pkg/p1/d1/file1.txt')
+    await check(env, [])
+  } finally {
+    await env.close()
+  }
+})
+
+test('each status kind: added, modified (content and exec bit), deleted, typechange', async () => {
+  const env = await makeEnv()
+  try {
+    edit.write(env, 'new/dir/added.txt', 'hello\n')
+    edit.write(env, 'README.md', '# changed\n')
+    edit.chmod(env, 'src/main.ts', true)
+    edit.chmod(env, 'bin/run.sh', false)
+    edit.remove(env, 'empty.txt')
+    edit.remove(env, 'src/lib/util.ts', true) // .wh. file form
+    edit.symlink(env, 'src/lib/deep/er/still/leaf.txt', '../../../util.ts') // file -> symlink
+    edit.write(env, 'link-to-main', 'now a file\n') // symlink -> file
+    await check(env, [
+      { path: 'README.md', status: 'modified' },
+      { path: 'bin/run.sh', status: 'modified' },
+      { path: 'empty.txt', status: 'deleted' },
+      { path: 'link-to-main', status: 'typechange' },
+      { path: 'new/dir/added.txt', status: 'added' },
+      { path: 'src/lib/deep/er/still/leaf.txt', status: 'typechange' },
+      { path: 'src/lib/util.ts', status: 'deleted' },
+      { path: 'src/main.ts', status: 'modified' },
+    ])
+  } finally {
+    await env.close()
+  }
+})
+
+test('whole directories: deleted, renamed (origin xattr), replaced (opaque), file renamed (metacopy)', async () => {
+  const env = await makeEnv()
+  try {
+    edit.remove(env, 'pkg/p2')
+    edit.renameDir(env, 'pkg/p3', 'moved/p3')
+    edit.replaceDir(env, 'pkg/p4', { 'only.txt': 'only\n', 'd0/x.txt': 'x\n' })
+    edit.renameFile(env, 'README.md', 'docs/README.md')
+    edit.write(env, 'moved/p3/d1/extra.txt', 'extra\n')
+    upperWhiteout(env, 'moved/p3/d0') // delete inside the renamed dir
+    rmSync(`${env.mirror}/moved/p3/d0`, { recursive: true, force: true })
+    await check(env)
+    const s = await env.ws.status()
+    assert.ok(s.changes.some((c) => c.path === 'docs/README.md' && c.status === 'added'))
+    assert.ok(s.changes.some((c) => c.path === 'README.md' && c.status === 'deleted'))
+  } finally {
+    await env.close()
+  }
+})
+
+test('empty directories are not changes', async () => {
+  const env = await makeEnv()
+  try {
+    edit.write(env, 'emptydir/x', 'x')
+    rmSync(`${env.upper}/emptydir/x`)
+    rmSync(`${env.mirror}/emptydir/x`)
+    await check(env, [])
+  } finally {
+    await env.close()
+  }
+})
+
+test.run()
