@@ -175,19 +175,20 @@ export const edit = {
 }
 
 /** What the workspace shows, materialized in a plain dir by applying the upper layer to the base (overlay rules). */
-export function materialize(env: Env, base = env.ws.state.base): string {
+export async function materialize(env: Env, base = env.ws.state.base): Promise<string> {
   const out = mkdtempSync(join(tmpdir(), 'scorpio-view-'))
-  extractTree(env, base, out)
-  applyUpper(env, env.upper, out, true)
+  const gitDir = await exportObjects(env, base)
+  extractTree(gitDir, base, out)
+  applyUpper(env, gitDir, env.upper, out, true)
   return out
 }
 
-function extractTree(env: Env, treeish: string, dest: string): void {
-  const tar = execFileSync('git', ['--git-dir', env.repo.path, 'archive', '--format=tar', treeish], { maxBuffer: 1 << 28 })
+function extractTree(gitDir: string, treeish: string, dest: string): void {
+  const tar = execFileSync('git', ['--git-dir', gitDir, 'archive', '--format=tar', treeish], { maxBuffer: 1 << 28 })
   execFileSync('tar', ['-x', '-C', dest], { input: tar })
 }
 
-function applyUpper(env: Env, upperDir: string, dest: string, root: boolean): void {
+function applyUpper(env: Env, gitDir: string, upperDir: string, dest: string, root: boolean): void {
   const names: string[] = readdirSync(upperDir)
   if (names.includes('.wh..wh..opq')) {
     rmSync(dest, { recursive: true, force: true })
@@ -200,7 +201,7 @@ function applyUpper(env: Env, upperDir: string, dest: string, root: boolean): vo
   if (origin && !names.includes('.wh..wh..opq')) {
     rmSync(dest, { recursive: true, force: true })
     mkdirSync(dest)
-    extractTree(env, origin.split(' ')[1], dest)
+    extractTree(gitDir, origin.split(' ')[1], dest)
   }
   for (const name of names) {
     if (root && name === '.scorpio-work') continue
@@ -218,7 +219,7 @@ function applyUpper(env: Env, upperDir: string, dest: string, root: boolean): vo
         rmSync(target, { recursive: true, force: true })
         mkdirSync(target)
       }
-      applyUpper(env, src, target, false)
+      applyUpper(env, gitDir, src, target, false)
     } else if (st.isSymbolicLink()) {
       rmSync(target, { recursive: true, force: true })
       symlinkSync(readlinkSync(src), target)
@@ -228,7 +229,7 @@ function applyUpper(env: Env, upperDir: string, dest: string, root: boolean): vo
       try {
         fileOrigin = execFileSync('getfattr', ['--only-values', '-n', 'user.scorpio.origin', src], { stdio: ['ignore', 'pipe', 'ignore'] }).toString()
       } catch { /* none */ }
-      if (fileOrigin) writeFileSync(target, execFileSync('git', ['--git-dir', env.repo.path, 'cat-file', 'blob', fileOrigin.split(' ')[1]]))
+      if (fileOrigin) writeFileSync(target, execFileSync('git', ['--git-dir', gitDir, 'cat-file', 'blob', fileOrigin.split(' ')[1]]))
       else writeFileSync(target, readFileSync(src))
       chmodSync(target, st.mode & 0o777)
     }
@@ -237,7 +238,14 @@ function applyUpper(env: Env, upperDir: string, dest: string, root: boolean): vo
 
 /** Copies every object reachable from `commit` out of the store into a clone of the server repo, then runs git fsck. */
 export async function exportAndFsck(env: Env, commit: string): Promise<string> {
+  const target = await exportObjects(env, commit)
+  return sh(env.dir, 'git', ['--git-dir', target, 'fsck', '--strict', '--no-dangling'])
+}
+
+/** A bare clone of the server repo plus every object reachable from `commit` copied out of the store. */
+export async function exportObjects(env: Env, commit: string): Promise<string> {
   const target = join(env.dir, `export-${commit.slice(0, 8)}.git`)
+  if (existsSync(target)) return target
   sh(env.dir, 'git', ['clone', '-q', '--bare', env.repo.path, target])
   const seen = new Set<string>()
   const stack = [commit]
@@ -265,5 +273,5 @@ export async function exportAndFsck(env: Env, commit: string): Promise<string> {
     }
   }
   sh(env.dir, 'git', ['--git-dir', target, 'update-ref', 'refs/heads/exported', commit])
-  return sh(env.dir, 'git', ['--git-dir', target, 'fsck', '--strict', '--no-dangling'])
+  return target
 }

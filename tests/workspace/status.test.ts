@@ -19,7 +19,7 @@ async function check(env: Env, expected?: { path: string; status: string }[]) {
   assert.is(s.base, env.head)
   assert.equal(s.changes, gitStatus(env))
   if (expected) assert.equal(s.changes, expected)
-  const view = materialize(env)
+  const view = await materialize(env)
   try {
     assert.is(treeOfDir(view), mirrorTree(env), 'the materialized view equals the mirror')
   } finally {
