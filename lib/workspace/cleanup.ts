@@ -14,10 +14,16 @@ import { effMode, upperBlobId } from './effective.ts'
 import { TREE_MODE, type TreeReader } from './trees.ts'
 import type { UDir } from './upper_scan.ts'
 import { removeOrigin } from './xattr.ts'
+import { crashPoint } from './journal.ts'
 
 export interface CleanupStats {
   removed: number
   kept: number
+}
+
+function counted(stats: CleanupStats): void {
+  stats.removed++
+  if (stats.removed === 2) crashPoint('cleanup-midway')
 }
 
 async function isEmptyDir(path: string): Promise<boolean> {
@@ -37,7 +43,7 @@ async function cleanDir(reader: TreeReader, dir: UDir, tree: Oid | undefined, st
     if (child.kind === 'whiteout') {
       if (!e) {
         await fsp.rm(child.abs, { force: true })
-        stats.removed++
+        counted(stats)
       } else stats.kept++
     } else if (child.kind === 'dir') {
       await cleanDir(reader, child, e?.mode === TREE_MODE ? e.oid : undefined, stats)
@@ -54,7 +60,7 @@ async function cleanDir(reader: TreeReader, dir: UDir, tree: Oid | undefined, st
       }
       if (same) {
         await fsp.rm(child.abs, { force: true })
-        stats.removed++
+        counted(stats)
       } else stats.kept++
     }
   }
