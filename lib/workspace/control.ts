@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { ScorpioError, UsageError, WorkspaceError } from '../errors.ts'
-import type { Workspace } from './workspace.ts'
+import type { CommitRequest, Workspace } from './workspace.ts'
 
 export const CONTROL_SOCKET = 'control.sock'
 
@@ -124,7 +124,13 @@ export function workspaceHandlers(ws: Workspace): ControlHandlers {
     status: async () => ws.status(),
     diff: async (a) => ({ diff: await ws.diff(strs(a.paths)) }),
     commit: async (a) =>
-      ws.commit({ message: str(a.message) ?? '', author: str(a.author), user: a.user as { name?: string; email?: string }, env: a.env as Record<string, string> }),
+      ws.commit({
+        message: str(a.message) ?? '',
+        author: str(a.author),
+        user: a.user as CommitRequest['user'],
+        env: a.env as CommitRequest['env'],
+        identity: a.identity as CommitRequest['identity'],
+      }),
     push: async (a) => ws.push({ ref: str(a.ref), force: Boolean(a.force) }),
     checkout: async (a) => ws.checkout(str(a.rev) ?? '', { force: Boolean(a.force) }),
     reset: async () => ws.resetHard(),

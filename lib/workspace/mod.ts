@@ -23,3 +23,4 @@ export {
   type ControlRequest,
 } from './control.ts'
 export { diffLines, splitLines } from './line_diff.ts'
+export { runInWorkspace, userPaths, commitIdentity, type CommandTarget } from './command.ts'

@@ -3,7 +3,7 @@
 // when a command arrives over the control socket.
 import { openRemote } from '../remote/mod.ts'
 import { openStore } from '../store/mod.ts'
-import type { Oid } from '../store/types.ts'
+import type { Oid, Person } from '../store/types.ts'
 import { checkoutWorkspace, type CheckoutResult } from './checkout.ts'
 import { commitWorkspace, recoverJournal, type CommitResult } from './commit.ts'
 import { makeContext, type MountHooks, type WorkspaceContext, type WorkspaceStore } from './context.ts'
@@ -29,6 +29,8 @@ export interface CommitRequest {
   /** scorpio.toml [user]. */
   user?: IdentityOptions['user']
   env?: IdentityOptions['env']
+  /** Already resolved by the caller (the CLI resolves in its own environment before asking a mount). */
+  identity?: { author: Person; committer: Person }
 }
 
 export class Workspace {
@@ -74,7 +76,7 @@ export class Workspace {
 
   commit(request: CommitRequest): Promise<CommitResult> {
     return this.locked(() => {
-      const { author, committer } = resolveIdentity({ author: request.author, user: request.user, env: request.env })
+      const { author, committer } = request.identity ?? resolveIdentity({ author: request.author, user: request.user, env: request.env })
       return commitWorkspace(this.ctx, { message: request.message, author, committer })
     })
   }
