@@ -1,0 +1,165 @@
+// Workspace benchmark (issue 5), on a 100,000-file repo generated with ../shared/bench/gen-monorepo.mjs
+// (--commits 2) into bench-data/ (gitignored, reused between runs):
+//   - `scorpio status --json` (whole command, process start included) with 100 modified files vs
+//     `git status --porcelain` in a full checkout with the same edits        (target ≤ 0.05×)
+//   - `scorpio commit` + `scorpio push` of 100 files vs git add -A/commit/push  (target ≤ 1.0×)
+//   - `scorpio checkout` between two commits differing in 0.5% of files vs `git checkout` (target ≤ 0.5×)
+// The workspace runs offline (not mounted): the commands work on the state dir in-process.
+// Run: node --import tsx scripts/bench/workspace_bench.ts [--files N]
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { openLocalRemote } from '../../lib/remote/mod.ts'
+import { openStore } from '../../lib/store/mod.ts'
+import { createWorkspaceState } from '../../lib/workspace/state.ts'
+
+const ROOT = resolve(import.meta.dirname ?? '.', '..', '..')
+const GEN = resolve(ROOT, '..', 'shared', 'bench', 'gen-monorepo.mjs')
+const BIN = join(ROOT, 'dist', 'scorpio.mjs')
+
+export interface BenchRow {
+  name: string
+  scorpioSeconds: number
+  gitSeconds: number
+  ratio: number
+  target: number
+  ok: boolean
+}
+
+function git(cwd: string, args: string[], env: Record<string, string> = {}): string {
+  return execFileSync('git', args, { cwd, maxBuffer: 1 << 30, env: { ...process.env, ...IDENT, ...env } }).toString()
+}
+
+const IDENT = { GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.com' }
+
+function timed(cmd: string, args: string[], cwd: string): number {
+  const t0 = performance.now()
+  const r = spawnSync(cmd, args, { cwd, env: { ...process.env, ...IDENT }, maxBuffer: 1 << 30 })
+  const dt = (performance.now() - t0) / 1000
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr?.toString()}`)
+  return dt
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+
+function scorpio(args: string[], cwd = ROOT): number {
+  return timed(process.execPath, [BIN, ...args], cwd)
+}
+
+/** 100 text files spread over the repo (every k-th regular file). */
+function pickFiles(checkout: string, n: number): string[] {
+  const all = git(checkout, ['ls-files', '-s']).split('\n').filter((l) => l.startsWith('100644'))
+  const step = Math.max(1, Math.floor(all.length / n))
+  const out: string[] = []
+  for (let i = 0; i < all.length && out.length < n; i += step) {
+    const path = all[i].split('\t')[1]
+    if (!/\.(bin|dat)$/.test(path)) out.push(path)
+  }
+  return out
+}
+
+function editBoth(checkout: string, upper: string, files: string[], round: number): void {
+  for (const f of files) {
+    const body = Buffer.concat([readFileSync(join(checkout, f)), Buffer.from(`edit ${round}\n`)])
+    writeFileSync(join(checkout, f), body)
+    mkdirSync(dirname(join(upper, f)), { recursive: true })
+    writeFileSync(join(upper, f), body)
+    chmodSync(join(upper, f), 0o644)
+  }
+}
+
+export async function runWorkspaceBench(options: { files?: number; log?: (line: string) => void } = {}): Promise<BenchRow[]> {
+  const log = options.log ?? ((l: string) => console.log(l))
+  const files = options.files ?? 100000
+  const data = join(ROOT, 'bench-data')
+  mkdirSync(data, { recursive: true })
+  const repo = join(data, `ws-mono-${files / 1000}k.git`)
+  if (!existsSync(join(repo, 'HEAD'))) {
+    log(`generating ${repo} (${files} files, 2 commits)…`)
+    execFileSync(process.execPath, [GEN, repo, '--files', String(files), '--commits', '2'], { stdio: 'inherit' })
+  }
+  if (!existsSync(BIN)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' })
+  const head = git(repo, ['rev-parse', 'HEAD']).trim()
+  const prev = git(repo, ['rev-parse', 'HEAD~1']).trim()
+  const checkout = join(data, `ws-checkout-${files / 1000}k`)
+  if (!existsSync(join(checkout, '.git'))) {
+    log('full checkout for git (once)…')
+    git(data, ['clone', '-q', repo, checkout])
+  }
+  // Push targets: fresh bare copies each run (same paths, so the object cache stays valid).
+  const gitTarget = join(data, 'ws-git-target.git')
+  const wsRemote = join(data, 'ws-remote.git')
+  for (const t of [gitTarget, wsRemote]) {
+    rmSync(t, { recursive: true, force: true })
+    git(data, ['clone', '-q', '--bare', '--local', repo, t])
+  }
+  git(checkout, ['remote', 'set-url', 'origin', gitTarget])
+  git(checkout, ['checkout', '-q', '-B', 'main', head])
+  git(checkout, ['reset', '-q', '--hard', head])
+  git(checkout, ['clean', '-qfd'])
+  git(checkout, ['branch', '-q', '--set-upstream-to=origin/main', 'main'])
+  git(checkout, ['fetch', '-q', 'origin'])
+
+  const stateDir = join(data, 'ws-state')
+  const cacheDir = join(data, 'ws-cache')
+  rmSync(stateDir, { recursive: true, force: true })
+  await createWorkspaceState(stateDir, { remote: { url: wsRemote }, ref: 'main', base: head, pushed: head, mountpoint: join(data, 'ws-mnt'), cacheDir })
+  const store = await openStore({ remote: await openLocalRemote(wsRemote), cacheDir })
+  let t0 = performance.now()
+  await store.loadCommit(head)
+  await store.loadCommit(prev)
+  log(`trees of both commits in the store: ${((performance.now() - t0) / 1000).toFixed(2)} s`)
+  await store.close()
+  const upper = join(stateDir, 'upper')
+  const edits = pickFiles(checkout, 100)
+  editBoth(checkout, upper, edits, 1)
+  const rows: BenchRow[] = []
+  const row = (name: string, s: number, g: number, target: number) => {
+    const r = { name, scorpioSeconds: s, gitSeconds: g, ratio: s / g, target, ok: s / g <= target }
+    rows.push(r)
+    log(`${name}: scorpio ${s.toFixed(3)} s, git ${g.toFixed(3)} s, ratio ${r.ratio.toFixed(3)} (target ≤ ${target}) ${r.ok ? 'OK' : 'MISSED'}`)
+  }
+
+  // status
+  const out = execFileSync(process.execPath, [BIN, 'status', '--json', '-C', stateDir]).toString()
+  const n = JSON.parse(out).changes.length
+  if (n !== edits.length) throw new Error(`status saw ${n} changes, expected ${edits.length}`)
+  timed('git', ['status', '--porcelain'], checkout) // warm the index/stat cache
+  const sTimes: number[] = []
+  const gTimes: number[] = []
+  for (let i = 0; i < 5; i++) {
+    sTimes.push(scorpio(['status', '--json', '-C', stateDir]))
+    gTimes.push(timed('git', ['status', '--porcelain'], checkout))
+  }
+  row('status (100 modified of 100k)', median(sTimes), median(gTimes), 0.05)
+
+  // commit + push
+  const sCommit = scorpio(['commit', '-m', 'bench edit', '-C', stateDir])
+  const sPush = scorpio(['push', '-C', stateDir])
+  t0 = performance.now()
+  git(checkout, ['add', '-A'])
+  git(checkout, ['commit', '-q', '-m', 'bench edit'])
+  git(checkout, ['push', '-q', 'origin', 'main'])
+  const gCommitPush = (performance.now() - t0) / 1000
+  row('commit + push (100 files)', sCommit + sPush, gCommitPush, 1.0)
+
+  // checkout between two commits differing in ~0.5% of files (HEAD~1 <-> HEAD)
+  const sCo: number[] = []
+  const gCo: number[] = []
+  for (const target of [prev, head, prev]) {
+    sCo.push(scorpio(['checkout', target, '-C', stateDir, '--force']))
+    gCo.push(timed('git', ['checkout', '-q', '--detach', target], checkout))
+  }
+  row('checkout (0.5% of files differ)', median(sCo), median(gCo), 0.5)
+  return rows
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(ROOT, 'scripts', 'bench', 'workspace_bench.ts')) {
+  const i = process.argv.indexOf('--files')
+  const rows = await runWorkspaceBench({ files: i > 0 ? Number(process.argv[i + 1]) : undefined })
+  console.log(JSON.stringify(rows))
+}
