@@ -33,6 +33,8 @@ export interface WorkspaceState {
   upperDir: string
   /** Absolute path of the object store (shared by all workspaces). */
   cacheDir: string
+  /** This remote's object directory inside cacheDir (learned on first use; lets commands skip the remote). */
+  objectsDir?: string
   /** Mega CL link or local directory for the CL layer. */
   cl?: string
   /** Absolute mountpoint (may be empty when the workspace was only created offline). */

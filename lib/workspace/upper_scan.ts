@@ -13,13 +13,21 @@ export type UNode = UFile | ULink | UWhiteout | UDir
 
 /** Scans `upperDir`; a missing upper dir reads as empty. */
 export async function scanUpper(upperDir: string): Promise<UDir> {
-  const origins = await readOriginsRecursive(upperDir)
+  // The one getfattr runs while the directories are read; origins are attached afterwards.
+  const originsP = readOriginsRecursive(upperDir)
+  originsP.catch(() => {})
   const root: UDir = { kind: 'dir', abs: upperDir, opaque: false, children: new Map() }
-  await scanDir(root, origins, true)
+  const nodes: (UDir | UFile)[] = []
+  await scanDir(root, nodes, true)
+  const origins = await originsP
+  if (origins.size) {
+    root.origin = origins.get(upperDir)
+    for (const n of nodes) n.origin = origins.get(n.abs)
+  }
   return root
 }
 
-async function scanDir(dir: UDir, origins: Map<string, Origin>, isRoot: boolean): Promise<void> {
+async function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean): Promise<void> {
   let dirents: import('node:fs').Dirent[]
   try {
     dirents = await fsp.readdir(dir.abs, { withFileTypes: true })
@@ -44,14 +52,17 @@ async function scanDir(dir: UDir, origins: Map<string, Origin>, isRoot: boolean)
     }
     if (isInternalName(name)) continue
     if (d.isDirectory()) {
-      const sub: UDir = { kind: 'dir', abs, opaque: false, origin: origins.get(abs), children: new Map() }
+      const sub: UDir = { kind: 'dir', abs, opaque: false, children: new Map() }
       dir.children.set(name, sub)
       subdirs.push(sub)
+      nodes.push(sub)
     } else if (d.isSymbolicLink()) {
       dir.children.set(name, { kind: 'link', abs })
     } else if (d.isFile()) {
       const st = await fsp.lstat(abs)
-      dir.children.set(name, { kind: 'file', abs, exec: (st.mode & 0o100) !== 0, size: st.size, origin: origins.get(abs) })
+      const file: UFile = { kind: 'file', abs, exec: (st.mode & 0o100) !== 0, size: st.size }
+      dir.children.set(name, file)
+      nodes.push(file)
     } else if (d.isCharacterDevice()) {
       const st = await fsp.lstat(abs)
       if (isWhiteoutStat(st)) dir.children.set(name, { kind: 'whiteout', abs })
@@ -61,7 +72,7 @@ async function scanDir(dir: UDir, origins: Map<string, Origin>, isRoot: boolean)
   for (const target of dotWh) {
     if (!dir.children.has(target)) dir.children.set(target, { kind: 'whiteout', abs: join(dir.abs, '.wh.' + target) })
   }
-  for (const sub of subdirs) await scanDir(sub, origins, false)
+  await Promise.all(subdirs.map((sub) => scanDir(sub, nodes, false)))
 }
 
 /** The upper node at a relative path (components), or undefined. */

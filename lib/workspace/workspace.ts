@@ -11,7 +11,8 @@ import { resetHard, restorePaths, type DiscardResult } from './discard.ts'
 import { pushWorkspace, workspaceLog, type LogEntry, type PushOutcome } from './history.ts'
 import { resolveIdentity, type IdentityOptions } from './identity.ts'
 import { withLock } from './lock.ts'
-import { loadWorkspaceState, type WorkspaceState } from './state.ts'
+import { loadWorkspaceState, saveWorkspaceState, type WorkspaceState } from './state.ts'
+import { LazyStore } from './lazy_store.ts'
 import { workspaceDiff, workspaceStatus, workspaceChanges, type StatusResult } from './status.ts'
 import type { Change } from './changes.ts'
 
@@ -117,8 +118,18 @@ export async function openWorkspace(stateDir: string, options: OpenWorkspaceOpti
   let store = options.store
   const owns = !store
   if (!store) {
-    const remote = await openRemote(state.remote.url, { mega: state.remote.mega, path: state.remote.path })
-    store = await openStore({ remote, cacheDir: state.cacheDir })
+    const lazy: LazyStore = new LazyStore(state.objectsDir, async () => {
+      const remote = await openRemote(state.remote.url, { mega: state.remote.mega, path: state.remote.path })
+      const full = await openStore({ remote, cacheDir: state.cacheDir })
+      if (state.objectsDir !== full.db.dir) {
+        // Remember where this remote's objects live, so the next command reads them without a remote.
+        const fresh = await loadWorkspaceState(stateDir)
+        await saveWorkspaceState(stateDir, { ...fresh, objectsDir: full.db.dir })
+        state.objectsDir = full.db.dir
+      }
+      return full
+    })
+    store = lazy
   }
   const ws = new Workspace(makeContext(stateDir, state, store, options.hooks), owns)
   await ws.recover()

@@ -1,0 +1,85 @@
+// A store for one short CLI command: reads objects straight from the on-disk object DB and opens
+// the real store (remote + memory caches) only when something is missing or must be fetched, sent
+// or pinned. Keeps `scorpio status` from paying for a remote connection it does not need.
+import { parseCommit } from '../git/commit.ts'
+import { parseTree } from '../git/tree.ts'
+import { IntegrityError } from '../errors.ts'
+import { DiskObjectDb } from '../store/disk.ts'
+import type { Store } from '../store/store.ts'
+import type { PushResult } from '../store/push.ts'
+import type { CommitInfo, FetchProgress, ObjectType, Oid, TreeEntry } from '../store/types.ts'
+import type { WorkspaceStore } from './context.ts'
+
+export class LazyStore implements WorkspaceStore {
+  private full?: Promise<Store>
+  private db?: DiskObjectDb
+
+  constructor(objectsDir: string | undefined, private readonly open: () => Promise<Store>) {
+    if (objectsDir) this.db = new DiskObjectDb(objectsDir)
+  }
+
+  /** The real store (opened on first need). */
+  store(): Promise<Store> {
+    this.full ??= this.open()
+    return this.full
+  }
+
+  async readObject(oid: Oid): Promise<{ type: ObjectType; body: Uint8Array }> {
+    const local = this.db ? await this.db.read(oid) : null
+    if (local) return local
+    return (await this.store()).readObject(oid)
+  }
+
+  async readCommit(oid: Oid): Promise<CommitInfo> {
+    const o = await this.readObject(oid)
+    if (o.type !== 'commit') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a commit`)
+    return parseCommit(o.body, oid)
+  }
+
+  async readTree(oid: Oid): Promise<TreeEntry[]> {
+    const o = await this.readObject(oid)
+    if (o.type !== 'tree') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a tree`)
+    return parseTree(o.body, oid)
+  }
+
+  async readBlob(oid: Oid): Promise<Uint8Array> {
+    const o = await this.readObject(oid)
+    if (o.type !== 'blob') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a blob`)
+    return o.body
+  }
+
+  async has(oid: Oid): Promise<boolean> {
+    return (this.db ? await this.db.has(oid) : false) || (await this.store()).has(oid)
+  }
+
+  async resolveRef(ref: string): Promise<Oid> {
+    return (await this.store()).resolveRef(ref)
+  }
+  async loadCommit(commit: Oid): Promise<CommitInfo> {
+    return (await this.store()).loadCommit(commit)
+  }
+  async blobSize(oid: Oid): Promise<number> {
+    return (await this.store()).blobSize(oid)
+  }
+  async blobSizes(oids: Oid[]): Promise<Map<Oid, number>> {
+    return (await this.store()).blobSizes(oids)
+  }
+  async prefetch(oids: Oid[], options?: { onProgress?: (p: FetchProgress) => void }): Promise<FetchProgress> {
+    return (await this.store()).prefetch(oids, options)
+  }
+  async writeObject(type: ObjectType, body: Uint8Array): Promise<Oid> {
+    return (await this.store()).writeObject(type, body)
+  }
+  async push(ref: string, commit: Oid, options?: { force?: boolean }): Promise<PushResult> {
+    return (await this.store()).push(ref, commit, options)
+  }
+  async pin(workspaceId: string, oids: Oid[]): Promise<void> {
+    return (await this.store()).pin(workspaceId, oids)
+  }
+  async unpin(workspaceId: string, oids?: Oid[]): Promise<void> {
+    return (await this.store()).unpin(workspaceId, oids)
+  }
+  async close(): Promise<void> {
+    if (this.full) await (await this.full).close()
+  }
+}
