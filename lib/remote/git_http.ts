@@ -1,7 +1,168 @@
-// Placeholder until the backend lands.
-import { RemoteError } from '../errors.ts'
-import type { Remote } from './types.ts'
+// Git smart HTTP, protocol v2 for fetching (ls-refs, fetch with deepen/filter, object-info) and
+// git-receive-pack for pushing (receive_pack.ts).
+import { IntegrityError, RemoteError } from '../errors.ts'
+import { DELIM, FLUSH, PktReader, pkt, pktText } from '../git/pkt_line.ts'
+import { readPack } from '../git/pack_reader.ts'
+import { demuxSideband } from '../git/sideband.ts'
+import type { Oid } from '../store/types.ts'
+import { createHttpClient, type HttpClient, type HttpOptions } from './http.ts'
+import { pushViaReceivePack } from './receive_pack.ts'
+import { remoteKey, type PushRequest, type RawObject, type Remote, type RemoteRef } from './types.ts'
 
-export async function openGitHttpRemote(url: string, _options: object = {}): Promise<Remote> {
-  throw new RemoteError('unsupported', `The git_http backend is not ready yet (${url.split('?')[0]})`)
+const AGENT = 'agent=scorpio/0.1'
+
+export class GitHttpRemote implements Remote {
+  readonly key: string
+  readonly path: string
+  readonly http: HttpClient
+  private caps: Promise<Set<string>> | null = null
+
+  constructor(url: string, options: HttpOptions & { path?: string } = {}) {
+    this.http = createHttpClient(url, options)
+    this.key = remoteKey(this.http.base)
+    this.path = (options.path ?? '').replace(/^\/+|\/+$/g, '')
+  }
+
+  describe(): string {
+    return this.http.describe()
+  }
+
+  /** v2 capability advertisement (`GET info/refs?service=git-upload-pack`). */
+  capabilities(): Promise<Set<string>> {
+    if (!this.caps) {
+      this.caps = this.loadCaps()
+      this.caps.catch(() => (this.caps = null))
+    }
+    return this.caps
+  }
+
+  private async loadCaps(): Promise<Set<string>> {
+    const res = await this.http.request(`${this.http.base}/info/refs?service=git-upload-pack`, { headers: { 'git-protocol': 'version=2' } })
+    const r = new PktReader(this.http.body(res, 'capabilities'), `capability advertisement of ${this.describe()}`)
+    const caps = new Set<string>()
+    let sawVersion = false
+    for (;;) {
+      const p = await r.read()
+      if (!p) break
+      if (p.kind !== 'data') {
+        if (sawVersion) break
+        continue
+      }
+      const line = pktText(p)
+      if (line === 'version 2') sawVersion = true
+      else if (sawVersion) caps.add(line)
+      else if (!line.startsWith('# service=')) break
+    }
+    if (!sawVersion) {
+      throw new RemoteError('protocol', `${this.describe()} does not speak Git protocol v2 (needed for partial fetches); upgrade the server or use a Mega/local remote`)
+    }
+    return caps
+  }
+
+  private async hasCap(name: string, arg?: string): Promise<boolean> {
+    for (const c of await this.capabilities()) {
+      if (c === name) return !arg
+      if (c.startsWith(name + '=')) return !arg || c.slice(name.length + 1).split(' ').includes(arg)
+    }
+    return false
+  }
+
+  private async command(command: string, args: string[]): Promise<PktReader> {
+    const caps = await this.capabilities()
+    const parts: Uint8Array[] = [pkt(`command=${command}\n`), pkt(AGENT + '\n')]
+    if ([...caps].some((c) => c.startsWith('object-format='))) parts.push(pkt('object-format=sha1\n'))
+    parts.push(DELIM)
+    for (const a of args) parts.push(pkt(a + '\n'))
+    parts.push(FLUSH)
+    const res = await this.http.request(`${this.http.base}/git-upload-pack`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-git-upload-pack-request',
+        accept: 'application/x-git-upload-pack-result',
+        'git-protocol': 'version=2',
+      },
+      body: Buffer.concat(parts),
+    })
+    return new PktReader(this.http.body(res, `the ${command} reply`), `${command} reply from ${this.describe()}`)
+  }
+
+  async listRefs(): Promise<RemoteRef[]> {
+    const r = await this.command('ls-refs', ['peel', 'symrefs', 'ref-prefix HEAD', 'ref-prefix refs/heads/', 'ref-prefix refs/tags/'])
+    const refs: RemoteRef[] = []
+    for (;;) {
+      const line = await r.readLine()
+      if (line === null) break
+      const [oid, name, ...attrs] = line.split(' ')
+      if (oid === 'unborn') continue
+      const ref: RemoteRef = { name, oid }
+      for (const a of attrs) {
+        if (a.startsWith('symref-target:')) ref.symref = a.slice(14)
+        else if (a.startsWith('peeled:')) ref.peeled = a.slice(7)
+      }
+      refs.push(ref)
+    }
+    return refs
+  }
+
+  /** One v2 fetch: `want` lines + options; returns the parsed pack objects. */
+  private async fetchPack(wants: Oid[], extra: string[]): Promise<RawObject[]> {
+    const args = ['no-progress', 'ofs-delta', ...extra, ...wants.map((w) => `want ${w}`), 'done']
+    const r = await this.command('fetch', args)
+    try {
+      for (;;) {
+        const line = await r.readLine()
+        if (line === null) throw new RemoteError('protocol', `${this.describe()} sent no packfile section`)
+        if (line === 'packfile') break
+        if (line.startsWith('ERR ')) throw new RemoteError('remote-error', `${this.describe()} refused the fetch: ${line.slice(4)}`)
+        // shallow-info / acknowledgments / wanted-refs sections: skip their lines until the delimiter.
+        for (;;) {
+          const p = await r.read()
+          if (!p || p.kind !== 'data') break
+        }
+      }
+      return await readPack(demuxSideband(r, { server: this.describe() }), { what: this.describe() })
+    } catch (err) {
+      if (err instanceof RemoteError || err instanceof IntegrityError) throw err
+      throw new RemoteError('network', `Fetch from ${this.describe()} failed: ${(err as Error).message}; nothing was stored`, { cause: err })
+    }
+  }
+
+  async fetchCommitTrees(commit: Oid): Promise<RawObject[]> {
+    if (!(await this.hasCap('fetch', 'filter'))) {
+      throw new RemoteError('no-filter', `${this.describe()} does not allow partial fetches; the server needs uploadpack.allowFilter=true`)
+    }
+    return this.fetchPack([commit], ['deepen 1', 'filter blob:none'])
+  }
+
+  async fetchBlobs(oids: Oid[]): Promise<RawObject[]> {
+    // blob:none keeps a wanted tree from dragging in its blobs; wanted blobs are always sent.
+    const filter = (await this.hasCap('fetch', 'filter')) ? ['filter blob:none'] : []
+    return this.fetchPack([...new Set(oids)], filter)
+  }
+
+  async objectSizes(oids: Oid[]): Promise<Map<Oid, number>> {
+    const sizes = new Map<Oid, number>()
+    if (!(await this.hasCap('object-info')) || oids.length === 0) return sizes
+    for (let i = 0; i < oids.length; i += 5000) {
+      const part = oids.slice(i, i + 5000)
+      const r = await this.command('object-info', ['size', ...part.map((o) => `oid ${o}`)])
+      const first = await r.readLine()
+      if (first !== 'size') throw new RemoteError('protocol', `Malformed object-info reply from ${this.describe()}`)
+      for (;;) {
+        const line = await r.readLine()
+        if (line === null) break
+        const [oid, size] = line.split(' ')
+        if (size && /^\d+$/.test(size) && part.includes(oid)) sizes.set(oid, Number(size))
+      }
+    }
+    return sizes
+  }
+
+  push(req: PushRequest): Promise<void> {
+    return pushViaReceivePack(this.http, req)
+  }
+}
+
+export async function openGitHttpRemote(url: string, options: HttpOptions & { path?: string } = {}): Promise<GitHttpRemote> {
+  return new GitHttpRemote(url, options)
 }

@@ -1,0 +1,85 @@
+// pkt-line framing: 4 hex digits of length (including themselves) + payload; 0000 flush,
+// 0001 delim, 0002 response-end (protocol v2).
+import { RemoteError } from '../errors.ts'
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+export const FLUSH = enc.encode('0000')
+export const DELIM = enc.encode('0001')
+export const RESPONSE_END = enc.encode('0002')
+export const MAX_PKT_DATA = 65516
+
+export function pkt(data: string | Uint8Array): Uint8Array {
+  const body = typeof data === 'string' ? enc.encode(data) : data
+  if (body.length > MAX_PKT_DATA) throw new RangeError(`pkt-line payload too long (${body.length})`)
+  const out = new Uint8Array(body.length + 4)
+  out.set(enc.encode((body.length + 4).toString(16).padStart(4, '0')), 0)
+  out.set(body, 4)
+  return out
+}
+
+export type Pkt = { kind: 'data'; data: Uint8Array } | { kind: 'flush' } | { kind: 'delim' } | { kind: 'end' }
+
+/** Incremental reader over a byte stream; also hands out raw bytes left after the pkt-lines. */
+export class PktReader {
+  private buf: Uint8Array = new Uint8Array(0)
+  private pos = 0
+  private done = false
+  private it: AsyncIterator<Uint8Array>
+
+  constructor(source: AsyncIterable<Uint8Array>, private what = 'server reply') {
+    this.it = source[Symbol.asyncIterator]()
+  }
+
+  private async fill(n: number): Promise<boolean> {
+    while (this.buf.length - this.pos < n) {
+      if (this.done) return false
+      const r = await this.it.next()
+      if (r.done) {
+        this.done = true
+        return false
+      }
+      const rest = this.buf.subarray(this.pos)
+      const merged = new Uint8Array(rest.length + r.value.length)
+      merged.set(rest, 0)
+      merged.set(r.value, rest.length)
+      this.buf = merged
+      this.pos = 0
+    }
+    return true
+  }
+
+  /** The next packet, or null at a clean end of stream. */
+  async read(): Promise<Pkt | null> {
+    if (!(await this.fill(4))) {
+      if (this.buf.length - this.pos === 0) return null
+      throw new RemoteError('protocol', `Truncated ${this.what} (cut inside a pkt-line header)`)
+    }
+    const hex = dec.decode(this.buf.subarray(this.pos, this.pos + 4))
+    if (!/^[0-9a-f]{4}$/.test(hex)) throw new RemoteError('protocol', `Malformed ${this.what}: bad pkt-line length "${hex.replace(/[^\x20-\x7e]/g, '?')}"`)
+    const len = parseInt(hex, 16)
+    if (len < 4) {
+      this.pos += 4
+      return { kind: len === 0 ? 'flush' : len === 1 ? 'delim' : 'end' }
+    }
+    if (!(await this.fill(len))) throw new RemoteError('protocol', `Truncated ${this.what} (cut inside a pkt-line)`)
+    const data = this.buf.subarray(this.pos + 4, this.pos + len)
+    this.pos += len
+    return { kind: 'data', data }
+  }
+
+  /** A data line as text without the trailing newline; null for flush/delim/end or end of stream. */
+  async readLine(): Promise<string | null> {
+    const p = await this.read()
+    if (!p || p.kind !== 'data') return null
+    const s = dec.decode(p.data)
+    return s.endsWith('\n') ? s.slice(0, -1) : s
+  }
+}
+
+export function pktText(p: Pkt): string {
+  if (p.kind !== 'data') return ''
+  const s = dec.decode(p.data)
+  return s.endsWith('\n') ? s.slice(0, -1) : s
+}
