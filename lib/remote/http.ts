@@ -56,7 +56,7 @@ export function createHttpClient(rawUrl: string, options: HttpOptions = {}): Htt
   let triedCredential = false
   const api = ky.create({
     timeout,
-    throwHttpErrors: false,
+    throwHttpErrors: true,
     fetch: options.fetch,
     retry: {
       limit: options.retries ?? 3,
@@ -71,14 +71,15 @@ export function createHttpClient(rawUrl: string, options: HttpOptions = {}): Htt
     const headers: Record<string, string> = { 'user-agent': 'git/2.39-scorpio', ...init.headers }
     for (let attempt = 0; ; attempt++) {
       if (auth) headers.authorization = auth
-      let res: Response
+      let res: Response | undefined
       try {
-        res = await api(url, { method: init.method ?? 'GET', headers, body: init.body, retry: init.retry === false ? 0 : undefined })
+        res = await api(url, { method: init.method ?? 'GET', headers, body: init.body, ...(init.retry === false ? { retry: 0 } : {}) })
       } catch (err) {
         if (err instanceof TimeoutError) throw new RemoteError('timeout', `${describe()} did not answer within ${timeout / 1000} s; check the network or raise the timeout`)
-        if (err instanceof HTTPError) throw new RemoteError('http', `${describe()} answered HTTP ${err.response.status}`)
-        throw new RemoteError('network', `Cannot reach ${describe()}: ${(err as Error).message}`, { cause: err })
+        if (!(err instanceof HTTPError)) throw new RemoteError('network', `Cannot reach ${describe()}: ${(err as Error).message}`, { cause: err })
+        res = err.response
       }
+      if (!res) throw new RemoteError('network', `No reply from ${describe()}`)
       if (res.status === 401 && !triedCredential && attempt === 0) {
         triedCredential = true
         const c = await credentialFill(new URL(base))

@@ -85,12 +85,15 @@ export class Store implements ObjectStore {
 
   async resolveRef(ref: string): Promise<Oid> {
     if (isOid(ref)) return ref
-    if (!this.refs || Date.now() - this.refs.at > 2000) this.refs = { at: Date.now(), refs: await this.remote.listRefs() }
-    const refs = this.refs.refs
-    for (const name of [ref, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/${ref}`]) {
-      const r = refs.find((x) => x.name === name)
-      if (r) return r.peeled ?? r.oid
+    const names = [ref, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/${ref}`]
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!this.refs || attempt > 0 || Date.now() - this.refs.at > 2000) this.refs = { at: Date.now(), refs: await this.remote.listRefs() }
+      for (const name of names) {
+        const r = this.refs.refs.find((x) => x.name === name)
+        if (r) return r.peeled ?? r.oid
+      }
     }
+    const refs = this.refs!.refs
     const heads = refs.filter((r) => r.name.startsWith('refs/heads/')).map((r) => r.name.slice(11))
     throw new RemoteError(
       'unknown-ref',
