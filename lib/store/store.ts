@@ -141,6 +141,20 @@ export class Store implements ObjectStore {
     return info
   }
 
+  /** The tree at the mount root: the commit's tree, or that of the remote's `--path` subdirectory. */
+  async rootTree(commit: Oid): Promise<Oid> {
+    let tree = (await this.readCommit(commit)).tree
+    const parts = this.remote.path.split('/').filter(Boolean)
+    for (let i = 0; i < parts.length; i++) {
+      const e = (await this.readTree(tree)).find((x) => x.name === parts[i])
+      if (!e || e.mode !== '40000') {
+        throw new RemoteError('not-found', `Path "/${parts.slice(0, i + 1).join('/')}" is not a directory in commit ${commit}; check --path`)
+      }
+      tree = e.oid
+    }
+    return tree
+  }
+
   async readObject(oid: Oid): Promise<{ type: ObjectType; body: Uint8Array }> {
     const m = this.mem.get(oid)
     if (m) return m

@@ -45,7 +45,7 @@ export interface GitServer {
   close(): Promise<void>
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -54,7 +54,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   })
 }
 
-function runCgi(root: string, info: RequestInfo, res: ServerResponse, rewrite?: (b: Buffer) => Buffer): Promise<number> {
+export function runGitCgi(root: string, info: RequestInfo, res: ServerResponse, rewrite?: (b: Buffer) => Buffer): Promise<number> {
   return new Promise((resolve) => {
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -170,7 +170,7 @@ export async function startGitServer(root: string): Promise<GitServer> {
       return
     }
     if (ic?.rewriteRequest) info.body = ic.rewriteRequest(info.body)
-    bytesSent += await runCgi(root, info, res, ic?.rewriteResponse)
+    bytesSent += await runGitCgi(root, info, res, ic?.rewriteResponse)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   state.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
