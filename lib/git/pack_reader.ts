@@ -28,13 +28,17 @@ class Input {
   ended = false
   consumed = 0
   hash = createHash('sha1')
+  /** Chunks received but not yet merged into `buf` (merging only when needed keeps big objects linear). */
+  private extra: Buffer[] = []
+  private extraLen = 0
   private it: AsyncIterator<Uint8Array>
-  constructor(src: AsyncIterable<Uint8Array>, private what: string) {
+  constructor(src: AsyncIterable<Uint8Array>, readonly what: string) {
     this.it = src[Symbol.asyncIterator]()
   }
   get avail(): number {
-    return this.buf.length - this.pos
+    return this.buf.length - this.pos + this.extraLen
   }
+  /** Pulls one more chunk from the source (not merged yet). */
   async more(): Promise<boolean> {
     if (this.ended) return false
     const r = await this.it.next()
@@ -42,13 +46,22 @@ class Input {
       this.ended = true
       return false
     }
-    const rest = this.buf.subarray(this.pos)
-    this.buf = rest.length ? Buffer.concat([rest, r.value]) : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length)
-    this.pos = 0
+    this.extra.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length))
+    this.extraLen += r.value.length
     return true
+  }
+  /** Makes everything received contiguous in `buf`. */
+  merge(): void {
+    if (this.extraLen === 0) return
+    const rest = this.buf.subarray(this.pos)
+    this.buf = rest.length === 0 && this.extra.length === 1 ? this.extra[0] : Buffer.concat([rest, ...this.extra])
+    this.pos = 0
+    this.extra = []
+    this.extraLen = 0
   }
   async need(n: number): Promise<void> {
     while (this.avail < n) if (!(await this.more())) throw new RemoteError('truncated-pack', `Truncated pack from ${this.what} (the connection ended early); nothing was stored`)
+    if (this.buf.length - this.pos < n) this.merge()
   }
   take(n: number, hashIt = true): Buffer {
     const b = this.buf.subarray(this.pos, this.pos + n)
@@ -67,6 +80,10 @@ type Entry = { type: ObjectType; body: Uint8Array; oid: Oid }
 type Pending = { offset: number; baseOffset?: number; baseOid?: Oid; delta: Uint8Array }
 
 async function inflateNext(inp: Input, size: number): Promise<Buffer> {
+  // Most objects are small: first try with what is buffered, at least a little.
+  const want = Math.min(size + 32, 4096)
+  while (inp.avail < want) if (!(await inp.more())) break
+  inp.merge()
   for (;;) {
     const chunk = inp.buf.subarray(inp.pos)
     try {
@@ -76,14 +93,18 @@ async function inflateNext(inp: Input, size: number): Promise<Buffer> {
       inp.take(r.engine.bytesWritten)
       return r.buffer
     } catch (err) {
+      if (err instanceof IntegrityError) throw err
       const code = (err as { code?: string }).code
       if (code !== 'Z_BUF_ERROR' && !/unexpected end/i.test(String((err as Error).message))) {
-        if (err instanceof IntegrityError) throw err
-        throw new RemoteError('corrupt-pack', `Corrupt pack from ${(inp as unknown as { what: string }).what}: ${(err as Error).message}; nothing was stored`)
+        throw new RemoteError('corrupt-pack', `Corrupt pack from ${inp.what}: ${(err as Error).message}; nothing was stored`)
       }
-      const target = Math.max(inp.avail * 2, inp.avail + 65536)
+      // Incomplete: wait until the buffered data has doubled (or covers the whole object) and retry.
+      const target = Math.max(chunk.length * 2, chunk.length + 65536, Math.min(size + 64, chunk.length * 8))
       while (inp.avail < target) if (!(await inp.more())) break
-      if (inp.avail === chunk.length) await inp.need(chunk.length + 1)
+      if (inp.avail === chunk.length) {
+        throw new RemoteError('truncated-pack', `Truncated pack from ${inp.what} (the connection ended early); nothing was stored`)
+      }
+      inp.merge()
     }
   }
 }

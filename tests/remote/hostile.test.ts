@@ -28,7 +28,7 @@ async function expectError(p: Promise<unknown>, re: RegExp): Promise<Error> {
   try {
     await p
   } catch (err) {
-    assert.match((err as Error).message, re)
+    assert.match((err as Error).message, re, (err as Error).message)
     return err as Error
   }
   assert.unreachable(`expected an error matching ${re}`)
