@@ -43,6 +43,17 @@ export async function diffEntry(reader: TreeReader, path: string, now: Eff | und
   if (now?.kind === 'git' && base && now.entry.oid === base.oid && now.entry.mode === base.mode) return
   const nowTree = now !== undefined && effMode(now) === TREE_MODE
   const baseTree = base?.mode === TREE_MODE
+  if (nowTree && baseTree && now!.kind === 'git') {
+    // Two Git trees (checkout, or a subtree straight from below): compare entry maps directly.
+    const [a, b] = await Promise.all([reader.entries(now!.entry.oid), reader.entries(base!.oid)])
+    for (const [name, e] of a) {
+      const o = b.get(name)
+      if (o && o.oid === e.oid && o.mode === e.mode) continue
+      await diffEntry(reader, join(path, name), { kind: 'git', entry: e }, o, out)
+    }
+    for (const [name, o] of b) if (!a.has(name)) await diffEntry(reader, join(path, name), undefined, o, out)
+    return
+  }
   if (nowTree && baseTree) {
     const baseKids = await reader.entries(base!.oid)
     const nowKids = await effChildren(reader, now!)

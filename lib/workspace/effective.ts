@@ -2,7 +2,7 @@
 // directory (the lower tree at that path, an origin tree, or nothing when opaque). Only upper
 // directories are ever opened, so everything here costs O(changes), never O(repository).
 import { createHash } from 'node:crypto'
-import { promises as fsp } from 'node:fs'
+import { readFileSync, readlinkSync } from 'node:fs'
 import type { Oid, TreeEntry, TreeMode } from '../store/types.ts'
 import { TREE_MODE, type TreeReader } from './trees.ts'
 import type { UDir, UFile, ULink } from './upper_scan.ts'
@@ -56,8 +56,8 @@ export function touchedNames(e: Eff): Iterable<string> | undefined {
 
 /** Blob contents of an upper file or symlink (a metacopy reads as its origin blob: caller handles). */
 export async function upperBytes(node: UFile | ULink): Promise<Uint8Array> {
-  if (node.kind === 'link') return new Uint8Array(await fsp.readlink(node.abs, { encoding: 'buffer' }))
-  return new Uint8Array(await fsp.readFile(node.abs))
+  if (node.kind === 'link') return new Uint8Array(readlinkSync(node.abs, { encoding: 'buffer' }))
+  return new Uint8Array(readFileSync(node.abs))
 }
 
 /** Git blob id of an upper file/symlink, computed locally (a metacopy answers with its origin). */

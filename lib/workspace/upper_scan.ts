@@ -1,6 +1,6 @@
 // Reads the upper layer (docs/upper-format.md) into a tree of what it says: files, symlinks,
 // whiteouts, opaque and origin directories. Cost: one readdir per upper directory + one getfattr.
-import { promises as fsp } from 'node:fs'
+import { lstatSync, readdirSync, type Dirent } from 'node:fs'
 import { join } from 'node:path'
 import { isInternalName, isWhiteoutStat, OPAQUE_MARKER, UPPER_WORK_DIR, whiteoutTarget, type Origin } from '../overlay/upper_format.ts'
 import { readOriginsRecursive } from './xattr.ts'
@@ -18,7 +18,7 @@ export async function scanUpper(upperDir: string): Promise<UDir> {
   originsP.catch(() => {})
   const root: UDir = { kind: 'dir', abs: upperDir, opaque: false, children: new Map() }
   const nodes: (UDir | UFile)[] = []
-  await scanDir(root, nodes, true)
+  scanDir(root, nodes, true)
   const origins = await originsP
   if (origins.size) {
     root.origin = origins.get(upperDir)
@@ -27,10 +27,12 @@ export async function scanUpper(upperDir: string): Promise<UDir> {
   return root
 }
 
-async function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean): Promise<void> {
-  let dirents: import('node:fs').Dirent[]
+// Synchronous on purpose: a few hundred readdir/lstat calls finish far sooner than their async
+// forms (each a thread-pool round trip), and the upper layer is O(changes) small.
+function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean): void {
+  let dirents: Dirent[]
   try {
-    dirents = await fsp.readdir(dir.abs, { withFileTypes: true })
+    dirents = readdirSync(dir.abs, { withFileTypes: true })
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
     throw e
@@ -59,12 +61,12 @@ async function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean): Pro
     } else if (d.isSymbolicLink()) {
       dir.children.set(name, { kind: 'link', abs })
     } else if (d.isFile()) {
-      const st = await fsp.lstat(abs)
+      const st = lstatSync(abs)
       const file: UFile = { kind: 'file', abs, exec: (st.mode & 0o100) !== 0, size: st.size }
       dir.children.set(name, file)
       nodes.push(file)
     } else if (d.isCharacterDevice()) {
-      const st = await fsp.lstat(abs)
+      const st = lstatSync(abs)
       if (isWhiteoutStat(st)) dir.children.set(name, { kind: 'whiteout', abs })
     }
     // sockets, fifos and other devices are not something Git can track: ignored
@@ -72,7 +74,7 @@ async function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean): Pro
   for (const target of dotWh) {
     if (!dir.children.has(target)) dir.children.set(target, { kind: 'whiteout', abs: join(dir.abs, '.wh.' + target) })
   }
-  await Promise.all(subdirs.map((sub) => scanDir(sub, nodes, false)))
+  for (const sub of subdirs) scanDir(sub, nodes, false)
 }
 
 /** The upper node at a relative path (components), or undefined. */

@@ -1,7 +1,10 @@
 // A workspace opened on its state dir: every version-control operation, locked and recovered.
 // Used in-process by the CLI when nothing is mounted, and by the mount process (with hooks)
 // when a command arrives over the control socket.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { openRemote } from '../remote/mod.ts'
+import { JOURNAL_FILE } from './journal.ts'
 import { openStore } from '../store/mod.ts'
 import type { Oid, Person } from '../store/types.ts'
 import { checkoutWorkspace, type CheckoutResult } from './checkout.ts'
@@ -132,7 +135,7 @@ export async function openWorkspace(stateDir: string, options: OpenWorkspaceOpti
     store = lazy
   }
   const ws = new Workspace(makeContext(stateDir, state, store, options.hooks), owns)
-  await ws.recover()
+  if (existsSync(join(stateDir, JOURNAL_FILE))) await ws.recover()
   return ws
 }
 
