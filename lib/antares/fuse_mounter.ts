@@ -1,7 +1,6 @@
 // The real JobMounter: one remote, one object store, ONE lower layer (one commit's trees, held in
 // memory once) shared by every job; per job its own overlay (upper dir, optional CL layer), vfs and
 // FUSE session, all in this one process. A blob one job fetched is in the shared store for the next.
-import { promises as fsp } from 'node:fs'
 import { redactUrl } from '../errors.ts'
 import { mountFuse } from '../fuse/mod.ts'
 import { openLower, type LowerView } from '../lower/mod.ts'
@@ -108,8 +107,10 @@ export async function openSharedMounter(options: SharedMounterOptions): Promise<
     const f = fuse
     let unmounting: Promise<void> | undefined
     const handle: JobHandle = {
-      // Ready once the kernel got an answer for the root through the mount.
-      ready: fsp.readdir(spec.mountpoint).then(() => {}),
+      // mountFuse resolved after INIT and a stat of the root; warm the root listing of the view.
+      // Never read the mount itself from this process: a blocked libuv thread per job could
+      // starve the thread pool the overlay needs to answer (a deadlock with many jobs).
+      ready: view.list(view.root).then(() => {}),
       unmount() {
         unmounting ??= (async () => {
           try {

@@ -1,0 +1,118 @@
+// Shared by the antares and job-isolation tests: root + /dev/fuse checks, an isolated XDG sandbox
+// that unmounts whatever is left under it, and a served test repository (tests/mount/_cli.ts).
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export { serveRepo, noise, type Served } from '../mount/_cli.ts'
+
+/** Fails (never skips) when the machine cannot run real mounts. */
+export function requireFuseOnly(): void {
+  if (process.getuid?.() !== 0) throw new Error('these tests mount for real and need root (run as root)')
+  if (!existsSync('/dev/fuse')) throw new Error('these tests need /dev/fuse (load the fuse module)')
+}
+
+function mountpoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => Boolean(p))
+    .map((p) => p.replace(/\\040/g, ' '))
+}
+
+export function isMounted(dir: string): boolean {
+  return mountpoints().includes(dir)
+}
+
+export interface Sandbox {
+  root: string
+  env: NodeJS.ProcessEnv
+  dir(name: string): string
+  /** Mountpoints under the sandbox still in the mount table. */
+  mountsUnder(): string[]
+  cleanup(): void
+}
+
+export function sandbox(prefix = 'scorpio-antares-'): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), prefix))
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    XDG_STATE_HOME: join(root, 'state'),
+    XDG_CACHE_HOME: join(root, 'cache'),
+    XDG_CONFIG_HOME: join(root, 'config'),
+    NO_COLOR: '1',
+  }
+  for (const k of Object.keys(env)) if (k.startsWith('SCORPIO_')) delete env[k]
+  const under = () => mountpoints().filter((p) => p.startsWith(root + '/'))
+  return {
+    root,
+    env,
+    dir(name) {
+      const p = join(root, name)
+      mkdirSync(p, { recursive: true })
+      return p
+    },
+    mountsUnder: under,
+    cleanup() {
+      for (const mp of under().reverse()) spawnSync('umount', ['-l', mp])
+      rmSync(root, { recursive: true, force: true })
+    },
+  }
+}
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { resolve } from 'node:path'
+
+/** How tests run the CLI from source: `node --import tsx cli/main.ts ...` (no build needed). */
+export const CLI_FROM_SOURCE = [process.execPath, '--import', 'tsx', resolve('cli/main.ts')]
+
+export interface CliServer {
+  url: string
+  child: ChildProcess
+  stderr(): string
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code (-1 for a signal death). */
+  stop(signal?: NodeJS.Signals): Promise<number>
+}
+
+/** Starts `scorpio antares serve ARGS` and resolves once it printed `listening <url>`. */
+export async function startAntaresCli(args: string[], env: NodeJS.ProcessEnv, command = CLI_FROM_SOURCE): Promise<CliServer> {
+  const [cmd, ...pre] = command
+  const child = spawn(cmd, [...pre, 'antares', 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (err += d))
+  const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)))
+  const end = Date.now() + 120_000
+  for (;;) {
+    const m = out.match(/^listening (\S+)\n/m)
+    if (m) {
+      return {
+        url: m[1],
+        child,
+        stderr: () => err,
+        async stop(signal: NodeJS.Signals = 'SIGTERM') {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+          return exited
+        },
+      }
+    }
+    if (child.exitCode !== null) throw new Error(`antares serve exited ${child.exitCode}: ${err.trim()}`)
+    if (Date.now() > end) {
+      child.kill('SIGKILL')
+      throw new Error(`antares serve never printed its listening line: ${err.trim()}`)
+    }
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+export async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : undefined }
+}
