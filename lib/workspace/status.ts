@@ -4,7 +4,11 @@ import { computeChanges } from './changes.ts'
 import { rootTreeOf, type WorkspaceContext } from './context.ts'
 import { renderDiff } from './diff.ts'
 import { splitPath } from './trees.ts'
+import { join } from 'node:path'
 import { scanUpper } from './upper_scan.ts'
+
+/** Origins last read from the upper layer, keyed by inode and ctime (see upper_scan.ts). */
+export const ORIGIN_CACHE = 'origin-cache.json'
 
 export interface StatusResult {
   base: string
@@ -12,7 +16,7 @@ export interface StatusResult {
 }
 
 export async function workspaceChanges(ctx: WorkspaceContext): Promise<Change[]> {
-  const [tree, upper] = await Promise.all([rootTreeOf(ctx, ctx.state.base), scanUpper(ctx.state.upperDir)])
+  const [tree, upper] = await Promise.all([rootTreeOf(ctx, ctx.state.base), scanUpper(ctx.state.upperDir, { originCache: join(ctx.stateDir, ORIGIN_CACHE) })])
   return computeChanges(ctx.reader, tree, upper)
 }
 

@@ -1,8 +1,9 @@
 // Reads the upper layer (docs/upper-format.md) into a tree of what it says: files, symlinks,
 // whiteouts, opaque and origin directories. Cost: one readdir per upper directory + one getfattr.
-import { lstatSync, readdirSync, type Dirent } from 'node:fs'
+import { lstatSync, readdirSync, readFileSync, type Dirent, type Stats } from 'node:fs'
+import { writeFileAtomic } from './state.ts'
 import { join } from 'node:path'
-import { isInternalName, isWhiteoutStat, OPAQUE_MARKER, UPPER_WORK_DIR, whiteoutTarget, type Origin } from '../overlay/upper_format.ts'
+import { formatOrigin, isInternalName, isWhiteoutStat, OPAQUE_MARKER, parseOrigin, UPPER_WORK_DIR, whiteoutTarget, type Origin } from '../overlay/upper_format.ts'
 import { readOriginsRecursive } from './xattr.ts'
 
 export interface UFile { kind: 'file'; abs: string; exec: boolean; size: number; origin?: Origin }
@@ -11,18 +12,64 @@ export interface UWhiteout { kind: 'whiteout'; abs: string }
 export interface UDir { kind: 'dir'; abs: string; opaque: boolean; origin?: Origin; children: Map<string, UNode> }
 export type UNode = UFile | ULink | UWhiteout | UDir
 
+export interface ScanOptions {
+  /**
+   * A file where the origins read last time are kept with each entry's inode and ctime (setting or
+   * removing an xattr changes the ctime). When every directory and empty file is unchanged, no
+   * getfattr process is started at all.
+   */
+  originCache?: string
+}
+
+type CacheEntry = [ino: number, ctimeMs: number, origin: string | null]
+
+function readCache(file: string | undefined): Map<string, CacheEntry> {
+  if (!file) return new Map()
+  try {
+    return new Map(Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, CacheEntry>))
+  } catch {
+    return new Map()
+  }
+}
+
 /** Scans `upperDir`; a missing upper dir reads as empty. */
-export async function scanUpper(upperDir: string): Promise<UDir> {
-  // The one getfattr runs while the directories are read; origins are attached afterwards.
-  const originsP = readOriginsRecursive(upperDir)
-  originsP.catch(() => {})
+export async function scanUpper(upperDir: string, options: ScanOptions = {}): Promise<UDir> {
   const root: UDir = { kind: 'dir', abs: upperDir, opaque: false, children: new Map() }
-  const nodes: (UDir | UFile)[] = []
+  const nodes: (UDir | UFile)[] = [root]
   scanDir(root, nodes, true)
-  const origins = await originsP
-  if (origins.size) {
-    root.origin = origins.get(upperDir)
-    for (const n of nodes) n.origin = origins.get(n.abs)
+  // Only directories and empty files can carry an origin (a metacopy is an empty file; filling it
+  // replaces the file, xattr and all).
+  const candidates = nodes.filter((n) => n.kind === 'dir' || n.size === 0)
+  const cache = readCache(options.originCache)
+  const stats = new Map<string, [number, number]>()
+  let hit = options.originCache !== undefined
+  for (const n of candidates) {
+    let st: Stats
+    try {
+      st = lstatSync(n.abs)
+    } catch {
+      hit = false
+      continue
+    }
+    stats.set(n.abs, [st.ino, st.ctimeMs])
+    const c = cache.get(n.abs)
+    if (!c || c[0] !== st.ino || c[1] !== st.ctimeMs) hit = false
+    else if (c[2]) n.origin = parseOrigin(c[2])
+  }
+  if (hit) return root
+  const origins = await readOriginsRecursive(upperDir)
+  for (const n of nodes) n.origin = origins.get(n.abs)
+  if (options.originCache) {
+    const out: Record<string, CacheEntry> = {}
+    for (const n of candidates) {
+      const st = stats.get(n.abs)
+      if (st) out[n.abs] = [st[0], st[1], n.origin ? formatOrigin(n.origin) : null]
+    }
+    try {
+      await writeFileAtomic(options.originCache, JSON.stringify(out))
+    } catch {
+      // a cache that cannot be written only costs the next command a getfattr
+    }
   }
   return root
 }

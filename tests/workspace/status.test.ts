@@ -97,4 +97,25 @@ test('empty directories are not changes', async () => {
   }
 })
 
+
+test('the origin cache notices an origin set or removed on an entry it has seen', async () => {
+  const env = await makeEnv()
+  try {
+    const { execFileSync } = await import('node:child_process')
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(`${env.upper}/pkg/p5`, { recursive: true })
+    assert.equal((await env.ws.status()).changes, [])
+    // the overlay turns the (cached, origin-less) upper dir pkg/p5 into a copy of pkg/p6's tree
+    const p6 = sh(env.dir, 'git', ['--git-dir', env.repo.path, 'rev-parse', `${env.head}:pkg/p6`]).trim()
+    execFileSync('setfattr', ['-n', 'user.scorpio.origin', '-v', `40000 ${p6}`, `${env.upper}/pkg/p5`])
+    const s = await env.ws.status()
+    assert.ok(s.changes.length > 0, 'origin noticed')
+    assert.ok(s.changes.every((c) => c.path.startsWith('pkg/p5/')))
+    execFileSync('setfattr', ['-x', 'user.scorpio.origin', `${env.upper}/pkg/p5`])
+    assert.equal((await env.ws.status()).changes, [])
+  } finally {
+    await env.close()
+  }
+})
+
 test.run()
