@@ -88,7 +88,7 @@ async function inflateNext(inp: Input, size: number): Promise<Buffer> {
     const chunk = inp.buf.subarray(inp.pos)
     try {
       // info: true gives the engine, whose bytesWritten is the compressed length consumed.
-      const r = inflateSync(chunk, { info: true, maxOutputLength: Math.max(size, 1) + 1 }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } }
+      const r = inflateSync(chunk, { info: true, chunkSize: Math.max(64, Math.min(size + 1, 1 << 20)) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } }
       if (r.buffer.length !== size) throw new IntegrityError(`Pack object inflates to ${r.buffer.length} bytes, header says ${size}`)
       inp.take(r.engine.bytesWritten)
       return r.buffer

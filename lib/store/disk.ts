@@ -1,10 +1,12 @@
 // The on-disk object database of one remote: `<dir>/<2 hex>/<38 hex>` holding `type size\0body`
 // (uncompressed: reads are a plain file read, and the file's SHA-1 is the object id, so a corrupt
 // file is detected on every read). Writes are temp + rename, so any number of processes can share
-// the directory; two writers of one object write identical bytes.
+// the directory; two writers of one object write identical bytes. Large fetches go to batch files
+// instead (packs.ts): one data file + one index per batch.
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
+import { PackSet } from './packs.ts'
 import type { ObjectType, Oid } from './types.ts'
 
 export interface StoredObject {
@@ -29,15 +31,64 @@ function parseHeader(buf: Uint8Array): { type: ObjectType; size: number; start: 
 export class DiskObjectDb {
   readonly dir: string
   private made = new Set<string>()
+  readonly packs: PackSet
+  /** Ids found corrupt inside a pack (re-fetched copies are written loose and win). */
+  private bad = new Set<Oid>()
+  private packTouched = new Map<string, number>()
   /** Called with the id of a file found corrupt (it has been deleted). */
   onCorrupt?: (oid: Oid) => void
 
   constructor(dir: string) {
     this.dir = dir
+    this.packs = new PackSet(dir)
   }
 
   async init(): Promise<void> {
     await fsp.mkdir(join(this.dir, 'tmp'), { recursive: true })
+    await this.packs.refresh()
+  }
+
+  private async locate(oid: Oid, rescan: boolean) {
+    if (this.bad.has(oid)) return null
+    const loc = this.packs.locate(oid)
+    if (loc || !rescan) return loc
+    return (await this.packs.refresh()) ? this.packs.locate(oid) : null
+  }
+
+  private verify(buf: Buffer, oid: Oid): StoredObject | null {
+    const h = parseHeader(buf)
+    const ok = h && buf.length === h.start + h.size && createHash('sha1').update(buf).digest('hex') === oid
+    if (!ok || !h) return null
+    return { type: h.type, body: new Uint8Array(buf.buffer, buf.byteOffset + h.start, h.size) }
+  }
+
+  private async readPacked(oid: Oid, rescan: boolean): Promise<StoredObject | null> {
+    const loc = await this.locate(oid, rescan)
+    if (!loc) return null
+    const buf = await loc.pack.read(loc.offset, loc.length).catch(() => null)
+    const o = buf && this.verify(buf, oid)
+    if (!o) {
+      this.bad.add(oid)
+      this.onCorrupt?.(oid)
+      return null
+    }
+    const last = this.packTouched.get(loc.pack.name) ?? 0
+    if (Date.now() - last > TOUCH_AFTER_MS) {
+      this.packTouched.set(loc.pack.name, Date.now())
+      const now = new Date()
+      fsp.utimes(loc.pack.dataPath, now, now).catch(() => {})
+    }
+    return o
+  }
+
+  /** Writes many verified objects: one pack for a batch, loose files for a handful. */
+  async writeMany(objs: { oid: Oid; type: ObjectType; body: Uint8Array }[]): Promise<void> {
+    if (objs.length >= 8) {
+      await this.packs.write(objs)
+      for (const o of objs) this.bad.delete(o.oid)
+      return
+    }
+    await Promise.all(objs.map((o) => this.write(o.oid, o.type, o.body)))
   }
 
   pathOf(oid: Oid): string {
@@ -45,22 +96,27 @@ export class DiskObjectDb {
   }
 
   async has(oid: Oid): Promise<boolean> {
+    if (await this.locate(oid, false)) return true
     try {
       await fsp.access(this.pathOf(oid))
       return true
     } catch {
-      return false
+      return (await this.locate(oid, true)) !== null
     }
   }
 
   /** The object, or null when absent or corrupt (a corrupt file is removed so it gets re-fetched). */
   async read(oid: Oid): Promise<StoredObject | null> {
+    if (!this.bad.has(oid) && this.packs.locate(oid)) {
+      const o = await this.readPacked(oid, false)
+      if (o) return o
+    }
     const p = this.pathOf(oid)
     let fh: fsp.FileHandle
     try {
       fh = await fsp.open(p, 'r')
     } catch {
-      return null
+      return this.readPacked(oid, true)
     }
     let buf: Buffer
     let mtimeMs: number
@@ -78,9 +134,8 @@ export class DiskObjectDb {
     } finally {
       await fh.close()
     }
-    const h = parseHeader(buf)
-    const ok = h && buf.length === h.start + h.size && createHash('sha1').update(buf).digest('hex') === oid
-    if (!ok || !h) {
+    const o = this.verify(buf, oid)
+    if (!o) {
       await fsp.rm(p, { force: true })
       this.onCorrupt?.(oid)
       return null
@@ -89,7 +144,7 @@ export class DiskObjectDb {
       const now = new Date()
       fsp.utimes(p, now, now).catch(() => {})
     }
-    return { type: h.type, body: new Uint8Array(buf.buffer, buf.byteOffset + h.start, h.size) }
+    return o
   }
 
   /** Size from the header (and the file length agreeing with it), without reading the body. */
@@ -98,7 +153,11 @@ export class DiskObjectDb {
     try {
       fh = await fsp.open(this.pathOf(oid), 'r')
     } catch {
-      return null
+      const loc = await this.locate(oid, true)
+      if (!loc) return null
+      const head = await loc.pack.read(loc.offset, Math.min(40, loc.length)).catch(() => null)
+      const h = head && parseHeader(head)
+      return h && h.start + h.size === loc.length ? { type: h.type, size: h.size } : null
     }
     try {
       const buf = Buffer.alloc(40)
@@ -135,13 +194,24 @@ export class DiskObjectDb {
     }
   }
 
-  async remove(oid: Oid): Promise<void> {
-    await fsp.rm(this.pathOf(oid), { force: true })
+  /** Removes a loose object, or a whole pack given as `pack:<name>` (as listed by `list`). */
+  async remove(id: string): Promise<void> {
+    if (id.startsWith('pack:')) return this.packs.remove(id.slice(5))
+    await fsp.rm(this.pathOf(id), { force: true })
   }
 
-  /** Every stored object with its file size and last use (mtime). */
-  async list(): Promise<{ oid: Oid; bytes: number; usedMs: number }[]> {
-    const out: { oid: Oid; bytes: number; usedMs: number }[] = []
+  async close(): Promise<void> {
+    await this.packs.close()
+  }
+
+  /** Every loose object and every pack (`pack:<name>`, with its ids) with bytes and last use (mtime). */
+  async list(): Promise<{ oid: string; bytes: number; usedMs: number; oids?: Oid[] }[]> {
+    const out: { oid: string; bytes: number; usedMs: number; oids?: Oid[] }[] = []
+    await this.packs.refresh()
+    for (const p of this.packs.all()) {
+      const st = await fsp.stat(p.dataPath).catch(() => null)
+      if (st) out.push({ oid: 'pack:' + p.name, bytes: st.size + p.idx.length, usedMs: st.mtimeMs, oids: p.oids() })
+    }
     let subs: string[]
     try {
       subs = await fsp.readdir(this.dir)

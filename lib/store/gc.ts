@@ -19,7 +19,7 @@ export async function gcDb(db: DiskObjectDb, maxBytes: number, pinned: Set<Oid>)
   all.sort((a, b) => a.usedMs - b.usedMs)
   for (const o of all) {
     if (total <= maxBytes) break
-    if (pinned.has(o.oid)) continue
+    if (pinned.has(o.oid) || o.oids?.some((x) => pinned.has(x))) continue
     await db.remove(o.oid)
     total -= o.bytes
     r.removedObjects++

@@ -65,7 +65,7 @@ export class Store implements ObjectStore {
       )
     }
     for (const o of got.values()) if (o.type === 'tree') parseTree(o.body, o.oid) // hostile names throw
-    await Promise.all([...got.values()].map((o) => this.db.write(o.oid, o.type, o.body)))
+    await this.db.writeMany([...got.values()])
     for (const o of got.values()) {
       this.sizes.set(o.oid, o.body.length)
       if (o.body.length < 65536) this.mem.set(o.oid, { type: o.type, body: o.body })
@@ -296,6 +296,7 @@ export class Store implements ObjectStore {
   }
 
   async close(): Promise<void> {
+    await this.db.close()
     await this.remote.close?.()
   }
 }

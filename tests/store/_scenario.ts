@@ -1,6 +1,6 @@
 // The store scenario every backend must pass: tree = ls-tree, sizes, blobs, corrupt file, push, non-ff, gc.
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore, type Store } from '../../lib/store/mod.ts'
@@ -43,8 +43,12 @@ export async function storeScenario(repo: TestRepo, makeRemote: () => Promise<Re
     assert.is(store2.stats.requests, 0)
 
     // Corrupt a file on disk: it is detected and re-fetched.
-    const p = store2.db.pathOf(blobs[4].oid)
-    writeFileSync(p, 'blob 3\0bad')
+    const loc = store2.db.packs.locate(blobs[4].oid)
+    if (loc) {
+      const fd = openSync(loc.pack.dataPath, 'r+')
+      writeSync(fd, Buffer.from('X'), 0, 1, loc.offset + loc.length - 1)
+      closeSync(fd)
+    } else writeFileSync(store2.db.pathOf(blobs[4].oid), 'blob 3\0bad')
     const again = await store2.readBlob(blobs[4].oid)
     assert.is(hashObject('blob', again), blobs[4].oid)
     assert.is(store2.stats.requests, 1)
@@ -85,6 +89,7 @@ export async function storeScenario(repo: TestRepo, makeRemote: () => Promise<Re
     assert.ok(res.removedObjects > 0)
     const left = readdirSync(store.db.dir).filter((d) => /^[0-9a-f]{2}$/.test(d)).flatMap((d) => readdirSync(join(store.db.dir, d)).map((n) => d + n))
     assert.equal(left.sort(), [commit, c2].sort())
+    assert.equal(store.db.packs.all(), [])
     await store.unpin('ws1')
     await store.gc({ maxBytes: 0 })
     assert.is(await store.has(commit), false)

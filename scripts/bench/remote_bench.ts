@@ -1,0 +1,142 @@
+// Remote + store benchmark on a 100,000-file repository served by git http-backend:
+//   1. tree fetch (commit + all trees)      vs git clone --filter=blob:none --depth 1 --no-checkout  (target ≤ 1.0×)
+//   2. blobs of a ~360-file subtree         vs git sparse-checkout of it in a blobless clone       (target ≤ 0.5×)
+//   3. all blobs                            vs git checkout in a blobless clone                    (target ≤ 1.0×)
+// with the peak RSS of each side. Run alone: node --import tsx scripts/bench/remote_bench.ts [--files N]
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startGitServer } from '../../tests/helpers/git_server.ts'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = resolve(here, '../..')
+const GEN = resolve(root, '../shared/bench/gen-monorepo.mjs')
+
+export interface RemoteBenchRow {
+  name: string
+  ours_s: number
+  /** Our time including process start-up (runtime + module loading). */
+  ours_wall_s: number
+  git_s: number
+  ratio: number
+  target: number
+  ours_rss_mb: number
+  git_rss_mb: number
+  note: string
+}
+
+interface Timed { wall: number; rssKb: number; stdout: string }
+
+function timed(cmd: string, args: string[], cwd = root): Promise<Timed> {
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn('/usr/bin/time', ['-f', '__TIME__ %e %M', cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    const t0 = performance.now()
+    p.stdout.on('data', (d) => (out += d))
+    p.stderr.on('data', (d) => (err += d))
+    p.on('close', (code) => {
+      const wall = (performance.now() - t0) / 1000
+      const m = /__TIME__ ([\d.]+) (\d+)/.exec(err)
+      if (code !== 0 || !m) return reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(-2000)}`))
+      resolvePromise({ wall, rssKb: Number(m[2]), stdout: out })
+    })
+  })
+}
+
+function run(cmd: string, args: string[], cwd = root): Promise<string> {
+  return timed(cmd, args, cwd).then((t) => t.stdout)
+}
+
+async function ensureRepo(files: number): Promise<string> {
+  const dir = join(root, 'bench-data')
+  mkdirSync(dir, { recursive: true })
+  const name = files === 100000 ? 'mono100k.git' : `mono${files}.git`
+  const path = join(dir, name)
+  if (!existsSync(join(path, 'HEAD'))) {
+    rmSync(path, { recursive: true, force: true })
+    await run(process.execPath, [GEN, path, '--files', String(files)])
+  }
+  return path
+}
+
+/** The directory whose file count is closest to `n`. */
+async function pickSubtree(repo: string, n: number): Promise<{ dir: string; files: number }> {
+  const out = await run('git', ['--git-dir', repo, 'ls-tree', '-r', '--name-only', 'HEAD'])
+  const counts = new Map<string, number>()
+  for (const p of out.split('\n').filter(Boolean)) {
+    const parts = p.split('/')
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join('/')
+      counts.set(d, (counts.get(d) ?? 0) + 1)
+    }
+  }
+  let best = { dir: '', files: 0 }
+  for (const [dir, c] of counts) if (!best.dir || Math.abs(c - n) < Math.abs(best.files - n)) best = { dir, files: c }
+  return best
+}
+
+export async function runRemoteBench(options: { files?: number; log?: (s: string) => void } = {}): Promise<RemoteBenchRow[]> {
+  const files = options.files ?? 100000
+  const log = options.log ?? ((s: string) => console.error(s))
+  const repo = await ensureRepo(files)
+  const work = join(root, 'bench-data', 'remote-bench')
+  rmSync(work, { recursive: true, force: true })
+  mkdirSync(work, { recursive: true })
+  const server = await startGitServer(dirname(repo))
+  const url = server.url(repo.split('/').pop()!)
+  const child = join(here, 'remote_bench_child.ts')
+  const ours = async (op: string, cache: string, extra: string[] = []) => {
+    const t = await timed(process.execPath, ['--import', 'tsx', child, op, url, cache, ...extra])
+    const r = JSON.parse(t.stdout) as { ms: number; objects: number; requests: number }
+    return { s: r.ms / 1000, wall: t.wall, rssMb: t.rssKb / 1024, objects: r.objects, requests: r.requests }
+  }
+  const rows: RemoteBenchRow[] = []
+  const row = (name: string, o: Awaited<ReturnType<typeof ours>>, g: Timed, target: number, note: string) => {
+    const r: RemoteBenchRow = {
+      name,
+      ours_s: +o.s.toFixed(3),
+      ours_wall_s: +o.wall.toFixed(3),
+      git_s: +g.wall.toFixed(3),
+      ratio: +(o.s / g.wall).toFixed(2),
+      target,
+      ours_rss_mb: +o.rssMb.toFixed(1),
+      git_rss_mb: +(g.rssKb / 1024).toFixed(1),
+      note,
+    }
+    rows.push(r)
+    log(`${name}: ours ${r.ours_s}s (wall ${r.ours_wall_s}s, ${r.ours_rss_mb} MB) vs git ${r.git_s}s (${r.git_rss_mb} MB) → ${r.ratio}× (target ≤ ${target}×) ${note}`)
+  }
+  try {
+    // 1. Tree fetch.
+    const cacheA = join(work, 'cache-a')
+    const oA = await ours('trees', cacheA)
+    const gA = await timed('git', ['clone', '-q', '--filter=blob:none', '--depth', '1', '--no-checkout', url, join(work, 'clone-a')])
+    row('tree fetch', oA, gA, 1.0, `(${oA.requests} request(s))`)
+
+    // 2. A ~360-file subtree.
+    const sub = await pickSubtree(repo, 360)
+    const oB = await ours('subtree', cacheA, [sub.dir])
+    const gB = await timed('sh', ['-c', `git -C clone-a sparse-checkout set --cone '${sub.dir}' && git -C clone-a checkout -q main`], work)
+    row(`subtree blobs (${sub.dir}, ${sub.files} files)`, oB, gB, 0.5, `(${oB.objects} blobs, ${oB.requests} requests)`)
+
+    // 3. Every blob (fresh caches and clone, trees fetched untimed).
+    const cacheC = join(work, 'cache-c')
+    await ours('trees', cacheC)
+    await run('git', ['clone', '-q', '--filter=blob:none', '--depth', '1', '--no-checkout', url, join(work, 'clone-c')])
+    const oC = await ours('all', cacheC)
+    const gC = await timed('git', ['-C', join(work, 'clone-c'), 'checkout', '-q', 'main'])
+    row('all blobs', oC, gC, 1.0, `(${oC.objects} blobs, ${oC.requests} requests)`)
+  } finally {
+    await server.close()
+    rmSync(work, { recursive: true, force: true })
+  }
+  return rows
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const i = process.argv.indexOf('--files')
+  const rows = await runRemoteBench({ files: i > 0 ? Number(process.argv[i + 1]) : undefined })
+  console.log(JSON.stringify(rows, null, 2))
+}
