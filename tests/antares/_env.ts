@@ -116,3 +116,59 @@ export async function api(base: string, method: string, path: string, body?: unk
   const text = await res.text()
   return { status: res.status, body: text ? JSON.parse(text) : undefined }
 }
+
+import { readdirSync, statSync } from 'node:fs'
+
+function newestMtime(dir: string): number {
+  let newest = 0
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name)
+    const st = statSync(p)
+    newest = Math.max(newest, st.isDirectory() ? newestMtime(p) : st.mtimeMs)
+  }
+  return newest
+}
+
+/** The built bundle when it is newer than every source file, else the CLI from source. */
+export function cliCommand(): string[] {
+  const bundle = resolve('dist/scorpio.mjs')
+  try {
+    const built = statSync(bundle).mtimeMs
+    if (built > Math.max(newestMtime(resolve('cli')), newestMtime(resolve('lib')))) return [process.execPath, bundle]
+  } catch {
+    // not built
+  }
+  return CLI_FROM_SOURCE
+}
+
+export interface RunResult {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the CLI to completion without blocking this process (its git server must keep answering). */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; command?: string[]; timeoutMs?: number } = {}): Promise<RunResult> {
+  const [cmd, ...pre] = options.command ?? cliCommand()
+  return new Promise((done) => {
+    const child = spawn(cmd, [...pre, ...args], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (d) => (stdout += d))
+    child.stderr!.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
+    child.on('close', (status) => {
+      clearTimeout(timer)
+      done({ status, stdout, stderr })
+    })
+  })
+}
+
+/** The git server counts a reply's bytes when its CGI exits: wait until the counters stop moving. */
+export async function settle(server: { bytesSent: number; requests: number }): Promise<void> {
+  let last = -1
+  while (last !== server.bytesSent + server.requests) {
+    last = server.bytesSent + server.requests
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
