@@ -5,8 +5,17 @@ import { openStore, type Store } from '../store/mod.ts'
 import { openLower } from '../lower/mod.ts'
 import type { LowerView } from '../lower/mod.ts'
 import { mountFuse, type FuseMount } from '../fuse/mod.ts'
-import type { WorkspaceState } from '../workspace/mod.ts'
-import { buildFileSystem } from './file_system.ts'
+import { loadOrigins } from '../overlay/mod.ts'
+import {
+  controlSocketPath,
+  openWorkspace,
+  serveControl,
+  workspaceHandlers,
+  type MountHooks,
+  type Workspace,
+  type WorkspaceState,
+} from '../workspace/mod.ts'
+import { buildFileSystem, type BuiltFileSystem } from './file_system.ts'
 import { openClLayer } from './cl_layer.ts'
 import { readLogPath } from './read_log.ts'
 
@@ -23,6 +32,8 @@ export interface MountLayerOptions {
   allowOther?: boolean
   debug?: boolean
   stateDir: string
+  /** Called after a commit or checkout (over the control socket) moved the base commit. */
+  onBaseChanged?: (commit: string) => void
 }
 
 export interface Layers {
@@ -32,6 +43,8 @@ export interface Layers {
   resolveRev(rev?: string): Promise<{ base: string; ref: string }>
   mount(mountpoint: string, state: WorkspaceState, options: MountLayerOptions): Promise<void>
   readonly controlPath?: string
+  /** The workspace state the mount serves (after journal recovery). */
+  state?: WorkspaceState
   /** Resolves when the FUSE session has ended (unmount from here or from outside). */
   readonly closed: Promise<void>
   unmount(): Promise<void>
@@ -46,6 +59,8 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
   })
   const store = await openStore({ remote, cacheDir: options.cacheDir })
   let fuse: FuseMount | undefined
+  let workspace: Workspace | undefined
+  let control: { close(): Promise<void> } | undefined
   let closeFs: (() => Promise<void>) | undefined
   let resolveClosed!: () => void
   const closed = new Promise<void>((r) => (resolveClosed = r))
@@ -65,27 +80,49 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
       }
       return { base, ref }
     },
-    async mount(mountpoint, state, mountOptions) {
-      let lower: LowerView = await openLower(store, state.base, { path: state.remote.path })
-      if (state.cl) lower = await openClLayer(lower, state.cl, remote)
-      const built = await buildFileSystem({
+    async mount(mountpoint, initial, mountOptions) {
+      const stateDir = mountOptions.stateDir
+      let built: BuiltFileSystem | undefined
+      const openView = async (commit: string, st: WorkspaceState): Promise<LowerView> => {
+        const view = await openLower(store, commit, { path: st.remote.path })
+        return st.cl ? openClLayer(view, st.cl, remote) : view
+      }
+      // The workspace first: it finishes or rolls back an interrupted commit/checkout, which may move the base.
+      const hooks: MountHooks = {
+        async baseChanged(commit, changedPaths) {
+          if (!built) return
+          const view = await openView(commit, ws.state)
+          built.overlay.origins = await loadOrigins(ws.state.upperDir)
+          await built.vfs.switchBase(view, changedPaths)
+          mountOptions.onBaseChanged?.(commit)
+        },
+      }
+      const ws = await openWorkspace(stateDir, { store, hooks })
+      workspace = ws
+      const state = ws.state ?? initial
+      layers.state = state
+      built = await buildFileSystem({
         store,
-        lower,
+        lower: await openView(state.base, state),
         state,
-        stateDir: mountOptions.stateDir,
+        stateDir,
         log: options.log,
-        recordReads: readLogPath(mountOptions.stateDir),
+        recordReads: readLogPath(stateDir),
       })
       closeFs = built.close
       fuse = await mountFuse(mountpoint, built.fs, { allowOther: mountOptions.allowOther, debug: mountOptions.debug, log: options.log })
       built.attach?.(fuse)
       void fuse.closed.then(resolveClosed, resolveClosed)
+      control = await serveControl(stateDir, workspaceHandlers(ws))
+      ;(layers as { controlPath?: string }).controlPath = controlSocketPath(stateDir)
     },
     async unmount() {
       if (fuse) await fuse.unmount()
       else resolveClosed()
     },
     async close() {
+      await control?.close().catch(() => {})
+      await workspace?.close().catch(() => {})
       await closeFs?.().catch(() => {})
       await store.close().catch(() => {})
     },

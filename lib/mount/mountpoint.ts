@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { promises as fsp } from 'node:fs'
 import { resolve } from 'node:path'
 import { ScorpioError } from '../errors.ts'
-import { findMount, fuseMountAt, unregisterMount } from '../registry/mod.ts'
+import { dropRecord, findMount, fuseMountAt } from '../registry/mod.ts'
 
 export class MountpointError extends ScorpioError {
   constructor(message: string) {
@@ -47,7 +47,8 @@ export async function prepareMountpoint(mountpoint: string, options: PrepareOpti
   let st = await statErrno(dir)
   if (st.code === 'ENOTCONN' || st.code === 'ECONNABORTED' || (st.code && fuseMountAt(dir))) {
     if (!detachMount(dir)) throw new MountpointError(`Cannot clean up the stale mount at "${mountpoint}"; run umount -l "${dir}" as root`)
-    unregisterMount(dir)
+    const old = findMount(dir, { includeStale: true })
+    if (old) dropRecord(old)
     options.notice?.(`cleaned up a stale mount at "${mountpoint}" (its process had died)`)
     st = await statErrno(dir)
   }

@@ -3,7 +3,7 @@
 // (prints `ready <mountpoint>`, serves until SIGINT/SIGTERM or `scorpio umount`, unmounts cleanly).
 import { promises as fsp } from 'node:fs'
 import { ScorpioError, UsageError, WorkspaceError, redactUrl } from '../errors.ts'
-import { registerMount, unregisterMount } from '../registry/mod.ts'
+import { registerMount, unregisterMount, type MountRecord } from '../registry/mod.ts'
 import { createWorkspaceState, loadWorkspaceState, saveWorkspaceState } from '../workspace/mod.ts'
 import type { WorkspaceState } from '../workspace/mod.ts'
 import { openLayers, type Layers } from './layers.ts'
@@ -98,21 +98,30 @@ export async function startMount(options: RunMountOptions): Promise<MountHandle>
         ...(options.cl ? { cl: options.cl } : {}),
       })
     }
-    await layers.mount(mountpoint, state, { allowOther: options.allowOther, debug: options.debug, stateDir: paths.state })
-    await statWithin(mountpoint, 30_000)
-    registerMount({
+    const opened = layers
+    const startedAt = new Date().toISOString()
+    const record = (base: string): MountRecord => ({
       mountpoint,
       remote: redactUrl(url),
-      base: state.base,
+      base,
       upper: state.upperDir,
       state: paths.state,
       cache: cacheDir,
       ...(subdir ? { path: subdir } : {}),
       pid: process.pid,
-      ...(layers.controlPath ? { control: layers.controlPath } : {}),
+      ...(opened.controlPath ? { control: opened.controlPath } : {}),
       ...(paths.ephemeralRoot ? { ephemeral: true } : {}),
-      startedAt: new Date().toISOString(),
+      startedAt,
     })
+    await layers.mount(mountpoint, state, {
+      allowOther: options.allowOther,
+      debug: options.debug,
+      stateDir: paths.state,
+      onBaseChanged: (commit) => registerMount(record(commit)),
+    })
+    state = layers.state ?? state
+    await statWithin(mountpoint, 30_000)
+    registerMount(record(state.base))
   } catch (err) {
     await layers?.unmount().catch(() => {})
     await cleanup()

@@ -1,9 +1,8 @@
 // Stopping a mount from another process (`scorpio umount`): ask the serving process (SIGTERM to
 // its registered pid), wait for it, fall back to umount / umount -l of a dead mount.
-import { rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ScorpioError } from '../errors.ts'
-import { canonicalPath, findMount, fuseMountAt, pidAlive, pidStartTime, unregisterMount } from '../registry/mod.ts'
+import { canonicalPath, dropRecord, findMount, fuseMountAt, pidAlive, pidStartTime } from '../registry/mod.ts'
 import type { MountRecord } from '../registry/mod.ts'
 import { detachMount } from './mountpoint.ts'
 
@@ -58,28 +57,14 @@ export async function stopMount(mountpoint: string, options: StopOptions = {}): 
       if (!gone) throw new ScorpioError('umount', `The mount process ${rec.pid} for "${mountpoint}" did not stop; the mount was detached, kill ${rec.pid} to end it`)
     }
     if (fuseMountAt(dir)) detachMount(dir)
-    unregisterMount(rec.mountpoint)
-    if (rec.ephemeral) removeEphemeral(rec)
+    dropRecord(rec)
     return { outcome: 'stopped', mountpoint: dir, pid: rec.pid }
   }
   if (fuseMountAt(dir)) {
     if (!detachMount(dir)) throw new ScorpioError('umount', `Cannot unmount "${mountpoint}"; run umount -l "${dir}" as root`)
-    if (rec) {
-      unregisterMount(rec.mountpoint)
-      if (rec.ephemeral) removeEphemeral(rec)
-    }
+    if (rec) dropRecord(rec)
     return { outcome: 'cleaned', mountpoint: dir }
   }
-  if (rec) {
-    unregisterMount(rec.mountpoint)
-    if (rec.ephemeral) removeEphemeral(rec)
-  }
+  if (rec) dropRecord(rec)
   return { outcome: 'not-mounted', mountpoint: dir }
-}
-
-/** An ephemeral mount whose process died: its temporary upper and state go too. */
-function removeEphemeral(rec: MountRecord): void {
-  for (const p of [rec.upper, rec.state]) {
-    if (p && /scorpio-ephemeral-/.test(p)) rmSync(p, { recursive: true, force: true })
-  }
 }

@@ -1,6 +1,7 @@
 // The mounts on this machine (one JSON file per mount) and what the kernel says is mounted.
 export {
   canonicalPath,
+  dropRecord,
   findMount,
   findWorkspaceForPath,
   listMounts,

@@ -45,13 +45,20 @@ export function isMountedAt(mountpoint: string, entries = readMountInfo()): bool
   return entries.some((e) => e.mountpoint === mountpoint)
 }
 
+/** True when `pid` runs (a zombie, dead but not yet reaped, counts as dead). */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state !== 'Z' && state !== 'X'
+  } catch {
+    return true
   }
 }
 

@@ -84,6 +84,18 @@ function readRecord(file: string): MountRecord | undefined {
   }
 }
 
+/** Removes a record whose mount has ended; an ephemeral mount's temporary upper and state go too. */
+export function dropRecord(rec: MountRecord, options: RegistryOptions = {}): void {
+  rmSync(recordFile(registryDir(options), rec.mountpoint), { force: true })
+  if (!rec.ephemeral) return
+  for (const p of [rec.upper, rec.state]) {
+    if (p && /(^|\/)scorpio-ephemeral-[^/]+(\/|$)/.test(p)) {
+      const root = p.slice(0, p.indexOf('scorpio-ephemeral-')) + p.slice(p.indexOf('scorpio-ephemeral-')).split('/')[0]
+      rmSync(root, { recursive: true, force: true })
+    }
+  }
+}
+
 /** True when the record's process is alive (same start time) and its mount is in mountinfo. */
 export function recordIsLive(rec: MountRecord, mountinfo = readMountInfo()): boolean {
   if (!pidAlive(rec.pid)) return false
@@ -117,7 +129,8 @@ export function listMounts(options: ListOptions = {}): MountRecord[] {
     const rec = readRecord(file)
     if (!rec) continue
     const live = recordIsLive(rec, mountinfo)
-    if (!live && options.clean !== false && !pidAlive(rec.pid)) rmSync(file, { force: true })
+    // A dead record whose stale mount is still attached stays for `umount` / the next mount to clean.
+    if (!live && options.clean !== false && !pidAlive(rec.pid) && !fuseMountAt(rec.mountpoint, mountinfo)) dropRecord(rec, options)
     if (live || options.includeStale) out.push(rec)
   }
   return out.sort((a, b) => a.mountpoint.localeCompare(b.mountpoint))

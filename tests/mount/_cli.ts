@@ -160,3 +160,8 @@ export async function serveRepo(count = 200): Promise<Served> {
     },
   }
 }
+
+/** Async existence check: a sync one would block this process, which also runs the git server. */
+export function exists(path: string): Promise<boolean> {
+  return import('node:fs').then(({ promises }) => promises.lstat(path).then(() => true, () => false))
+}

@@ -2,7 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
-import { promises as fsp, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { promises as fsp, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { git, lsTree } from '../helpers/repos.ts'
 import { isMounted, mountForeground, requireFuse, sandbox, scorpio, serveRepo, type Sandbox, type Served } from './_cli.ts'
@@ -75,7 +75,7 @@ test('--background returns once ready; list --json shows it; umount stops it', a
     assert.is(r.status, 0, r.stderr)
     assert.is(r.stdout, `ready ${mp}\n`)
     assert.ok(isMounted(mp))
-    assert.is(readFileSync(join(mp, 'README.md'), 'utf8'), '# test repo\n')
+    assert.is(await fsp.readFile(join(mp, 'README.md'), 'utf8'), '# test repo\n')
     const list = await scorpio(['list', '--json'], { env: sb.env })
     assert.is(list.status, 0)
     const doc = JSON.parse(list.stdout)
@@ -122,7 +122,7 @@ test('base_url from scorpio.toml in the current directory', async () => {
   const m = await mountForeground(['ws'], { env: sb.env, cwd })
   try {
     assert.is(m.stdout(), 'ready ws\n')
-    assert.is(readFileSync(join(cwd, 'ws', 'src/main.ts'), 'utf8'), 'export const x = 1\n')
+    assert.is(await fsp.readFile(join(cwd, 'ws', 'src/main.ts'), 'utf8'), 'export const x = 1\n')
   } finally {
     assert.is(await m.stop('SIGINT'), 0)
   }

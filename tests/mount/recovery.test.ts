@@ -1,10 +1,10 @@
 // End to end: remount keeps edits and the base commit, kill -9 then mount again, server down.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { promises as fsp, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { commitFiles } from '../helpers/repos.ts'
-import { isMounted, mountForeground, requireFuse, sandbox, scorpio, serveRepo, type Sandbox, type Served } from './_cli.ts'
+import { exists, isMounted, mountForeground, requireFuse, sandbox, scorpio, serveRepo, type Sandbox, type Served } from './_cli.ts'
 
 let sb: Sandbox
 let served: Served
@@ -23,19 +23,19 @@ test('remount keeps the upper layer and the base commit, even after the remote m
   const mp = sb.dir('ws-remount')
   let m = await mountForeground([served.url, mp], { env: sb.env })
   try {
-    writeFileSync(join(mp, 'new.txt'), 'mine\n')
-    writeFileSync(join(mp, 'README.md'), 'edited\n')
+    await fsp.writeFile(join(mp, 'new.txt'), 'mine\n')
+    await fsp.writeFile(join(mp, 'README.md'), 'edited\n')
     await fsp.rm(join(mp, 'empty.txt'))
   } finally {
     assert.is(await m.stop(), 0)
   }
-  await commitFiles(served.repo.path, [{ path: 'README.md', content: 'moved on\n' }, { path: 'later.txt', content: 'later\n' }])
+  await commitFiles(served.repo.path, [{ path: 'README.md', content: 'moved on\n' }, { path: 'later.txt', content: 'later\n' }], { parent: served.repo.head })
   m = await mountForeground([served.url, mp], { env: sb.env })
   try {
-    assert.is(readFileSync(join(mp, 'new.txt'), 'utf8'), 'mine\n')
-    assert.is(readFileSync(join(mp, 'README.md'), 'utf8'), 'edited\n')
-    assert.not.ok(existsSync(join(mp, 'empty.txt')))
-    assert.not.ok(existsSync(join(mp, 'later.txt')), 'base commit kept')
+    assert.is(await fsp.readFile(join(mp, 'new.txt'), 'utf8'), 'mine\n')
+    assert.is(await fsp.readFile(join(mp, 'README.md'), 'utf8'), 'edited\n')
+    assert.not.ok(await exists(join(mp, 'empty.txt')))
+    assert.not.ok(await exists(join(mp, 'later.txt')), 'base commit kept')
     const list = JSON.parse((await scorpio(['list', '--json'], { env: sb.env })).stdout)
     assert.is(list.mounts.find((x: { mountpoint: string }) => x.mountpoint === mp)?.base, served.repo.head)
   } finally {
@@ -59,7 +59,7 @@ test('kill -9 of the mount process: mounting again cleans the dead mount and kee
   const again = await mountForeground([served.url, mp], { env: sb.env })
   try {
     assert.match(again.stderr(), /stale mount/)
-    assert.is(readFileSync(join(mp, 'durable.txt'), 'utf8'), 'survives\n')
+    assert.is(await fsp.readFile(join(mp, 'durable.txt'), 'utf8'), 'survives\n')
   } finally {
     await again.stop()
   }
