@@ -1,6 +1,7 @@
 // `npm run demo`: generates a 10,000-file monorepo (once, into .cache/demo/), serves it with
 // git http-backend on 127.0.0.1, mounts it at ./demo-ws in the foreground and prints what to try.
-// Ctrl-C unmounts and stops the server.
+// Ctrl-C unmounts and stops the server. The mount is --ephemeral (the server's port, hence the
+// remote URL, changes every run): edits made during the demo go away with it.
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -36,7 +37,7 @@ const url = server.url(repoName)
 const rel = relative(process.cwd(), mountpoint) || '.'
 console.log(`demo: serving ${repo} at ${url}`)
 
-const child = spawn(process.execPath, [cli, 'mount', url, mountpoint], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+const child = spawn(process.execPath, [cli, 'mount', url, mountpoint, '--ephemeral'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
 let ready = false
 child.stdout.setEncoding('utf8')
 child.stdout.on('data', (chunk: string) => {
@@ -45,16 +46,19 @@ child.stdout.on('data', (chunk: string) => {
     ready = true
     const pkgs = readdirSync(join(mountpoint, 'packages')).slice(0, 1)
     const pkg = pkgs[0] ? `packages/${pkgs[0]}` : 'packages'
-    console.log(`
-Mounted ${url} at ./${rel} (server requests so far: ${server.requests}, ${server.bytesSent} bytes).
-Try, in another terminal:
-  ls ${rel}/${pkg}                      # the tree is there; no file contents fetched yet
-  find ${rel} -type f | wc -l           # 10,000 files
-  cat ${rel}/${pkg}/src/* | head        # contents arrive on first read
-  (cd ${rel}/${pkg} && npx scorpio prefetch --json)   # fetch a whole package in one batch
-  echo hi > ${rel}/new.txt && (cd ${rel} && npx scorpio status)
-  npx scorpio list
-Press Ctrl-C here to unmount and stop the server.`)
+    const tries: [string, string][] = [
+      [`ls ${rel}/${pkg}`, 'the tree is there; no file contents fetched yet'],
+      [`find ${rel} -type f | wc -l`, 'about 10,000 files'],
+      [`cat ${rel}/${pkg}/src/* | head`, 'contents arrive on first read'],
+      [`(cd ${rel}/${pkg} && npx scorpio prefetch --json)`, 'a whole package in one batch'],
+      [`echo hi > ${rel}/new.txt && (cd ${rel} && npx scorpio status)`, 'edits stay local'],
+      ['npx scorpio list', 'the mounts on this machine'],
+    ]
+    const width = Math.max(...tries.map(([c]) => c.length)) + 2
+    console.log(`\nMounted ${url} at ./${rel} (server requests so far: ${server.requests}, ${server.bytesSent} bytes).`)
+    console.log('Try, in another terminal:')
+    for (const [cmd, why] of tries) console.log(`  ${cmd.padEnd(width)}# ${why}`)
+    console.log('Press Ctrl-C here to unmount and stop the server (the demo mount is ephemeral).')
   }
 })
 

@@ -147,20 +147,26 @@ function isSameRev(state: WorkspaceState, rev: string): boolean {
 
 /** Foreground `scorpio mount`: prints `ready <mountpoint>` and serves until a signal or an unmount. */
 export async function runMount(options: RunMountOptions): Promise<number> {
-  const handle = await startMount(options)
-  process.stdout.write(`ready ${options.mountpoint}\n`)
-  let stopping = false
+  let handle: MountHandle | undefined
+  let stopRequested = false
   const onSignal = (): void => {
-    if (stopping) return
-    stopping = true
-    void handle.stop()
+    if (stopRequested) return
+    stopRequested = true
+    if (handle) void handle.stop()
   }
+  // Installed before the mount starts: a signal during start-up still ends in a clean unmount.
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   for (const s of signals) process.on(s, onSignal)
   try {
+    handle = await startMount(options)
+    if (stopRequested) {
+      await handle.stop()
+      return 1
+    }
+    process.stdout.write(`ready ${options.mountpoint}\n`)
     await handle.closed
+    return 0
   } finally {
     for (const s of signals) process.off(s, onSignal)
   }
-  return 0
 }
