@@ -2,7 +2,6 @@
 // Kept apart from run_mount.ts so that the orchestration reads as a sequence of steps.
 import { openRemote, type Remote } from '../remote/mod.ts'
 import { openStore, type Store } from '../store/mod.ts'
-import { openLower } from '../lower/mod.ts'
 import type { LowerView } from '../lower/mod.ts'
 import { mountFuse, type FuseMount } from '../fuse/mod.ts'
 import { loadOrigins } from '../overlay/mod.ts'
@@ -16,6 +15,7 @@ import {
   type WorkspaceState,
 } from '../workspace/mod.ts'
 import { buildFileSystem, type BuiltFileSystem } from './file_system.ts'
+import { openBaseView } from './base_view.ts'
 import { openClLayer } from './cl_layer.ts'
 import { readLogPath } from './read_log.ts'
 
@@ -84,7 +84,7 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
       const stateDir = mountOptions.stateDir
       let built: BuiltFileSystem | undefined
       const openView = async (commit: string, st: WorkspaceState): Promise<LowerView> => {
-        const view = await openLower(store, commit, { path: st.remote.path })
+        const view = await openBaseView(store, commit, st.remote.path)
         return st.cl ? openClLayer(view, st.cl, remote) : view
       }
       // The workspace first: it finishes or rolls back an interrupted commit/checkout, which may move the base.

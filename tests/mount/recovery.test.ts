@@ -43,6 +43,33 @@ test('remount keeps the upper layer and the base commit, even after the remote m
   }
 })
 
+test('a commit made inside the live mount moves its base (list shows it) and survives a remount', async () => {
+  const mp = sb.dir('ws-commit')
+  let m = await mountForeground([served.url, mp], { env: sb.env })
+  let commit = ''
+  try {
+    await fsp.writeFile(join(mp, 'committed.txt'), 'in a commit\n')
+    const c = await scorpio(['commit', '-m', 'local work', '--author', 'T <t@example.com>'], { env: sb.env, cwd: mp })
+    assert.is(c.status, 0, c.stderr)
+    commit = c.stdout.trim()
+    assert.match(commit, /^[0-9a-f]{40}$/)
+    assert.is(await fsp.readFile(join(mp, 'committed.txt'), 'utf8'), 'in a commit\n')
+    const list = JSON.parse((await scorpio(['list', '--json'], { env: sb.env })).stdout)
+    assert.is(list.mounts.find((x: { mountpoint: string }) => x.mountpoint === mp)?.base, commit)
+  } finally {
+    assert.is(await m.stop(), 0)
+  }
+  m = await mountForeground([served.url, mp], { env: sb.env })
+  try {
+    assert.is(await fsp.readFile(join(mp, 'committed.txt'), 'utf8'), 'in a commit\n')
+    const st = await scorpio(['status', '--json'], { env: sb.env, cwd: mp })
+    assert.is(JSON.parse(st.stdout).base, commit)
+    assert.equal(JSON.parse(st.stdout).changes, [])
+  } finally {
+    await m.stop()
+  }
+})
+
 test('kill -9 of the mount process: mounting again cleans the dead mount and keeps fsynced writes', async () => {
   const mp = sb.dir('ws-kill')
   const m = await mountForeground([served.url, mp], { env: sb.env })
