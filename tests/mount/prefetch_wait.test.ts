@@ -54,6 +54,38 @@ test('prefetch --json fetches a subtree in batches; the second run fetches nothi
   }
 })
 
+test('prefetch --record writes the paths a job read; --profile fetches them in one batch for the next job', async () => {
+  const mp1 = sb.dir('ws-rec')
+  const profile = join(sb.root, 'job.profile')
+  const read = ['gen/d1/f21.bin', 'gen/d2/f32.bin', 'src/main.ts']
+  let m = await mountForeground([served.url, mp1], { env: { ...sb.env, XDG_CACHE_HOME: join(sb.root, 'cache-rec1') } })
+  try {
+    for (const p of read) await fsp.readFile(join(mp1, p))
+    const r = await scorpio(['prefetch', '--record', profile], { env: sb.env, cwd: mp1 })
+    assert.is(r.status, 0, r.stderr)
+    assert.equal((await fsp.readFile(profile, 'utf8')).trim().split('\n'), [...read].sort())
+  } finally {
+    await m.stop()
+  }
+  const mp2 = sb.dir('ws-replay')
+  const env2 = { ...sb.env, XDG_CACHE_HOME: join(sb.root, 'cache-rec2') }
+  m = await mountForeground([served.url, mp2], { env: env2 })
+  try {
+    served.server.reset()
+    const r = await scorpio(['prefetch', '--profile', profile, '--json'], { env: env2, cwd: mp2 })
+    assert.is(r.status, 0, r.stderr)
+    const doc = JSON.parse(r.stdout)
+    assert.is(doc.files, 3)
+    assert.is(doc.fetched, 3)
+    assert.is(fetches(), 1, 'one batch')
+    served.server.reset()
+    for (const p of read) await fsp.readFile(join(mp2, p))
+    assert.is(fetches(), 0, 'the job reads everything locally')
+  } finally {
+    await m.stop()
+  }
+})
+
 test('wait: a mount started with & becomes ready', async () => {
   const mp = sb.dir('ws-wait')
   const m = await mountForeground([served.url, mp], { env: sb.env, waitReady: false })
