@@ -6,7 +6,7 @@ import type { Oid, Person } from '../store/types.ts'
 import { buildTree } from './build_tree.ts'
 import { computeChanges } from './changes.ts'
 import { cleanupUpper } from './cleanup.ts'
-import { quiesced, rootTreeOf, withAncestors, workspaceId, type WorkspaceContext } from './context.ts'
+import { markCommitLoaded, quiesced, rootTreeOf, withAncestors, workspaceId, type WorkspaceContext } from './context.ts'
 import { crashPoint, readJournal, removeJournal, writeJournal } from './journal.ts'
 import { saveWorkspaceState } from './state.ts'
 import { spliceTree, splitPath } from './trees.ts'
@@ -70,6 +70,7 @@ export async function commitWorkspace(ctx: WorkspaceContext, options: CommitOpti
     const fullTree = sub.length ? await spliceTree(ctx.reader, parentInfo.tree, sub, newRoot) : newRoot
     const body = serializeCommit({ tree: fullTree, parents: [parent], author: options.author, committer: options.committer, message })
     const commit = await ctx.store.writeObject('commit', body)
+    await markCommitLoaded(ctx.store, commit)
     crashPoint('objects-written')
     await ctx.store.pin?.(workspaceId(ctx), [commit, ...stats.written])
     const paths = withAncestors(changes.map((c) => c.path))

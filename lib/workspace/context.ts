@@ -1,4 +1,6 @@
 // What every workspace operation works on: the state dir, its state, the store, a tree reader.
+import { promises as fsp } from 'node:fs'
+import { join } from 'node:path'
 import type { ObjectStore, Oid } from '../store/types.ts'
 import type { PushResult } from '../store/push.ts'
 import type { WorkspaceState } from './state.ts'
@@ -69,4 +71,18 @@ export function withAncestors(paths: Iterable<string>): string[] {
     for (let i = 1; i <= parts.length; i++) out.add(parts.slice(0, i).join('/'))
   }
   return [...out].sort()
+}
+
+/**
+ * Tells the store that every tree of `commit` is already local (a commit made here: its new trees
+ * were just written, the rest are the base's, which was loaded). Without this, the store's
+ * loadCommit (used by a mount to show the commit) would ask the remote for a commit it never saw.
+ * The store keeps this as a `loaded/<commit>` marker next to its objects.
+ */
+export async function markCommitLoaded(store: WorkspaceStore, commit: Oid): Promise<void> {
+  const s = store as { db?: { dir?: string }; objectsDir?: () => Promise<string | undefined> }
+  const dir = s.db?.dir ?? (s.objectsDir ? await s.objectsDir() : undefined)
+  if (!dir) return
+  await fsp.mkdir(join(dir, 'loaded'), { recursive: true })
+  await fsp.writeFile(join(dir, 'loaded', commit), '')
 }

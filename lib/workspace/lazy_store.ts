@@ -23,6 +23,11 @@ export class LazyStore implements WorkspaceStore {
     if (objectsDir) this.db = new DiskObjectDb(objectsDir)
   }
 
+  /** Where this remote's loose objects live (opens the real store when not known yet). */
+  async objectsDir(): Promise<string | undefined> {
+    return this.db?.dir ?? (await this.store()).db.dir
+  }
+
   /** The real store (opened on first need). */
   store(): Promise<Store> {
     this.full ??= this.open()

@@ -275,3 +275,33 @@ export async function exportObjects(env: Env, commit: string): Promise<string> {
   sh(env.dir, 'git', ['--git-dir', target, 'update-ref', 'refs/heads/exported', commit])
   return target
 }
+
+/** `mode oid path` of every file under `dir` (skipping .git), read one file at a time with plain fs calls. */
+export async function listFiles(dir: string): Promise<string> {
+  const { promises: fsp } = await import('node:fs')
+  const { createHash } = await import('node:crypto')
+  const rows: string[] = []
+  const walk = async (rel: string): Promise<void> => {
+    for (const d of await fsp.readdir(join(dir, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${d.name}` : d.name
+      if (p === '.git') continue
+      const abs = join(dir, p)
+      let body: Buffer
+      let mode: string
+      if (d.isDirectory()) {
+        await walk(p)
+        continue
+      } else if (d.isSymbolicLink()) {
+        body = await fsp.readlink(abs, { encoding: 'buffer' })
+        mode = '120000'
+      } else {
+        body = await fsp.readFile(abs)
+        mode = (await fsp.lstat(abs)).mode & 0o100 ? '100755' : '100644'
+      }
+      const oid = createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex')
+      rows.push(`${mode} ${oid} ${p}`)
+    }
+  }
+  await walk('')
+  return rows.sort().join('\n')
+}
