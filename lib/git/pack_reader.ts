@@ -147,20 +147,28 @@ export async function readPack(src: AsyncIterable<Uint8Array>, options: ReadPack
         rel = (rel + 1) * 128 + (c & 0x7f)
       }
       const delta = await inflateNext(inp, size)
-      pending.push({ offset, baseOffset: offset - rel, delta })
+      const base = byOffset.get(offset - rel)
+      if (base) {
+        const body = applyDelta(base.body, delta)
+        add(offset, { type: base.type, body, oid: hashObject(base.type, body) })
+      } else pending.push({ offset, baseOffset: offset - rel, delta })
     } else if (typeCode === 7) {
       await inp.need(20)
       const baseOid = inp.take(20).toString('hex')
       const delta = await inflateNext(inp, size)
-      pending.push({ offset, baseOid, delta })
+      const base = byOid.get(baseOid)
+      if (base) {
+        const body = applyDelta(base.body, delta)
+        add(offset, { type: base.type, body, oid: hashObject(base.type, body) })
+      } else pending.push({ offset, baseOid, delta })
     } else {
       const type = TYPES[typeCode]
       if (!type) throw new RemoteError('corrupt-pack', `Corrupt pack from ${what}: unknown object type ${typeCode}`)
       const body = await inflateNext(inp, size)
       add(offset, { type, body, oid: hashObject(type, body) })
     }
-    // Resolve deltas whose base is known, as early as possible.
-    if (pending.length && typeCode >= 6) await resolve(pending, byOffset, byOid, add, null)
+    // A delta whose base arrived later than it (rare): resolve when the base shows up.
+    if (pending.length && typeCode < 6) await resolve(pending, byOffset, byOid, add, null)
   }
   await inp.need(20)
   const expect = inp.hash.digest('hex')

@@ -55,7 +55,7 @@ export class Store implements ObjectStore {
   }
 
   /** Verifies a remote reply against what was asked, then writes it. Nothing is stored on error. */
-  private async ingest(objs: RawObject[], asked: Oid[]): Promise<void> {
+  private async ingest(objs: RawObject[], asked: Oid[], treesChecked = false): Promise<void> {
     const got = new Map<Oid, RawObject>()
     for (const o of objs) got.set(o.oid, o)
     const missing = asked.filter((o) => !got.has(o))
@@ -64,11 +64,13 @@ export class Store implements ObjectStore {
         `${this.remote.describe()} did not send ${missing.length} of the ${asked.length} objects asked for (first: ${missing[0]}); nothing was stored`,
       )
     }
-    for (const o of got.values()) if (o.type === 'tree') parseTree(o.body, o.oid) // hostile names throw
+    if (!treesChecked) for (const o of got.values()) if (o.type === 'tree') parseTree(o.body, o.oid) // hostile names throw
     await this.db.writeMany([...got.values()])
+    const small = got.size <= 256
     for (const o of got.values()) {
-      this.sizes.set(o.oid, o.body.length)
-      if (o.body.length < 65536) this.mem.set(o.oid, { type: o.type, body: o.body })
+      if (o.type === 'blob') this.sizes.set(o.oid, o.body.length)
+      // A few objects are likely read next (a miss); a big batch is a prefetch: keep it on disk only.
+      if (small && o.body.length < 65536) this.mem.set(o.oid, { type: o.type, body: o.body })
       this.stats.bytesFetched += o.body.length
     }
     this.stats.objectsFetched += got.size
@@ -135,7 +137,7 @@ export class Store implements ObjectStore {
       if (!o || o.type !== 'tree') throw new IntegrityError(`${this.remote.describe()} did not send tree ${t} of commit ${commit}; nothing was stored`)
       for (const e of parseTree(o.body, t)) if (e.mode === '40000') stack.push(e.oid)
     }
-    await this.ingest(objs.filter((o) => o.oid === commit || seen.has(o.oid)), [commit, ...seen])
+    await this.ingest(objs.filter((o) => o.oid === commit || seen.has(o.oid)), [commit, ...seen], true)
     await fsp.mkdir(join(this.db.dir, 'loaded'), { recursive: true })
     await fsp.writeFile(marker, '')
     return info

@@ -17,9 +17,12 @@ async function blobsUnder(store: Store, tree: string, out: string[]): Promise<st
 }
 
 const t0 = performance.now()
+const lap = (s: string) => process.env.BENCH_DEBUG && console.error(s, (performance.now() - t0).toFixed(0))
 const store = await openStore({ remote: await openRemote(url), cacheDir: cache })
 const head = await store.resolveRef('HEAD')
+lap("resolveRef")
 const info = await store.loadCommit(head)
+lap("loadCommit")
 let objects = 0
 if (op === 'subtree' || op === 'all') {
   let tree = info.tree
