@@ -14,6 +14,7 @@ import { resetHard, restorePaths, type DiscardResult } from './discard.ts'
 import { pushWorkspace, workspaceLog, type LogEntry, type PushOutcome } from './history.ts'
 import { resolveIdentity, type IdentityOptions } from './identity.ts'
 import { withLock } from './lock.ts'
+import { WorkspaceError } from '../errors.ts'
 import { loadWorkspaceState, saveWorkspaceState, type WorkspaceState } from './state.ts'
 import { LazyStore } from './lazy_store.ts'
 import { workspaceDiff, workspaceStatus, workspaceChanges, type StatusResult } from './status.ts'
@@ -66,20 +67,28 @@ export class Workspace {
     })
   }
 
+  /** The CL layer (--cl) lies between upper and lower; these operations do not model it yet. */
+  private noCl(what: string): void {
+    if (this.ctx.state.cl) {
+      throw new WorkspaceError('cl-unsupported', `scorpio ${what} does not support workspaces with a CL layer (--cl ${this.ctx.state.cl}) yet; mount without --cl to commit local changes`)
+    }
+  }
+
   status(): Promise<StatusResult> {
-    return this.locked(() => workspaceStatus(this.ctx))
+    return this.locked(async () => (this.noCl('status'), workspaceStatus(this.ctx)))
   }
 
   changes(): Promise<Change[]> {
-    return this.locked(() => workspaceChanges(this.ctx))
+    return this.locked(async () => (this.noCl('status'), workspaceChanges(this.ctx)))
   }
 
   diff(paths: string[] = []): Promise<string> {
-    return this.locked(() => workspaceDiff(this.ctx, paths))
+    return this.locked(async () => (this.noCl('diff'), workspaceDiff(this.ctx, paths)))
   }
 
   commit(request: CommitRequest): Promise<CommitResult> {
-    return this.locked(() => {
+    return this.locked(async () => {
+      this.noCl('commit')
       const { author, committer } = request.identity ?? resolveIdentity({ author: request.author, user: request.user, env: request.env })
       return commitWorkspace(this.ctx, { message: request.message, author, committer })
     })
@@ -90,7 +99,7 @@ export class Workspace {
   }
 
   checkout(rev: string, options: { force?: boolean } = {}): Promise<CheckoutResult> {
-    return this.locked(() => checkoutWorkspace(this.ctx, rev, options))
+    return this.locked(async () => (this.noCl('checkout'), checkoutWorkspace(this.ctx, rev, options)))
   }
 
   resetHard(): Promise<DiscardResult> {
@@ -98,7 +107,7 @@ export class Workspace {
   }
 
   restore(paths: string[]): Promise<DiscardResult> {
-    return this.locked(() => restorePaths(this.ctx, paths))
+    return this.locked(async () => (this.noCl('restore'), restorePaths(this.ctx, paths)))
   }
 
   log(options: { limit?: number } = {}): Promise<LogEntry[]> {
