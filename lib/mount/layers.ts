@@ -70,12 +70,26 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
     closed,
     async resolveRev(rev?: string) {
       const wanted = rev ?? 'HEAD'
-      const base = await store.resolveRef(wanted)
+      // One ref listing answers both questions (which commit, which branch) in one round trip.
+      const refs = await remote.listRefs()
+      let base: string | undefined
+      if (/^[0-9a-f]{40}$/.test(wanted)) base = wanted
+      else {
+        for (const name of [wanted, `refs/heads/${wanted}`, `refs/tags/${wanted}`, `refs/${wanted}`]) {
+          const r = refs.find((x) => x.name === name)
+          if (r) {
+            base = r.peeled ?? r.oid
+            break
+          }
+        }
+      }
+      base ??= await store.resolveRef(wanted) // throws the error that lists the branches
+      // Start fetching the commit's trees now; the workspace state is written meanwhile.
+      store.loadCommit(base).catch(() => {})
       let ref = wanted.replace(/^refs\/heads\//, '')
       if (wanted === 'HEAD' || /^[0-9a-f]{40}$/.test(wanted)) {
-        const refs = await remote.listRefs()
         const head = refs.find((r) => r.name === 'HEAD')
-        const branch = head?.symref ?? refs.find((r) => r.name.startsWith('refs/heads/') && r.oid === base)?.name
+        const branch = (wanted === 'HEAD' ? head?.symref : undefined) ?? refs.find((r) => r.name.startsWith('refs/heads/') && r.oid === base)?.name
         ref = branch ? branch.replace(/^refs\/heads\//, '') : 'main'
       }
       return { base, ref }
