@@ -3,11 +3,11 @@
 // (prints `ready <mountpoint>`, serves until SIGINT/SIGTERM or `scorpio umount`, unmounts cleanly).
 import { promises as fsp } from 'node:fs'
 import { ScorpioError, UsageError, WorkspaceError, redactUrl } from '../errors.ts'
-import { registerMount, unregisterMount, type MountRecord } from '../registry/mod.ts'
+import { listMounts, registerMount, unregisterMount, type MountRecord } from '../registry/mod.ts'
 import { createWorkspaceState, loadWorkspaceState, saveWorkspaceState } from '../workspace/mod.ts'
 import type { WorkspaceState } from '../workspace/mod.ts'
 import { openLayers, type Layers } from './layers.ts'
-import { prepareMountpoint } from './mountpoint.ts'
+import { MountpointError, prepareMountpoint } from './mountpoint.ts'
 import { checkRemote, resolvePaths, type RunMountOptions } from './options.ts'
 
 export type { RunMountOptions } from './options.ts'
@@ -54,6 +54,11 @@ export async function startMount(options: RunMountOptions): Promise<MountHandle>
   const paths = resolvePaths(options)
   const mountpoint = await prepareMountpoint(options.mountpoint, { notice })
   const existing = await loadExisting(paths.state)
+  // Two processes serving one upper layer would corrupt it.
+  const holder = listMounts().find((m) => m.state === paths.state && m.mountpoint !== mountpoint)
+  if (holder) {
+    throw new MountpointError(`The workspace in "${paths.state}" is already mounted at "${holder.mountpoint}" (pid ${holder.pid}); run scorpio umount "${holder.mountpoint}" first or use another --state`)
+  }
   const given = options.remote ?? options.baseUrl
   const url = given ? checkRemote(given) : existing?.remote.url
   if (!url) throw new UsageError('No remote given: pass REMOTE (e.g. http://host/repo.git) or set base_url in scorpio.toml')

@@ -97,6 +97,22 @@ test('--background returns once ready; list --json shows it; umount stops it', a
   assert.match(again.stderr, /nothing is mounted/)
 })
 
+test('one workspace state cannot be served by two mounts at once', async () => {
+  const state = join(sb.root, 'shared-state')
+  const a = sb.dir('ws-a')
+  const b = sb.dir('ws-b')
+  const m = await mountForeground([served.url, a, '--state', state], { env: sb.env })
+  try {
+    const r = await scorpio(['mount', served.url, b, '--state', state], { env: sb.env })
+    assert.is(r.status, 1)
+    assert.is(r.stderr.trim().split('\n').length, 1)
+    assert.match(r.stderr, /already mounted at/)
+    assert.not.ok(isMounted(b))
+  } finally {
+    await m.stop()
+  }
+})
+
 test('bad mountpoints: one clear line, exit 1; missing arguments: exit 2', async () => {
   const missing = await scorpio(['mount', served.url, join(sb.root, 'nope')], { env: sb.env })
   assert.is(missing.status, 1)
