@@ -5,10 +5,9 @@ import { dirname, join } from 'node:path'
 import { UsageError, WorkspaceError } from '../errors.ts'
 import type { Oid } from '../store/types.ts'
 import { computeChanges, diffEntry, type Change } from './changes.ts'
-import { quiesced, rootTreeOf, withAncestors, type WorkspaceContext } from './context.ts'
+import { quiesced, rootTreeOf, scanOptions, withAncestors, type WorkspaceContext } from './context.ts'
 import { restorePath, unmaskDir } from './discard.ts'
 import { upperBytes } from './effective.ts'
-import { crashPoint, removeJournal, writeJournal } from './journal.ts'
 import { recoverJournal } from './commit.ts'
 import { saveWorkspaceState } from './state.ts'
 import { TREE_MODE } from './trees.ts'
@@ -77,7 +76,7 @@ export async function checkoutWorkspace(ctx: WorkspaceContext, rev: string, opti
     await ctx.store.loadCommit(to)
     const fromTree = await rootTreeOf(ctx, from)
     const toTree = await rootTreeOf(ctx, to)
-    let upper = await scanUpper(ctx.state.upperDir)
+    let upper = await scanUpper(ctx.state.upperDir, scanOptions(ctx))
     const changes = await computeChanges(ctx.reader, fromTree, upper)
     if (changes.length && !options.force) {
       throw new WorkspaceError(
@@ -96,7 +95,7 @@ export async function checkoutWorkspace(ctx: WorkspaceContext, rev: string, opti
       backupDir = join(ctx.stateDir, 'checkout-backup', new Date().toISOString().replace(/[:.]/g, '-'))
       for (const c of conflicts) await backup(backupDir, c)
       for (const c of conflicts) await restorePath(ctx.reader, upper, fromTree, c.path.split('/'))
-      upper = await scanUpper(ctx.state.upperDir)
+      upper = await scanUpper(ctx.state.upperDir, scanOptions(ctx))
     }
     const extraConflicts: string[] = []
     for (const p of diffPaths) {
@@ -104,15 +103,13 @@ export async function checkoutWorkspace(ctx: WorkspaceContext, rev: string, opti
     }
     const changedDirs = withAncestors(diffPaths.map((p) => p.split('/').slice(0, -1).join('/')).filter(Boolean))
     const touched = withAncestors(diffPaths)
-    await writeJournal(ctx.stateDir, { op: 'checkout', from, to, paths: touched })
-    crashPoint('checkout-journal-written')
+    // No journal needed: saving the state is the one atomic step, and nothing follows it but hooks.
     const branch = rev.replace(/^refs\/heads\//, '')
     const isBranch = !/^[0-9a-f]{40}$/.test(rev) && (await ctx.store.resolveRef(`refs/heads/${branch}`).then((o) => o === to, () => false))
     const next = { ...ctx.state, base: to, ...(isBranch ? { ref: branch, pushed: to } : {}) }
     await saveWorkspaceState(ctx.stateDir, next)
     Object.assign(ctx.state, next)
     await ctx.hooks?.baseChanged(to, touched)
-    await removeJournal(ctx.stateDir)
     return {
       from,
       to,

@@ -6,7 +6,7 @@ import type { Oid, Person } from '../store/types.ts'
 import { buildTree } from './build_tree.ts'
 import { computeChanges } from './changes.ts'
 import { cleanupUpper } from './cleanup.ts'
-import { markCommitLoaded, quiesced, rootTreeOf, withAncestors, workspaceId, type WorkspaceContext } from './context.ts'
+import { markCommitLoaded, quiesced, rootTreeOf, withAncestors, workspaceId, type WorkspaceContext, scanOptions } from './context.ts'
 import { crashPoint, readJournal, removeJournal, writeJournal } from './journal.ts'
 import { saveWorkspaceState } from './state.ts'
 import { spliceTree, splitPath } from './trees.ts'
@@ -42,7 +42,7 @@ export async function recoverJournal(ctx: WorkspaceContext): Promise<'none' | 'r
     await removeJournal(ctx.stateDir)
     return 'rolled-back'
   }
-  const [tree, upper] = await Promise.all([rootTreeOf(ctx, j.to), scanUpper(ctx.state.upperDir)])
+  const [tree, upper] = await Promise.all([rootTreeOf(ctx, j.to), scanUpper(ctx.state.upperDir, scanOptions(ctx))])
   if (j.op === 'commit') await cleanupUpper(ctx.reader, upper, tree)
   await ctx.hooks?.baseChanged(j.to, j.paths ?? [''])
   await removeJournal(ctx.stateDir)
@@ -56,7 +56,7 @@ export async function commitWorkspace(ctx: WorkspaceContext, options: CommitOpti
     const parent = ctx.state.base
     const parentInfo = await ctx.store.readCommit(parent)
     const oldRoot = await rootTreeOf(ctx, parent)
-    const upper = await scanUpper(ctx.state.upperDir)
+    const upper = await scanUpper(ctx.state.upperDir, scanOptions(ctx))
     const changes = await computeChanges(ctx.reader, oldRoot, upper)
     if (changes.length === 0) {
       throw new WorkspaceError('nothing-to-commit', `Nothing to commit: the workspace has no changes against ${parent.slice(0, 12)}`)

@@ -86,3 +86,10 @@ export async function markCommitLoaded(store: WorkspaceStore, commit: Oid): Prom
   await fsp.mkdir(join(dir, 'loaded'), { recursive: true })
   await fsp.writeFile(join(dir, 'loaded', commit), '')
 }
+
+/** Origins last read from the upper layer, keyed by inode and ctime (see upper_scan.ts). */
+export const ORIGIN_CACHE = 'origin-cache.json'
+
+export function scanOptions(ctx: WorkspaceContext): { originCache: string } {
+  return { originCache: join(ctx.stateDir, ORIGIN_CACHE) }
+}

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.ts'
 import { OPAQUE_MARKER, UPPER_WORK_DIR, WHITEOUT_PREFIX } from '../overlay/upper_format.ts'
 import type { Oid } from '../store/types.ts'
 import { computeChanges } from './changes.ts'
-import { quiesced, rootTreeOf, withAncestors, type WorkspaceContext } from './context.ts'
+import { quiesced, rootTreeOf, withAncestors, type WorkspaceContext, scanOptions } from './context.ts'
 import { normalizeFilters, pathMatches } from './status.ts'
 import { TREE_MODE, type TreeReader } from './trees.ts'
 import { scanUpper, upperAt, type UDir } from './upper_scan.ts'
@@ -108,7 +108,7 @@ export async function restorePaths(ctx: WorkspaceContext, paths: string[]): Prom
   const filters = normalizeFilters(paths)
   return quiesced(ctx, async () => {
     const tree = await rootTreeOf(ctx, ctx.state.base)
-    const upper = await scanUpper(ctx.state.upperDir)
+    const upper = await scanUpper(ctx.state.upperDir, scanOptions(ctx))
     const changes = await computeChanges(ctx.reader, tree, upper)
     for (const f of filters) {
       if (f === '') continue

@@ -1,14 +1,10 @@
 // status and diff: what the upper layer changes relative to the base commit.
 import type { Change, ChangeStatus } from './changes.ts'
 import { computeChanges } from './changes.ts'
-import { rootTreeOf, type WorkspaceContext } from './context.ts'
+import { rootTreeOf, type WorkspaceContext, scanOptions } from './context.ts'
 import { renderDiff } from './diff.ts'
 import { splitPath } from './trees.ts'
-import { join } from 'node:path'
 import { scanUpper } from './upper_scan.ts'
-
-/** Origins last read from the upper layer, keyed by inode and ctime (see upper_scan.ts). */
-export const ORIGIN_CACHE = 'origin-cache.json'
 
 export interface StatusResult {
   base: string
@@ -16,7 +12,7 @@ export interface StatusResult {
 }
 
 export async function workspaceChanges(ctx: WorkspaceContext): Promise<Change[]> {
-  const [tree, upper] = await Promise.all([rootTreeOf(ctx, ctx.state.base), scanUpper(ctx.state.upperDir, { originCache: join(ctx.stateDir, ORIGIN_CACHE) })])
+  const [tree, upper] = await Promise.all([rootTreeOf(ctx, ctx.state.base), scanUpper(ctx.state.upperDir, scanOptions(ctx))])
   return computeChanges(ctx.reader, tree, upper)
 }
 
