@@ -305,6 +305,9 @@ export class MemFs implements R.RawFileSystem {
   async setxattr(_c: R.RequestContext, i: R.SetxattrIn): Promise<void> {
     this.count('setxattr')
     const n = this.node(i.ino)
+    // Without FUSE_POSIX_ACL the kernel passes ACLs through as xattrs; storing them would make
+    // `cp -a` believe the mode was set. Refuse them, as a file system without ACLs does.
+    if (i.name.startsWith('system.')) throw new FuseError('EOPNOTSUPP')
     if (i.flags & XATTR_CREATE && n.xattrs.has(i.name)) throw new FuseError('EEXIST')
     if (i.flags & XATTR_REPLACE && !n.xattrs.has(i.name)) throw new FuseError('ENODATA')
     n.xattrs.set(i.name, i.value.slice())
