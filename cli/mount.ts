@@ -1,6 +1,7 @@
 // `scorpio mount [REMOTE] MOUNTPOINT ...`: foreground by default (prints `ready <mountpoint>`),
 // `--background` returns once the detached mount is ready.
 import type { Command } from 'commander'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings, type Settings } from '../lib/config/mod.ts'
 import { startInBackground } from '../lib/mount/background.ts'
@@ -72,7 +73,12 @@ export function register(program: Command): void {
           extra.push('--state', paths.state)
           env.SCORPIO_EPHEMERAL_ROOT = paths.ephemeralRoot
         }
-        await startInBackground({ args: childArgs(process.argv.slice(2), extra), logFile: join(paths.state, 'mount.log'), env })
+        try {
+          await startInBackground({ args: childArgs(process.argv.slice(2), extra), logFile: join(paths.state, 'mount.log'), env })
+        } catch (err) {
+          if (paths.ephemeralRoot) rmSync(paths.ephemeralRoot, { recursive: true, force: true })
+          throw err
+        }
         process.stdout.write(`ready ${mountpoint}\n`)
         return 0
       }

@@ -1,7 +1,7 @@
 // `scorpio mount --background`: re-runs the same command detached, its output going to a log file,
 // and returns once the child printed `ready` (or exited, with its reason).
 import { spawn } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { ScorpioError } from '../errors.ts'
 
@@ -22,34 +22,27 @@ export interface BackgroundOptions {
   env?: NodeJS.ProcessEnv
 }
 
-function fileSize(file: string): number {
-  try {
-    return statSync(file).size
-  } catch {
-    return 0
-  }
-}
-
-function readFrom(file: string, offset: number): string {
-  try {
-    return readFileSync(file).subarray(offset).toString('utf8')
-  } catch {
-    return ''
-  }
+/** What was appended to the log since `offset`, read through our own descriptor (the child may
+ *  remove the file, e.g. an ephemeral state dir after a failure, and we still read its reason). */
+function readFrom(fd: number, offset: number): string {
+  const size = fstatSync(fd).size
+  if (size <= offset) return ''
+  const buf = Buffer.alloc(size - offset)
+  const n = readSync(fd, buf, 0, buf.length, offset)
+  return buf.subarray(0, n).toString('utf8')
 }
 
 /** Starts the detached child; resolves with its pid once it is ready, rejects with its last error line. */
 export async function startInBackground(options: BackgroundOptions): Promise<{ pid: number; readyLine: string }> {
   mkdirSync(dirname(options.logFile), { recursive: true })
-  const offset = fileSize(options.logFile)
-  const fd = openSync(options.logFile, 'a')
+  const fd = openSync(options.logFile, 'a+')
+  const offset = fstatSync(fd).size
   const self = selfCommand()
   const child = spawn(self.command, [...self.args, ...options.args], {
     detached: true,
     stdio: ['ignore', fd, fd],
     env: { ...(options.env ?? process.env), SCORPIO_BACKGROUND_CHILD: '1' },
   })
-  closeSync(fd)
   let exited: number | null | undefined
   let spawnError: Error | undefined
   child.on('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)))
@@ -57,7 +50,7 @@ export async function startInBackground(options: BackgroundOptions): Promise<{ p
   const deadline = Date.now() + (options.timeoutMs ?? 600_000)
   try {
     for (;;) {
-      const out = readFrom(options.logFile, offset)
+      const out = readFrom(fd, offset)
       const ready = out.split('\n').find((l) => l.startsWith('ready '))
       if (ready) return { pid: child.pid!, readyLine: ready }
       if (spawnError) throw new ScorpioError('background', `Cannot start the mount process: ${spawnError.message}`)
@@ -73,6 +66,7 @@ export async function startInBackground(options: BackgroundOptions): Promise<{ p
       await new Promise((r) => setTimeout(r, 50))
     }
   } finally {
+    closeSync(fd)
     child.unref()
     child.removeAllListeners()
   }

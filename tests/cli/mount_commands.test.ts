@@ -2,7 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -79,6 +79,18 @@ test('--background with a failing mount exits 1 with the reason', () => {
   assert.is(r.status, 1)
   assert.ok(oneLine(r.stderr), r.stderr)
   assert.match(r.stderr, /no-such-repo/)
+})
+
+test('--background --ephemeral failing: the reason reaches the caller and no temp dir is left', () => {
+  const tmp = join(root, 'tmp')
+  mkdirSync(tmp)
+  const mp = join(root, 'bgfail-eph')
+  mkdirSync(mp)
+  const r = run(['mount', join(root, 'no-such-repo.git'), mp, '--background', '--ephemeral'], root, { TMPDIR: tmp })
+  assert.is(r.status, 1)
+  assert.ok(oneLine(r.stderr), r.stderr)
+  assert.match(r.stderr, /no-such-repo/)
+  assert.equal(readdirSync(tmp), [])
 })
 
 test('prefetch outside a mount: exit 1; --record with paths: exit 2', () => {
