@@ -29,6 +29,9 @@ export function register(program: Command): void {
   const antares = program
     .command('antares')
     .description('CI isolation: serve many isolated job mounts of one remote over HTTP (Mega Antares API)')
+    .action(action(() => {
+      throw new UsageError('Missing subcommand: scorpio antares serve [REMOTE] [--bind HOST:PORT] (see scorpio antares --help)')
+    }))
   antares
     .command('serve')
     .description('serve job mounts over one shared in-memory lower layer until SIGINT/SIGTERM')
