@@ -8,7 +8,7 @@ import { createWorkspaceState, loadWorkspaceState, saveWorkspaceState } from '..
 import type { WorkspaceState } from '../workspace/mod.ts'
 import { openLayers, type Layers } from './layers.ts'
 import { MountpointError, prepareMountpoint } from './mountpoint.ts'
-import { checkRemote, resolvePaths, type RunMountOptions } from './options.ts'
+import { checkRemote, resolvePaths, type ResolvedPaths, type RunMountOptions } from './options.ts'
 
 export type { RunMountOptions } from './options.ts'
 
@@ -50,8 +50,22 @@ async function statWithin(dir: string, ms: number): Promise<void> {
 }
 
 export async function startMount(options: RunMountOptions): Promise<MountHandle> {
-  const notice = options.notice ?? stderrNotice
   const paths = resolvePaths(options)
+  try {
+    return await startResolved(options, paths)
+  } catch (err) {
+    if (paths.ephemeralRoot) await fsp.rm(paths.ephemeralRoot, { recursive: true, force: true }).catch(() => {})
+    throw err
+  }
+}
+
+function samePath(a: string | undefined, b: string | undefined): boolean {
+  const norm = (p: string | undefined) => (p ?? '').split('/').filter(Boolean).join('/')
+  return norm(a) === norm(b)
+}
+
+async function startResolved(options: RunMountOptions, paths: ResolvedPaths): Promise<MountHandle> {
+  const notice = options.notice ?? stderrNotice
   const mountpoint = await prepareMountpoint(options.mountpoint, { notice })
   const existing = await loadExisting(paths.state)
   // Two processes serving one upper layer would corrupt it.
@@ -64,6 +78,9 @@ export async function startMount(options: RunMountOptions): Promise<MountHandle>
   if (!url) throw new UsageError('No remote given: pass REMOTE (e.g. http://host/repo.git) or set base_url in scorpio.toml')
   if (existing && given && existing.remote.url !== url) {
     throw new UsageError(`The workspace in "${paths.state}" mounts ${redactUrl(existing.remote.url)}, not ${redactUrl(url)}; use another mountpoint or --state`)
+  }
+  if (existing && options.path !== undefined && !samePath(options.path, existing.remote.path)) {
+    throw new UsageError(`The workspace in "${paths.state}" shows --path "${existing.remote.path ?? ''}", not "${options.path}"; use another mountpoint or --state`)
   }
   const mega = options.mega ?? existing?.remote.mega ?? false
   const subdir = options.path ?? existing?.remote.path ?? ''
