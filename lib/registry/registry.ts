@@ -138,9 +138,9 @@ export function listMounts(options: ListOptions = {}): MountRecord[] {
 
 /** The record for exactly this mountpoint (live only unless `includeStale`). */
 export function findMount(mountpoint: string, options: ListOptions = {}): MountRecord | undefined {
-  const wanted = canonicalPath(mountpoint)
-  const abs = resolve(mountpoint)
-  const rec = readRecord(recordFile(registryDir(options), wanted)) ?? readRecord(recordFile(registryDir(options), abs))
+  // The plain absolute path first: it needs no system call, so a hung mount cannot block us here.
+  const dir = registryDir(options)
+  const rec = readRecord(recordFile(dir, resolve(mountpoint))) ?? readRecord(recordFile(dir, canonicalPath(mountpoint)))
   if (!rec) return undefined
   if (options.includeStale || recordIsLive(rec)) return rec
   return undefined
