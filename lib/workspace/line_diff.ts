@@ -94,29 +94,37 @@ function myers(A: Int32Array, B: Int32Array): (' ' | '-' | '+')[] {
 
 export interface Hunk { aStart: number; aLen: number; bStart: number; bLen: number; ops: Op[] }
 
-/** Groups an edit script into unified hunks with `context` lines around changes. */
+/** Groups an edit script into unified hunks with `context` lines around changes (one pass). */
 export function hunks(ops: Op[], context = 3): Hunk[] {
   const out: Hunk[] = []
+  // line numbers (1-based) of each op on both sides
+  const aAt = new Int32Array(ops.length + 1)
+  const bAt = new Int32Array(ops.length + 1)
+  let a = 1
+  let b = 1
+  for (let i = 0; i < ops.length; i++) {
+    aAt[i] = a
+    bAt[i] = b
+    if (ops[i].kind !== '+') a++
+    if (ops[i].kind !== '-') b++
+  }
   const changeIdx: number[] = []
   ops.forEach((o, i) => o.kind !== ' ' && changeIdx.push(i))
-  if (changeIdx.length === 0) return out
   let gi = 0
   while (gi < changeIdx.length) {
-    let start = Math.max(0, changeIdx[gi] - context)
+    const start = Math.max(0, changeIdx[gi] - context)
     let end = changeIdx[gi]
     while (gi + 1 < changeIdx.length && changeIdx[gi + 1] - end <= 2 * context) end = changeIdx[++gi]
     gi++
     end = Math.min(ops.length - 1, end + context)
-    let aStart = 1
-    let bStart = 1
-    for (let i = 0; i < start; i++) {
-      if (ops[i].kind !== '+') aStart++
-      if (ops[i].kind !== '-') bStart++
-    }
     const slice = ops.slice(start, end + 1)
-    const aLen = slice.filter((o) => o.kind !== '+').length
-    const bLen = slice.filter((o) => o.kind !== '-').length
-    out.push({ aStart: aLen === 0 ? aStart - 1 : aStart, aLen, bStart: bLen === 0 ? bStart - 1 : bStart, bLen, ops: slice })
+    let aLen = 0
+    let bLen = 0
+    for (const o of slice) {
+      if (o.kind !== '+') aLen++
+      if (o.kind !== '-') bLen++
+    }
+    out.push({ aStart: aLen === 0 ? aAt[start] - 1 : aAt[start], aLen, bStart: bLen === 0 ? bAt[start] - 1 : bAt[start], bLen, ops: slice })
   }
   return out
 }

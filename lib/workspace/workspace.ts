@@ -60,11 +60,18 @@ export class Workspace {
     Object.assign(this.ctx.state, await loadWorkspaceState(this.ctx.stateDir))
   }
 
+  private queue: Promise<unknown> = Promise.resolve()
+
+  /** One operation at a time: queued within this process, a lock file across processes. */
   private locked<T>(fn: () => Promise<T>): Promise<T> {
-    return withLock(this.ctx.stateDir, async () => {
-      await this.reload()
-      return fn()
-    })
+    const run = () =>
+      withLock(this.ctx.stateDir, async () => {
+        await this.reload()
+        return fn()
+      })
+    const p = this.queue.then(run, run)
+    this.queue = p.catch(() => {})
+    return p
   }
 
   /** The CL layer (--cl) lies between upper and lower; these operations do not model it yet. */
