@@ -110,6 +110,8 @@ test('with a live owner on the control socket, commands go through it and its ho
     r = await runAsync(['commit', '-m', 'empty', '-C', env.stateDir])
     assert.is(r.code, 1)
     assert.match(r.err, /Nothing to commit/)
+    const both = await Promise.all([runAsync(['status', '--json', '-C', env.stateDir]), runAsync(['log', '--json', '-C', env.stateDir])])
+    assert.equal(both.map((x) => x.code), [0, 0], 'concurrent requests are queued, not refused')
     r = await runAsync(['restore', '-C', env.stateDir, 'nope'])
     assert.is(r.code, 2, 'a usage error stays a usage error across the socket')
   } finally {
