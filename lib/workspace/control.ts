@@ -1,7 +1,7 @@
 // The control socket `<state>/control.sock`: while a mount process owns a workspace, commands are
 // sent to it (JSON lines: one request, one reply) and it runs them with its hooks, so the live
 // mount follows at once. When nothing listens, the CLI runs the same operation in-process.
-import { promises as fsp } from 'node:fs'
+import { existsSync, promises as fsp } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { ScorpioError, UsageError, WorkspaceError } from '../errors.ts'
@@ -82,6 +82,7 @@ export class NoControlServer extends WorkspaceError {
 /** Sends one request to the mount process of `stateDir`; rethrows its error as a ScorpioError. */
 export function callControl(stateDir: string, request: ControlRequest): Promise<unknown> {
   const path = controlSocketPath(stateDir)
+  if (!existsSync(path)) return Promise.reject(new NoControlServer(stateDir))
   return new Promise((resolve, reject) => {
     const sock = createConnection(path)
     let buf = ''
