@@ -88,6 +88,19 @@ test('mounted: status/diff/commit/push from inside the mount, then offline after
     assert.is(await fsp.readFile(join(mnt, 'after.txt'), 'utf8'), 'after\n')
     r = await scorpio(['status', '--json'], { env, cwd: mnt })
     assert.equal(JSON.parse(r.stdout), { base: offline, changes: [] })
+    // restore and reset --hard while mounted: the mount shows the base again at once
+    await fsp.writeFile(join(mnt, 'README.md'), 'scratch\n')
+    await fsp.writeFile(join(mnt, 'scratch.txt'), 'scratch\n')
+    await fsp.rm(join(mnt, 'newdir'), { recursive: true })
+    r = await scorpio(['restore', 'README.md', 'newdir'], { env, cwd: mnt })
+    assert.is(r.status, 0, r.stderr)
+    assert.is(await fsp.readFile(join(mnt, 'README.md'), 'utf8'), '# edited in the mount\n')
+    assert.is(await fsp.readFile(join(mnt, 'newdir/new.txt'), 'utf8'), 'new\n')
+    r = await scorpio(['reset', '--hard'], { env, cwd: mnt })
+    assert.is(r.status, 0, r.stderr)
+    assert.is(await fsp.stat(join(mnt, 'scratch.txt')).then(() => 'there', () => 'gone'), 'gone')
+    r = await scorpio(['status', '--json'], { env, cwd: mnt })
+    assert.equal(JSON.parse(r.stdout).changes, [])
   } catch (e) {
     if (mount) console.error('mount stderr:\n' + mount.stderr().split('\n').slice(-15).join('\n'))
     throw e
