@@ -31,6 +31,15 @@ export function belowOf(node: UDir, lower: TreeEntry | undefined): Oid | undefin
   return lower?.mode === TREE_MODE ? lower.oid : undefined
 }
 
+/** True when an upper directory holds a file or symlink somewhere beneath it. */
+export function hasContent(dir: UDir): boolean {
+  for (const c of dir.children.values()) {
+    if (c.kind === 'file' || c.kind === 'link') return true
+    if (c.kind === 'dir' && hasContent(c)) return true
+  }
+  return false
+}
+
 /** Children of a tree-like effective entry. */
 export async function effChildren(reader: TreeReader, e: Eff): Promise<Map<string, Eff>> {
   const out = new Map<string, Eff>()
@@ -43,7 +52,13 @@ export async function effChildren(reader: TreeReader, e: Eff): Promise<Map<strin
   for (const [name, entry] of below) out.set(name, { kind: 'git', entry })
   for (const [name, child] of e.node.children) {
     if (child.kind === 'whiteout') out.delete(name)
-    else if (child.kind === 'dir') out.set(name, { kind: 'dir', node: child, below: belowOf(child, below.get(name)) })
+    else if (child.kind === 'dir') {
+      const b = below.get(name)
+      // The mount shows a submodule as an empty directory; an upper copy of it that holds no
+      // files is still the submodule, not a deletion of it.
+      if (b?.mode === '160000' && !hasContent(child)) continue
+      out.set(name, { kind: 'dir', node: child, below: belowOf(child, b) })
+    }
     else out.set(name, { kind: 'upper', node: child })
   }
   return out

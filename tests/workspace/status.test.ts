@@ -118,4 +118,20 @@ test('the origin cache notices an origin set or removed on an entry it has seen'
   }
 })
 
+
+test('an upper copy of a submodule directory with nothing in it is not a change', async () => {
+  const env = await makeEnv()
+  try {
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(`${env.upper}/vendor/sub`, { recursive: true })
+    assert.equal((await env.ws.status()).changes, [])
+    edit.write(env, 'vendor/other.txt', 'x\n')
+    const r = await env.ws.commit({ message: 'keeps the submodule', author: 'T <t@x>' })
+    const vendor = await env.store.readTree((await env.store.readTree((await env.store.readCommit(r.commit)).tree)).find((e) => e.name === 'vendor')!.oid)
+    assert.equal(vendor.map((e) => [e.name, e.mode]), [['other.txt', '100644'], ['sub', '160000']])
+  } finally {
+    await env.close()
+  }
+})
+
 test.run()
