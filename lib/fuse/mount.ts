@@ -164,18 +164,15 @@ export async function unmountPath(path: string, options: { dev?: number } = {}):
     if (/not mounted|no mount point/i.test((err as Error).message)) throw err
   }
   await run('umount', ['-l', mnt])
-  if (options.dev !== undefined) abortConnection(options.dev)
+  if (options.dev !== undefined) await abortConnection(options.dev)
 }
 
 /** Aborts FUSE connection of device `dev` through fusectl (mounting fusectl if needed). */
-function abortConnection(dev: number): void {
+async function abortConnection(dev: number): Promise<void> {
   const minor = (dev & 0xff) | ((dev >>> 12) & ~0xff)
   const dir = '/sys/fs/fuse/connections'
   try {
-    if (!existsSync(`${dir}/${minor}`)) {
-      spawn('mount', ['-t', 'fusectl', 'none', dir], { stdio: 'ignore' })
-      return
-    }
+    if (!existsSync(`${dir}/${minor}`)) await run('mount', ['-t', 'fusectl', 'none', dir])
     writeFileSync(`${dir}/${minor}/abort`, '1')
   } catch {
     // best effort: the lazy unmount already detached the tree

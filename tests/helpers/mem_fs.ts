@@ -36,6 +36,8 @@ function now(): [number, number] {
 export interface MemFsOptions {
   /** Entry/attribute timeouts given to the kernel (seconds; default 1). */
   timeout?: number
+  /** Answer OPEN with keep_cache (the page cache survives between opens). */
+  keepCache?: boolean
 }
 
 export class MemFs implements R.RawFileSystem {
@@ -44,11 +46,13 @@ export class MemFs implements R.RawFileSystem {
   private nextFh = 1
   private readonly handles = new Map<number, { ino: number; entries?: R.Dirent[] }>()
   readonly timeout: number
+  readonly keepCache: boolean
   /** Counts of calls by method name (tests check that opcodes really arrived). */
   readonly calls = new Map<string, number>()
 
   constructor(options: MemFsOptions = {}) {
     this.timeout = options.timeout ?? 1
+    this.keepCache = options.keepCache ?? false
     const t = now()
     this.nodes.set(R.ROOT_INO, {
       ino: R.ROOT_INO, mode: S_IFDIR | 0o755, uid: 0, gid: 0, rdev: 0, nlink: 2, size: 0,
@@ -267,7 +271,7 @@ export class MemFs implements R.RawFileSystem {
     const n = this.node(i.ino)
     if (n.children) throw new FuseError('EISDIR')
     if (i.flags & O_TRUNC && (i.flags & O_ACCMODE) !== 0) { this.resize(n, 0); n.mtime = n.ctime = now() }
-    return { fh: this.openHandle(n.ino) }
+    return { fh: this.openHandle(n.ino), keepCache: this.keepCache }
   }
 
   async read(_c: R.RequestContext, i: R.ReadIn): Promise<Uint8Array> {
