@@ -11,10 +11,11 @@ export interface BuildStats {
   written: Oid[]
 }
 
-async function build(reader: TreeReader, e: Eff, name: string, stats: BuildStats): Promise<TreeEntry | undefined> {
+async function build(reader: TreeReader, e: Eff, name: string, path: string, stats: BuildStats, exclude: Set<string>): Promise<TreeEntry | undefined> {
   if (e.kind === 'git') return e.entry
   const mode = effMode(e)
   if (e.kind === 'upper') {
+    if (exclude.has(path)) return undefined
     if (e.node.kind === 'file' && e.node.origin) return { mode, name, oid: e.node.origin.oid }
     const oid = await reader.store.writeObject('blob', await upperBytes(e.node))
     stats.blobs++
@@ -25,7 +26,7 @@ async function build(reader: TreeReader, e: Eff, name: string, stats: BuildStats
   if (e.node.children.size === 0 && e.below) return { mode: TREE_MODE, name, oid: e.below }
   const entries: TreeEntry[] = []
   for (const [childName, child] of await effChildren(reader, e)) {
-    const built = await build(reader, child, childName, stats)
+    const built = await build(reader, child, childName, path ? `${path}/${childName}` : childName, stats, exclude)
     if (built) entries.push(built)
   }
   if (entries.length === 0) return undefined // Git does not keep empty directories
@@ -35,8 +36,13 @@ async function build(reader: TreeReader, e: Eff, name: string, stats: BuildStats
   return { mode: TREE_MODE, name, oid }
 }
 
-/** Writes the effective root tree and returns its id (the empty tree when nothing is left). */
-export async function buildTree(reader: TreeReader, root: Eff, stats: BuildStats = { blobs: 0, trees: 0, written: [] }): Promise<Oid> {
-  const entry = await build(reader, root, '', stats)
+/** Writes the effective root tree and returns its id (the empty tree when nothing is left); `exclude`: ignored untracked paths. */
+export async function buildTree(
+  reader: TreeReader,
+  root: Eff,
+  stats: BuildStats = { blobs: 0, trees: 0, written: [] },
+  exclude: Set<string> = new Set(),
+): Promise<Oid> {
+  const entry = await build(reader, root, '', '', stats, exclude)
   return entry ? entry.oid : writeTree(reader.store, [])
 }

@@ -4,6 +4,7 @@ import type { Oid, TreeEntry, TreeMode } from '../store/types.ts'
 import { effChildren, effMode, touchedNames, upperBlobId, type Eff } from './effective.ts'
 import { TREE_MODE, type TreeReader } from './trees.ts'
 import type { UDir, UFile, ULink } from './upper_scan.ts'
+import { IgnoreRules } from './ignore.ts'
 
 export type ChangeStatus = 'added' | 'modified' | 'deleted' | 'typechange'
 
@@ -88,10 +89,24 @@ function byteCompare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b))
 }
 
-/** All changes between the base tree `baseTree` and the upper layer `upper` on top of it, sorted by path. */
-export async function computeChanges(reader: TreeReader, baseTree: Oid, upper: UDir): Promise<Change[]> {
+export function rootEff(upper: UDir, baseTree: Oid): Eff {
+  return { kind: 'dir', node: upper, below: upper.opaque ? undefined : upper.origin ? upper.origin.oid : baseTree }
+}
+
+/**
+ * All changes between the base tree `baseTree` and the upper layer `upper` on top of it, sorted by
+ * path. Untracked files Git would ignore (.gitignore, anything in a `.git` dir) are left out and,
+ * when `ignored` is given, collected there (commit must leave them out too).
+ */
+export async function computeChanges(reader: TreeReader, baseTree: Oid, upper: UDir, ignored?: Set<string>): Promise<Change[]> {
   const out: Change[] = []
-  const root: Eff = { kind: 'dir', node: upper, below: upper.opaque ? undefined : upper.origin ? upper.origin.oid : baseTree }
+  const root = rootEff(upper, baseTree)
   await diffEntry(reader, '', root, { mode: TREE_MODE, name: '', oid: baseTree }, out)
-  return out.sort((a, b) => byteCompare(a.path, b.path))
+  const rules = new IgnoreRules(reader, root)
+  const kept: Change[] = []
+  for (const c of out) {
+    if (c.status === 'added' && (await rules.ignored(c.path))) ignored?.add(c.path)
+    else kept.push(c)
+  }
+  return kept.sort((a, b) => byteCompare(a.path, b.path))
 }

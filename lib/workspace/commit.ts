@@ -4,7 +4,7 @@ import { serializeCommit } from '../git/commit.ts'
 import { UsageError, WorkspaceError } from '../errors.ts'
 import type { Oid, Person } from '../store/types.ts'
 import { buildTree } from './build_tree.ts'
-import { computeChanges } from './changes.ts'
+import { computeChanges, rootEff } from './changes.ts'
 import { cleanupUpper } from './cleanup.ts'
 import { markCommitLoaded, quiesced, rootTreeOf, withAncestors, workspaceId, type WorkspaceContext, scanOptions } from './context.ts'
 import { crashPoint, readJournal, removeJournal, writeJournal } from './journal.ts'
@@ -57,12 +57,13 @@ export async function commitWorkspace(ctx: WorkspaceContext, options: CommitOpti
     const parentInfo = await ctx.store.readCommit(parent)
     const oldRoot = await rootTreeOf(ctx, parent)
     const upper = await scanUpper(ctx.state.upperDir, scanOptions(ctx))
-    const changes = await computeChanges(ctx.reader, oldRoot, upper)
+    const ignored = new Set<string>()
+    const changes = await computeChanges(ctx.reader, oldRoot, upper, ignored)
     if (changes.length === 0) {
       throw new WorkspaceError('nothing-to-commit', `Nothing to commit: the workspace has no changes against ${parent.slice(0, 12)}`)
     }
     const stats = { blobs: 0, trees: 0, written: [] as Oid[] }
-    const newRoot = await buildTree(ctx.reader, { kind: 'dir', node: upper, below: upper.opaque ? undefined : upper.origin?.oid ?? oldRoot }, stats)
+    const newRoot = await buildTree(ctx.reader, rootEff(upper, oldRoot), stats, ignored)
     if (newRoot === oldRoot) {
       throw new WorkspaceError('nothing-to-commit', `Nothing to commit: the workspace tree equals ${parent.slice(0, 12)}'s`)
     }

@@ -1,7 +1,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { rmSync } from 'node:fs'
-import { edit, makeEnv, materialize, mirrorTree, sh, treeOfDir, upperWhiteout, type Env } from './_env.ts'
+import { edit, exportObjects, makeEnv, materialize, mirrorTree, sh, treeOfDir, upperWhiteout, type Env } from './_env.ts'
+import { sampleFiles } from '../helpers/repos.ts'
 
 /** What Git says changed in the mirror, as status --json would put it. */
 function gitStatus(env: Env): { path: string; status: string }[] {
@@ -129,6 +130,45 @@ test('an upper copy of a submodule directory with nothing in it is not a change'
     const r = await env.ws.commit({ message: 'keeps the submodule', author: 'T <t@x>' })
     const vendor = await env.store.readTree((await env.store.readTree((await env.store.readCommit(r.commit)).tree)).find((e) => e.name === 'vendor')!.oid)
     assert.equal(vendor.map((e) => [e.name, e.mode]), [['other.txt', '100644'], ['sub', '160000']])
+  } finally {
+    await env.close()
+  }
+})
+
+
+test('.gitignore (lower and upper, nested, negation, dir-only) and .git dirs leave untracked files out of status and commit', async () => {
+  const files = [...sampleFiles(10), { path: '.gitignore', content: '*.log\nbuild/\n!keep.log\n' }, { path: 'src/.gitignore', content: 'gen-*\n' }]
+  const env = await makeEnv(files)
+  try {
+    edit.write(env, 'debug.log', 'x\n')
+    edit.write(env, 'keep.log', 'kept\n')
+    edit.write(env, 'build/out.js', 'x\n')
+    edit.write(env, 'src/build', 'a file named build is not a dir\n')
+    edit.write(env, 'src/gen-1.ts', 'x\n')
+    edit.write(env, 'gen-2.ts', 'not ignored at the root\n')
+    edit.write(env, 'pkg/.gitignore', 'local.txt\n')
+    edit.write(env, 'pkg/local.txt', 'x\n')
+    edit.write(env, 'README.md', 'tracked stays tracked\n')
+    const s = await env.ws.status()
+    assert.equal(s.changes, gitStatus(env))
+    assert.equal(s.changes.map((c) => c.path), ['README.md', 'gen-2.ts', 'keep.log', 'pkg/.gitignore', 'src/build'])
+    // a repository created inside the workspace is not part of it
+    const { mkdirSync, writeFileSync } = await import('node:fs')
+    mkdirSync(`${env.upper}/proj/.git/objects`, { recursive: true })
+    writeFileSync(`${env.upper}/proj/.git/HEAD`, 'ref: refs/heads/main\n')
+    writeFileSync(`${env.upper}/proj/.git/objects/x`, 'x')
+    writeFileSync(`${env.upper}/proj/a.txt`, 'a\n')
+    const s2 = await env.ws.status()
+    assert.ok(s2.changes.some((c) => c.path === 'proj/a.txt'))
+    assert.not.ok(s2.changes.some((c) => c.path.includes('.git/')))
+    const r = await env.ws.commit({ message: 'with ignored files around', author: 'T <t@x>' })
+    const tree = sh(env.dir, 'git', ['--git-dir', await exportObjects(env, r.commit), 'ls-tree', '-r', '--name-only', r.commit]).split('\n')
+    for (const p of ['debug.log', 'build/out.js', 'src/gen-1.ts', 'pkg/local.txt', 'proj/.git/HEAD']) assert.not.ok(tree.includes(p), p)
+    for (const p of ['keep.log', 'gen-2.ts', 'src/build', 'proj/a.txt']) assert.ok(tree.includes(p), p)
+    // ignored files stay in the workspace after the commit; status is clean
+    assert.equal((await env.ws.status()).changes, [])
+    const { existsSync } = await import('node:fs')
+    assert.ok(existsSync(`${env.upper}/debug.log`) && existsSync(`${env.upper}/proj/.git/HEAD`))
   } finally {
     await env.close()
   }
