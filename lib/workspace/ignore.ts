@@ -42,23 +42,29 @@ export class IgnoreRules {
     private readonly root: Eff,
   ) {}
 
-  /** The effective entry at a workspace-relative directory path. */
-  private async dirEff(parts: string[]): Promise<Eff | undefined> {
-    let e: Eff | undefined = this.root
-    for (const p of parts) {
-      if (!e) return undefined
-      e = (await effChildren(this.reader, e)).get(p)
+  private dirs = new Map<string, Promise<Map<string, Eff> | undefined>>()
+
+  /** Children of the effective directory at `dir` (memoized, each built from its parent's). */
+  private kids(dir: string): Promise<Map<string, Eff> | undefined> {
+    let p = this.dirs.get(dir)
+    if (!p) {
+      p = (async () => {
+        if (dir === '') return effChildren(this.reader, this.root)
+        const cut = dir.lastIndexOf('/')
+        const parent = await this.kids(cut < 0 ? '' : dir.slice(0, cut))
+        const e = parent?.get(dir.slice(cut + 1))
+        return e && (e.kind === 'dir' || (e.kind === 'git' && e.entry.mode === '40000')) ? effChildren(this.reader, e) : undefined
+      })()
+      this.dirs.set(dir, p)
     }
-    return e
+    return p
   }
 
   private rulesOf(dir: string): Promise<Rule[]> {
     let p = this.cache.get(dir)
     if (!p) {
       p = (async () => {
-        const d = await this.dirEff(dir ? dir.split('/') : [])
-        if (!d) return []
-        const f = (await effChildren(this.reader, d)).get('.gitignore')
+        const f = (await this.kids(dir))?.get('.gitignore')
         if (!f || f.kind === 'dir') return []
         let bytes: Uint8Array
         if (f.kind === 'git') {
