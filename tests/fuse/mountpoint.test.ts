@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path'
 import { checkMountpoint, mountFuse } from '../../lib/fuse/mod.ts'
 import { run } from '../../lib/fuse/mount.ts'
+import type { RawFileSystem } from '../../lib/fuse/mod.ts'
 import { MemFs } from '../helpers/mem_fs.ts'
 import { forceUnmount, requireFuse, sh, tmpMountpoint } from '../helpers/mounts.ts'
 
@@ -61,7 +62,7 @@ test('closed resolves when the mount is unmounted from outside; unmount() is the
   const dir = tmpMountpoint()
   let destroyed = 0
   const fs = new MemFs()
-  fs.destroy = () => { destroyed++ }
+  ;(fs as RawFileSystem).destroy = () => { destroyed++ }
   const mount = await mountFuse(dir, fs, { log: () => {} })
   try {
     await sh('mkdir sub', { cwd: dir })
