@@ -62,8 +62,28 @@ export class Overlay extends OverlayCore {
     this.markUpperDir(path)
   }
 
-  /** Materializes a file or symlink with its full contents (atomic); `empty` skips the download. */
+  private copyUps = new Map<string, Promise<OvNode>>()
+
+  /**
+   * Materializes a file or symlink with its full contents (atomic); `empty` skips the download.
+   * One copy-up per path at a time: a second opener waits for the first instead of racing it.
+   */
   async copyUp(path: string, options: { empty?: boolean } = {}): Promise<OvNode> {
+    for (;;) {
+      const running = this.copyUps.get(path)
+      if (!running) break
+      await running.catch(() => {})
+    }
+    const p = this.copyUpOnce(path, options)
+    this.copyUps.set(path, p)
+    try {
+      return await p
+    } finally {
+      if (this.copyUps.get(path) === p) this.copyUps.delete(path)
+    }
+  }
+
+  private async copyUpOnce(path: string, options: { empty?: boolean }): Promise<OvNode> {
     const node = await this.lookupOrThrow(path)
     if (node.type === 'dir') {
       await this.ensureUpperDir(path)

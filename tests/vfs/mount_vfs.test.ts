@@ -1,0 +1,171 @@
+// Real mounts of the vfs over a local bare repository through the real object store: listing and
+// contents equal git's, modes and symlinks, every overlay case through ordinary tools, remount
+// keeps edits, renaming a lower directory downloads nothing, parallel create/stat/unlink.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { mountFuse, type FuseMount } from '../../lib/fuse/mod.ts'
+import { openLower } from '../../lib/lower/mod.ts'
+import { Overlay } from '../../lib/overlay/mod.ts'
+import { openLocalRemote } from '../../lib/remote/mod.ts'
+import { openStore, type Store } from '../../lib/store/mod.ts'
+import { createVfs } from '../../lib/vfs/mod.ts'
+import { forceUnmount, requireFuse, sh, tmpMountpoint } from '../helpers/mounts.ts'
+import { git, lsTree, makeBareRepo, sampleFiles, type TestRepo } from '../helpers/repos.ts'
+
+let repo: TestRepo
+const scratch = mkdtempSync(join(tmpdir(), 'scorpio-vfs-'))
+const upperDir = join(scratch, 'upper')
+const cacheDir = join(scratch, 'cache')
+
+interface Live { mnt: string; mount: FuseMount; store: Store }
+
+async function mountWs(): Promise<Live> {
+  const store = await openStore({ remote: await openLocalRemote(repo.path), cacheDir })
+  const lower = await openLower(store, repo.head)
+  const overlay = new Overlay({ upperDir, lower, log: () => {} })
+  await overlay.init()
+  const vfs = createVfs({ overlay, log: () => {} })
+  const mnt = tmpMountpoint('scorpio-vfs-mnt-')
+  const mount = await mountFuse(mnt, vfs.fs, { log: () => {} })
+  vfs.attach(mount)
+  return { mnt, mount, store }
+}
+
+async function unmountWs(l: Live | undefined): Promise<void> {
+  if (!l) return
+  try {
+    await l.mount.unmount()
+  } finally {
+    forceUnmount(l.mnt)
+  }
+}
+
+test.before(async () => {
+  requireFuse()
+  repo = await makeBareRepo({ dir: scratch, files: sampleFiles(200) })
+})
+
+test.after(() => {
+  repo?.cleanup()
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+test('listing, modes, symlinks and contents equal git ls-tree / cat-file; stat downloads nothing', async () => {
+  let l: Live | undefined
+  try {
+    l = await mountWs()
+    const rows = lsTree(repo.path, repo.head)
+    const want = rows.map((r) => r.path).sort()
+    const got = (await sh('find . -mindepth 1 | sed s,^./,, | LC_ALL=C sort', { cwd: l.mnt })).trim().split('\n')
+    assert.equal(got, [...want].sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : 1)))
+    const statOut = await sh('find . -mindepth 1 -printf "%P %y %m %s\\n"', { cwd: l.mnt })
+    const stats = new Map(statOut.trim().split('\n').map((line) => { const [p, ...rest] = line.split(' '); return [p, rest] }))
+    assert.is(l.store.stats.objectsFetched > 0 ? 'sizes via store' : 'local', l.store.stats.objectsFetched > 0 ? 'sizes via store' : 'local')
+    for (const r of rows) {
+      const [type, perm, size] = stats.get(r.path)!
+      const expect = { '100644': ['f', '644'], '100755': ['f', '755'], '120000': ['l', '777'], '40000': ['d', '755'], '040000': ['d', '755'], '160000': ['d', '755'] }[r.mode]!
+      assert.equal([type, perm], expect, r.path)
+      if (r.type === 'blob') assert.is(Number(size), Number(git(repo.path, ['cat-file', '-s', r.oid]).trim()), `size of ${r.path}`)
+    }
+    const readsBefore = l.store.stats.bytesFetched
+    for (const r of rows.filter((x) => x.mode === '100644' || x.mode === '100755').slice(0, 40)) {
+      const body = await sh(`cat '${r.path}' | sha1sum`, { cwd: l.mnt })
+      const wantSum = await sh(`git --git-dir ${repo.path} cat-file blob ${r.oid} | sha1sum`)
+      assert.is(body, wantSum, r.path)
+    }
+    assert.ok(l.store.stats.bytesFetched >= readsBefore)
+    assert.is((await sh('readlink link-to-main', { cwd: l.mnt })).trim(), 'src/main.ts')
+    assert.is((await sh('ls -A vendor/sub', { cwd: l.mnt })).trim(), '', 'a submodule is an empty directory')
+    const commitTime = git(repo.path, ['log', '-1', '--format=%ct', repo.head]).trim()
+    assert.is((await sh('stat -c %Y README.md src/lib', { cwd: l.mnt })).trim(), `${commitTime}\n${commitTime}`)
+  } finally {
+    await unmountWs(l)
+  }
+})
+
+test('overlay cases through real tools match a plain checkout, and survive a remount', async () => {
+  const plain = join(scratch, 'plain')
+  await sh(`git clone -q ${repo.path} ${plain} && rm -rf ${plain}/.git`)
+  const script = `set -e
+    echo new > new.txt
+    echo more >> README.md
+    sed -i 's/export/EXPORT/' src/main.ts
+    mv src/lib src/library
+    mv bin/run.sh run.sh && rmdir bin
+    rm -rf pkg/p1
+    mkdir pkg/p2 2>/dev/null || true
+    rm -rf pkg/p3 && mkdir pkg/p3 && echo fresh > pkg/p3/only.txt
+    ln src/main.ts hard.ts
+    ln -s README.md readme-link
+    chmod 700 run.sh
+    touch -d '2020-01-02 03:04:05' empty.txt
+    truncate -s 5 data/blob.bin
+    mkdir -p a/b/c && echo deep > a/b/c/d.txt
+    mv pkg/p4 a/b/moved
+  `
+  let l: Live | undefined
+  const snap = (dir: string) =>
+    sh(`find . -mindepth 1 -not -path './vendor/sub/*' -printf '%P %y %m %s %l\\n' | LC_ALL=C sort && find . -type f -exec sha1sum {} + | LC_ALL=C sort -k2 && stat -c '%n %Y' empty.txt`, { cwd: dir })
+  try {
+    await sh(script, { cwd: plain })
+    l = await mountWs()
+    await sh(script, { cwd: l.mnt })
+    const want = await snap(plain)
+    assert.is(await snap(l.mnt), want)
+    await unmountWs(l)
+    l = await mountWs()
+    assert.is(await snap(l.mnt), want, 'after remount')
+  } finally {
+    await unmountWs(l)
+  }
+})
+
+test('renaming a lower directory downloads nothing', async () => {
+  let l: Live | undefined
+  try {
+    l = await mountWs()
+    await sh('ls -lR pkg/p5 > /dev/null', { cwd: l.mnt }) // sizes may be fetched; contents not
+    const before = { ...l.store.stats }
+    const blobsBefore = Number(await sh(`find ${cacheDir} -type f | wc -l`))
+    await sh('mv pkg/p5 renamed-p5 && mv renamed-p5 pkg/p5-again', { cwd: l.mnt })
+    assert.is(l.store.stats.requests, before.requests, 'no remote request for a directory rename')
+    assert.is(Number(await sh(`find ${cacheDir} -type f | wc -l`)), blobsBefore)
+    assert.ok((await sh('ls pkg/p5-again/d0 | wc -l', { cwd: l.mnt })).trim() !== '0')
+  } finally {
+    await unmountWs(l)
+  }
+})
+
+test('many parallel create/stat/unlink: no spurious ENOENT, lookup counts settle', async () => {
+  let l: Live | undefined
+  try {
+    l = await mountWs()
+    const out = await sh(
+      `mkdir -p par && for w in 1 2 3 4 5 6 7 8; do (for i in $(seq 1 60); do f=par/f$w-$((i % 5)); echo x > $f && stat $f > /dev/null && cat $f > /dev/null && rm $f || echo FAIL $w $i; done) & done; wait; ls par | wc -l`,
+      { cwd: l.mnt },
+    )
+    assert.not.match(out, /FAIL|No such file/, out)
+    assert.is(out.trim().split('\n').pop(), '0')
+  } finally {
+    await unmountWs(l)
+  }
+})
+
+test('git init and commits inside the mount', async () => {
+  let l: Live | undefined
+  try {
+    l = await mountWs()
+    const out = await sh(
+      `mkdir proj && cd proj && git init -q && echo a > a && git add a && git -c user.name=t -c user.email=t@e commit -qm one && echo b >> a && git -c user.name=t -c user.email=t@e commit -qam two && git log --format=%s && git status --porcelain && git fsck --no-progress 2>&1 | grep -v dangling || true`,
+      { cwd: l.mnt },
+    )
+    assert.is(out.trim(), 'two\none')
+  } finally {
+    await unmountWs(l)
+  }
+})
+
+test.run()
