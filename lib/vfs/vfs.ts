@@ -105,6 +105,13 @@ export function createVfs(options: VfsOptions): Vfs {
   }
 
   const fs: R.RawFileSystem = {
+    async destroy() {
+      // The kernel sends no RELEASE for files still open when the mount goes away.
+      const open = [...handles.values()]
+      handles.clear()
+      for (const h of open) if ('file' in h) await ov.release(h.file).catch(() => {})
+    },
+
     async lookup(_ctx, { parent, name }) {
       const path = join(livePath(parent), name)
       const { node, attr } = await resolve(path)
