@@ -61,6 +61,13 @@ export async function mountFuse(mountpoint: string, fs: RawFileSystem, options: 
   if (ended) throw new MountError(`The kernel ended the FUSE session at '${mnt}' before it started`)
   // Only now: a stat of the mountpoint waits for INIT to be answered.
   const dev = await fsp.stat(mnt).then((s) => s.dev, () => undefined)
+  const readAheadKb = options.readAheadKb ?? 1024
+  if (dev !== undefined && readAheadKb > 0 && isRoot()) {
+    // The kernel caps FUSE readahead at 128 KiB through INIT; the bdi knob lifts it to max_pages.
+    await fsp.writeFile(`/sys/class/bdi/0:${devMinor(dev)}/read_ahead_kb`, String(readAheadKb)).catch((err) => {
+      if (options.debug) log(`fuse: cannot set read_ahead_kb: ${(err as Error).message}`)
+    })
+  }
 
   let unmounting: Promise<void> | undefined
   return {
@@ -168,8 +175,13 @@ export async function unmountPath(path: string, options: { dev?: number } = {}):
 }
 
 /** Aborts FUSE connection of device `dev` through fusectl (mounting fusectl if needed). */
+/** Minor number of an anonymous (major 0) device as stat reports it. */
+function devMinor(dev: number): number {
+  return (dev & 0xff) | ((dev >>> 12) & ~0xff)
+}
+
 async function abortConnection(dev: number): Promise<void> {
-  const minor = (dev & 0xff) | ((dev >>> 12) & ~0xff)
+  const minor = devMinor(dev)
   const dir = '/sys/fs/fuse/connections'
   try {
     if (!existsSync(`${dir}/${minor}`)) await run('mount', ['-t', 'fusectl', 'none', dir])

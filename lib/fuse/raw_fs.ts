@@ -12,6 +12,16 @@
 // Timeouts (entryValid, attrValid) are seconds as a float; 0 means "do not cache".
 // Names are decoded as UTF-8 strings (a non-UTF-8 name byte sequence is not representable).
 // Wire types carry the kernel header's names: fuse_attr → Attr, fuse_entry_out → EntryOut, ...
+//
+// Things a file system must know:
+// - FUSE_ATOMIC_O_TRUNC is negotiated: O_TRUNC arrives in OpenIn.flags (truncate in open()).
+// - FUSE_POSIX_ACL is not: `system.posix_acl_*` xattrs reach setxattr as plain xattrs; answer
+//   EOPNOTSUPP unless you really implement ACLs (else `cp -a` thinks modes were set via the ACL).
+// - Requests are served on the main thread: never block it (no execSync/spawnSync on paths inside
+//   the mount, no child_process spawn with `cwd` inside the mount: libuv blocks until the child's
+//   chdir, which waits for us → deadlock).
+// - Call FuseMount.notify* outside of a handler working on the same inode (the kernel may wait
+//   for that handler's reply while processing the notification).
 
 export type Ino = number
 
