@@ -156,16 +156,18 @@ export class Overlay extends OverlayCore {
     if (node.type === 'dir') throw fsError('EISDIR', path)
     const writable = (flags & WRITE_FLAGS) !== 0
     if (!writable && node.upper && !node.origin) {
-      return { path, fd: await fsp.open(this.upperPath(path), flags & ~(C.O_CREAT | C.O_EXCL | C.O_TRUNC)), writable }
+      return { path, fd: await fsp.open(this.upperPath(path), flags & ~(C.O_CREAT | C.O_EXCL | C.O_TRUNC | C.O_APPEND)), writable }
     }
     if (!writable) return { path, lower: node.lower, writable }
     await this.copyUp(path, { empty: (flags & C.O_TRUNC) !== 0 })
-    return { path, fd: await fsp.open(this.upperPath(path), flags & ~(C.O_CREAT | C.O_EXCL)), writable }
+    // The kernel gives every write its offset (appends included): the fd must not append on its own.
+    return { path, fd: await fsp.open(this.upperPath(path), flags & ~(C.O_CREAT | C.O_EXCL | C.O_APPEND)), writable }
   }
 
   async create(path: string, mode: number, flags: number): Promise<OvHandle> {
+    if (!(flags & C.O_EXCL) && (await this.lookup(path))) return this.open(path, flags & ~C.O_CREAT)
     await this.prepareNew(path)
-    const fd = await fsp.open(this.upperPath(path), (flags | C.O_CREAT | C.O_EXCL) & ~C.O_TRUNC, mode & 0o7777)
+    const fd = await fsp.open(this.upperPath(path), (flags | C.O_CREAT | C.O_EXCL) & ~(C.O_TRUNC | C.O_APPEND), mode & 0o7777)
     return { path, fd, writable: true }
   }
 
