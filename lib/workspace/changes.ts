@@ -98,9 +98,16 @@ export function rootEff(upper: UDir, baseTree: Oid): Eff {
  * path. Untracked files Git would ignore (.gitignore, anything in a `.git` dir) are left out and,
  * when `ignored` is given, collected there (commit must leave them out too).
  */
-export async function computeChanges(reader: TreeReader, baseTree: Oid, upper: UDir, ignored?: Set<string>): Promise<Change[]> {
+export async function computeChanges(
+  reader: TreeReader,
+  baseTree: Oid,
+  upper: UDir,
+  ignored?: Set<string>,
+  /** What lies beneath the upper layer when it is not the base tree itself (a CL layer). */
+  belowTree: Oid = baseTree,
+): Promise<Change[]> {
   const out: Change[] = []
-  const root = rootEff(upper, baseTree)
+  const root = rootEff(upper, belowTree)
   await diffEntry(reader, '', root, { mode: TREE_MODE, name: '', oid: baseTree }, out)
   const rules = new IgnoreRules(reader, root)
   const kept: Change[] = []

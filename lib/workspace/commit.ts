@@ -6,6 +6,7 @@ import type { Oid, Person } from '../store/types.ts'
 import { buildTree } from './build_tree.ts'
 import { computeChanges, rootEff } from './changes.ts'
 import { cleanupUpper } from './cleanup.ts'
+import { belowTreeOf } from './cl_tree.ts'
 import { markCommitLoaded, quiesced, rootTreeOf, withAncestors, workspaceId, type WorkspaceContext, scanOptions } from './context.ts'
 import { crashPoint, readJournal, removeJournal, writeJournal } from './journal.ts'
 import { saveWorkspaceState } from './state.ts'
@@ -43,7 +44,7 @@ export async function recoverJournal(ctx: WorkspaceContext): Promise<'none' | 'r
     return 'rolled-back'
   }
   const [tree, upper] = await Promise.all([rootTreeOf(ctx, j.to), scanUpper(ctx.state.upperDir, scanOptions(ctx))])
-  if (j.op === 'commit') await cleanupUpper(ctx.reader, upper, tree)
+  if (j.op === 'commit' && !ctx.state.cl) await cleanupUpper(ctx.reader, upper, tree)
   await ctx.hooks?.baseChanged(j.to, j.paths ?? [''])
   await removeJournal(ctx.stateDir)
   return 'completed'
@@ -57,13 +58,14 @@ export async function commitWorkspace(ctx: WorkspaceContext, options: CommitOpti
     const parentInfo = await ctx.store.readCommit(parent)
     const oldRoot = await rootTreeOf(ctx, parent)
     const upper = await scanUpper(ctx.state.upperDir, scanOptions(ctx))
+    const below = await belowTreeOf(ctx, parent)
     const ignored = new Set<string>()
-    const changes = await computeChanges(ctx.reader, oldRoot, upper, ignored)
+    const changes = await computeChanges(ctx.reader, oldRoot, upper, ignored, below)
     if (changes.length === 0) {
       throw new WorkspaceError('nothing-to-commit', `Nothing to commit: the workspace has no changes against ${parent.slice(0, 12)}`)
     }
     const stats = { blobs: 0, trees: 0, written: [] as Oid[] }
-    const newRoot = await buildTree(ctx.reader, rootEff(upper, oldRoot), stats, ignored)
+    const newRoot = await buildTree(ctx.reader, rootEff(upper, below), stats, ignored)
     if (newRoot === oldRoot) {
       throw new WorkspaceError('nothing-to-commit', `Nothing to commit: the workspace tree equals ${parent.slice(0, 12)}'s`)
     }
@@ -81,7 +83,9 @@ export async function commitWorkspace(ctx: WorkspaceContext, options: CommitOpti
     await saveWorkspaceState(ctx.stateDir, { ...ctx.state, base: commit, localCommits })
     Object.assign(ctx.state, { base: commit, localCommits })
     crashPoint('state-saved')
-    await cleanupUpper(ctx.reader, upper, newRoot)
+    // With a CL layer the mount re-applies the CL over the new base, so an upper entry that hides
+    // a CL entry must stay: the upper is left as it is (status is clean either way).
+    if (!ctx.state.cl) await cleanupUpper(ctx.reader, upper, newRoot)
     crashPoint('upper-cleaned')
     await ctx.hooks?.baseChanged(commit, paths)
     await removeJournal(ctx.stateDir)

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.ts'
 import { OPAQUE_MARKER, UPPER_WORK_DIR, WHITEOUT_PREFIX } from '../overlay/upper_format.ts'
 import type { Oid } from '../store/types.ts'
 import { computeChanges } from './changes.ts'
+import { belowTreeOf } from './cl_tree.ts'
 import { quiesced, rootTreeOf, withAncestors, type WorkspaceContext, scanOptions } from './context.ts'
 import { normalizeFilters, pathMatches } from './status.ts'
 import { TREE_MODE, type TreeReader } from './trees.ts'
@@ -107,9 +108,9 @@ export async function restorePaths(ctx: WorkspaceContext, paths: string[]): Prom
   if (paths.length === 0) throw new UsageError('Name the paths to restore (scorpio restore PATH...), or use scorpio reset --hard for everything')
   const filters = normalizeFilters(paths)
   return quiesced(ctx, async () => {
-    const tree = await rootTreeOf(ctx, ctx.state.base)
+    const tree = await belowTreeOf(ctx, ctx.state.base)
     const upper = await scanUpper(ctx.state.upperDir, scanOptions(ctx))
-    const changes = await computeChanges(ctx.reader, tree, upper)
+    const changes = await computeChanges(ctx.reader, await rootTreeOf(ctx, ctx.state.base), upper, undefined, tree)
     for (const f of filters) {
       if (f === '') continue
       const inBase = await ctx.reader.entryAt(tree, f.split('/'))

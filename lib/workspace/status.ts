@@ -3,6 +3,7 @@ import type { Change, ChangeStatus } from './changes.ts'
 import { computeChanges } from './changes.ts'
 import { rootTreeOf, type WorkspaceContext, scanOptions } from './context.ts'
 import { renderDiff } from './diff.ts'
+import { belowTreeOf } from './cl_tree.ts'
 import { splitPath } from './trees.ts'
 import { scanUpper } from './upper_scan.ts'
 
@@ -12,8 +13,12 @@ export interface StatusResult {
 }
 
 export async function workspaceChanges(ctx: WorkspaceContext): Promise<Change[]> {
-  const [tree, upper] = await Promise.all([rootTreeOf(ctx, ctx.state.base), scanUpper(ctx.state.upperDir, scanOptions(ctx))])
-  return computeChanges(ctx.reader, tree, upper)
+  const [tree, below, upper] = await Promise.all([
+    rootTreeOf(ctx, ctx.state.base),
+    belowTreeOf(ctx, ctx.state.base),
+    scanUpper(ctx.state.upperDir, scanOptions(ctx)),
+  ])
+  return computeChanges(ctx.reader, tree, upper, undefined, below)
 }
 
 export async function workspaceStatus(ctx: WorkspaceContext): Promise<StatusResult> {

@@ -74,7 +74,7 @@ export class Workspace {
     return p
   }
 
-  /** The CL layer (--cl) lies between upper and lower; these operations do not model it yet. */
+  /** The CL layer (--cl) lies between upper and lower; checkout does not model it yet. */
   private noCl(what: string): void {
     if (this.ctx.state.cl) {
       throw new WorkspaceError('cl-unsupported', `scorpio ${what} does not support workspaces with a CL layer (--cl ${this.ctx.state.cl}) yet; mount without --cl to commit local changes`)
@@ -82,20 +82,19 @@ export class Workspace {
   }
 
   status(): Promise<StatusResult> {
-    return this.locked(async () => (this.noCl('status'), workspaceStatus(this.ctx)))
+    return this.locked(() => workspaceStatus(this.ctx))
   }
 
   changes(): Promise<Change[]> {
-    return this.locked(async () => (this.noCl('status'), workspaceChanges(this.ctx)))
+    return this.locked(() => workspaceChanges(this.ctx))
   }
 
   diff(paths: string[] = []): Promise<string> {
-    return this.locked(async () => (this.noCl('diff'), workspaceDiff(this.ctx, paths)))
+    return this.locked(() => workspaceDiff(this.ctx, paths))
   }
 
   commit(request: CommitRequest): Promise<CommitResult> {
     return this.locked(async () => {
-      this.noCl('commit')
       const { author, committer } = request.identity ?? resolveIdentity({ author: request.author, user: request.user, env: request.env })
       return commitWorkspace(this.ctx, { message: request.message, author, committer })
     })
@@ -114,7 +113,7 @@ export class Workspace {
   }
 
   restore(paths: string[]): Promise<DiscardResult> {
-    return this.locked(async () => (this.noCl('restore'), restorePaths(this.ctx, paths)))
+    return this.locked(() => restorePaths(this.ctx, paths))
   }
 
   log(options: { limit?: number } = {}): Promise<LogEntry[]> {
