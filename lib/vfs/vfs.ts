@@ -292,6 +292,38 @@ export function createVfs(options: VfsOptions): Vfs {
       }
     },
 
+    async readdirplus(_ctx, { ino, fh, offset }, out) {
+      const h = handles.get(fh)
+      if (!h || !('dir' in h)) throw new FuseError('EBADF')
+      const all = h.dir
+      const total = all.length + 2
+      for (let i = offset; i < total; i++) {
+        if (i < 2) {
+          const dot: R.DirentPlus = { off: i + 1, name: i === 0 ? '.' : '..', type: C.S_IFDIR, entry: { nodeid: 0, attr: { ino, mode: C.S_IFDIR } } }
+          if (!out.add(dot)) break
+          continue
+        }
+        const e = all[i - 2]
+        const path = h.path === '' ? e.name : `${h.path}/${e.name}`
+        let found: { node: OvNode; attr: OvAttr } | undefined
+        try {
+          found = await resolve(path)
+        } catch {
+          found = undefined // gone since OPENDIR: send the name only
+        }
+        if (!found) {
+          if (!out.add({ off: i + 1, name: e.name, type: DT[e.type], entry: { nodeid: 0, attr: { ino: table.peekIno(path), mode: DT[e.type] } } })) break
+          continue
+        }
+        // The reference is taken and the entry built in one synchronous step; given back if it did not fit.
+        const entry = entryFor(path, found.node, found.attr)
+        if (!out.add({ off: i + 1, name: e.name, type: found.attr.mode & C.S_IFMT, entry })) {
+          table.forget(entry.nodeid, 1)
+          break
+        }
+      }
+    },
+
     async releasedir(_ctx, { fh }) {
       handles.delete(fh)
     },
