@@ -185,6 +185,18 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
   const cmd = cli()
   const rows: AntaresBenchRow[] = []
   const leftovers: Server[] = []
+  // Interrupted (Ctrl-C, a timeout): stop the servers and detach the mounts before exiting.
+  const onSignal = () => {
+    for (const s of leftovers) s.child.kill('SIGTERM')
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const mp = line.split(' ')[4]
+      if (mp?.startsWith(scratch)) spawnSync('umount', ['-l', mp])
+    }
+    rmSync(scratch, { recursive: true, force: true })
+    process.exit(130)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   try {
     // 1. One job alone, cold cache: what one job needs.
     server.reset()
@@ -265,6 +277,8 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
       await Promise.all(mps.map((mp) => run(cmd, ['umount', mp], penv)))
     }
   } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     for (const s of leftovers) await s.stop().catch(() => {})
     await server.close()
     for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
