@@ -40,6 +40,7 @@ async function unmountWs(l: Live | undefined): Promise<void> {
     await l.mount.unmount()
   } finally {
     forceUnmount(l.mnt)
+    await l.store.close()
   }
 }
 
