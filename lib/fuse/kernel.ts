@@ -43,6 +43,7 @@ export const INIT = {
   MAX_PAGES: 1n << 22n,
   CACHE_SYMLINKS: 1n << 23n,
   EXPLICIT_INVAL_DATA: 1n << 25n,
+  HANDLE_KILLPRIV_V2: 1n << 28n,
   INIT_EXT: 1n << 30n,
 } as const
 
@@ -60,6 +61,8 @@ export const GETATTR_FH = 1
 export const FSYNC_FDATASYNC = 1
 export const READ_LOCKOWNER = 1 << 1
 export const WRITE_LOCKOWNER = 1 << 1
+export const WRITE_KILL_SUIDGID = 1 << 2
+export const OPEN_KILL_SUIDGID = 1
 
 /** Size of fuse_in_header / fuse_out_header. */
 export const IN_HEADER_SIZE = 40

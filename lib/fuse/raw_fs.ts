@@ -15,6 +15,9 @@
 //
 // Things a file system must know:
 // - FUSE_ATOMIC_O_TRUNC is negotiated: O_TRUNC arrives in OpenIn.flags (truncate in open()).
+// - FUSE_HANDLE_KILLPRIV_V2 is negotiated (saves a GETXATTR security.capability round trip per
+//   write): clear S_ISUID/S_ISGID yourself when WriteIn.writeFlags has FUSE_WRITE_KILL_SUIDGID (4),
+//   OpenIn.openFlags has FUSE_OPEN_KILL_SUIDGID (1) or SetattrIn.killSuidgid is set.
 // - FUSE_POSIX_ACL is not: `system.posix_acl_*` xattrs reach setxattr as plain xattrs; answer
 //   EOPNOTSUPP unless you really implement ACLs (else `cp -a` thinks modes were set via the ACL).
 // - Requests are served on the main thread: never block it (no execSync/spawnSync on paths inside

@@ -200,7 +200,8 @@ export class FuseSession {
     if (kflags & INIT.INIT_EXT && r.end - p >= 20) kflags |= BigInt(v.getUint32(p + 16, true)) << 32n
     const minor = Math.min(kminor, FUSE_MAX_SUPPORTED_MINOR)
     let want = INIT.ASYNC_READ | INIT.BIG_WRITES | INIT.MAX_PAGES | INIT.PARALLEL_DIROPS |
-      INIT.ATOMIC_O_TRUNC | INIT.ABORT_ERROR | INIT.CACHE_SYMLINKS | INIT.EXPLICIT_INVAL_DATA | INIT.INIT_EXT
+      INIT.ATOMIC_O_TRUNC | INIT.ABORT_ERROR | INIT.CACHE_SYMLINKS | INIT.EXPLICIT_INVAL_DATA | INIT.INIT_EXT |
+      INIT.HANDLE_KILLPRIV_V2
     if (this.fs.readdirplus) want |= INIT.DO_READDIRPLUS | INIT.READDIRPLUS_AUTO
     if (this.options.writebackCache) want |= INIT.WRITEBACK_CACHE
     // Without EXPLICIT_INVAL_DATA the kernel invalidates on mtime change itself (AUTO_INVAL_DATA).

@@ -18,7 +18,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'scorpio-fuse-src-'))
 test.before(async () => {
   requireFuse()
   mnt = tmpMountpoint()
-  mount = await mountFuse(mnt, fs, { log: () => {} })
+  mount = await mountFuse(mnt, fs, { log: () => {}, allowOther: true })
 })
 
 test.after(async () => {
@@ -138,6 +138,15 @@ print(os.access("cfr", os.W_OK))
   assert.is(out, '10 8192\n3000\nTrue\n')
   assert.is(await sh('head -c 3000 fa | cmp - cfr && echo same', { cwd: mnt }), 'same\n')
   await sh('mkfifo pipe && test -p pipe', { cwd: mnt })
+})
+
+test('a write by another user clears set-user-ID (FUSE_HANDLE_KILLPRIV_V2 flags honoured)', async () => {
+  await sh('echo x > suid && chmod 4777 suid', { cwd: mnt })
+  await sh(`setpriv --reuid=65534 --regid=65534 --clear-groups bash -c 'echo more >> ${mnt}/suid'`)
+  // the file system saw the kill flag (the kernel may still show its cached mode for a moment)
+  const ino = fs.node(1).children!.get('suid')!
+  assert.is((fs.node(ino).mode & 0o7777).toString(8), '777')
+  assert.is(await sh('cat suid', { cwd: mnt }), 'x\nmore\n')
 })
 
 test('git init, add, commit inside the mount', async () => {

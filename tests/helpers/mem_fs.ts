@@ -157,6 +157,7 @@ export class MemFs implements R.RawFileSystem {
       n.mtime = t
     }
     if (i.mode !== undefined) n.mode = (n.mode & S_IFMT) | (i.mode & 0o7777)
+    if (i.killSuidgid) n.mode &= ~0o6000
     if (i.uid !== undefined) n.uid = i.uid
     if (i.gid !== undefined) n.gid = i.gid
     if (i.atimeNow) n.atime = t
@@ -271,6 +272,7 @@ export class MemFs implements R.RawFileSystem {
     const n = this.node(i.ino)
     if (n.children) throw new FuseError('EISDIR')
     if (i.flags & O_TRUNC && (i.flags & O_ACCMODE) !== 0) { this.resize(n, 0); n.mtime = n.ctime = now() }
+    if (i.openFlags & 1) n.mode &= ~0o6000 // FUSE_OPEN_KILL_SUIDGID
     return { fh: this.openHandle(n.ino), keepCache: this.keepCache }
   }
 
@@ -288,6 +290,7 @@ export class MemFs implements R.RawFileSystem {
     if (end > n.size) this.resize(n, end)
     n.data.set(i.data, i.offset)
     n.mtime = n.ctime = now()
+    if (i.writeFlags & 4) n.mode &= ~0o6000 // FUSE_WRITE_KILL_SUIDGID
     return { size: i.data.length }
   }
 
