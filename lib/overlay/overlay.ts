@@ -399,7 +399,8 @@ export class Overlay extends OverlayCore {
     const meta = a.mode !== undefined || a.uid !== undefined || a.gid !== undefined || a.atimeMs !== undefined || a.mtimeMs !== undefined
     if (!meta) return
     // A metacopy keeps standing for its blob: only its metadata changes, nothing is downloaded.
-    if (!node.upper || (node.type !== 'file' && node.type !== 'dir')) await this.copyUp(path)
+    if (!node.upper && node.type === 'file' && node.lower?.oid) await this.detach(node)
+    else if (!node.upper || (node.type !== 'file' && node.type !== 'dir')) await this.copyUp(path)
     const up = this.upperPath(path)
     if (a.mode !== undefined && node.type !== 'symlink') await fsp.chmod(up, a.mode & 0o7777)
     if (a.uid !== undefined || a.gid !== undefined) await fsp.lchown(up, a.uid ?? -1, a.gid ?? -1)

@@ -174,6 +174,11 @@ test('metadata and laziness: modes, sizes without contents, commit-time mtime', 
     await env.ov.setattr('a.ts', { mode: 0o700 })
     assert.is(env.store.blobReads.length, 1, 'only the symlink target was read')
     assert.is(((await env.ov.getattr((await env.ov.lookup('a.ts'))!)).mode & 0o777), 0o700)
+    // chmod and touch of a lower file make a metacopy: still nothing downloaded.
+    await env.ov.setattr('src/b.ts', { mode: 0o600, mtimeMs: 1234567890000 })
+    const b = await env.ov.getattr((await env.ov.lookup('src/b.ts'))!)
+    assert.equal([b.mode & 0o777, b.mtimeMs, b.size], [0o600, 1234567890000, 'export const b = 2\n'.length])
+    assert.is(env.store.blobReads.length, 1, 'chmod/touch of a lower file downloads nothing')
   } finally {
     await env.cleanup()
   }
