@@ -1,25 +1,30 @@
-// Every subcommand, one file each; a file exports `register(program)`.
+// Every subcommand, one file each; a file exports `register(program)`. Only the subcommand being
+// run is loaded (with its share of lib/), so `scorpio status` does not pay for FUSE, HTTP or antares.
 import type { Command } from 'commander'
 
-import { register as antares } from './antares.ts'
-import { register as list } from './list.ts'
-import { register as mount } from './mount.ts'
-import { register as prefetch } from './prefetch.ts'
-import { register as umount } from './umount.ts'
-import { register as wait } from './wait.ts'
-import { register as status } from './status.ts'
-import { register as diff } from './diff.ts'
-import { register as commit } from './commit.ts'
-import { register as push } from './push.ts'
-import { register as checkout } from './checkout.ts'
-import { register as reset } from './reset.ts'
-import { register as restore } from './restore.ts'
-import { register as log } from './log.ts'
+type Loader = () => Promise<{ register: (program: Command) => void }>
 
-type Register = (program: Command) => void
+const loaders: Record<string, Loader> = {
+  mount: () => import('./mount.ts'),
+  list: () => import('./list.ts'),
+  umount: () => import('./umount.ts'),
+  wait: () => import('./wait.ts'),
+  prefetch: () => import('./prefetch.ts'),
+  antares: () => import('./antares.ts'),
+  status: () => import('./status.ts'),
+  diff: () => import('./diff.ts'),
+  commit: () => import('./commit.ts'),
+  push: () => import('./push.ts'),
+  checkout: () => import('./checkout.ts'),
+  reset: () => import('./reset.ts'),
+  restore: () => import('./restore.ts'),
+  log: () => import('./log.ts'),
+}
 
-const registrations: Register[] = [mount, list, umount, wait, prefetch, antares, status, diff, commit, push, checkout, reset, restore, log]
-
-export function registerCommands(program: Command): void {
-  for (const register of registrations) register(program)
+/** Registers the subcommand named in argv, or all of them (for help and for errors about unknown names). */
+export async function registerCommands(program: Command, argv: string[]): Promise<void> {
+  const name = argv.find((a) => !a.startsWith('-'))
+  const names = name !== undefined && name in loaders ? [name] : Object.keys(loaders)
+  const modules = await Promise.all(names.map((n) => loaders[n]()))
+  for (const m of modules) m.register(program)
 }

@@ -13,7 +13,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--debug', 'print one line per request and reply, and stack traces')
     .showHelpAfterError('(run scorpio --help for usage)')
     .exitOverride()
-  registerCommands(program)
+  await registerCommands(program, argv)
   try {
     await program.parseAsync(argv, { from: 'user' })
     return typeof process.exitCode === 'number' ? process.exitCode : 0

@@ -4,8 +4,11 @@ import { chmodSync, readFileSync } from 'node:fs'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 await build({
-  entryPoints: ['cli/main.ts'],
-  outfile: 'dist/scorpio.mjs',
+  entryPoints: { scorpio: 'cli/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
