@@ -109,6 +109,34 @@ async function inflateNext(inp: Input, size: number): Promise<Buffer> {
   }
 }
 
+/** Type, size and (OFS_DELTA) base distance of the object header at `pos`; null when cut short. */
+function parseObjectHeader(b: Buffer, pos: number): { typeCode: number; size: number; rel: number; len: number } | null {
+  let i = pos
+  if (i >= b.length) return null
+  let c = b[i++]
+  const typeCode = (c >> 4) & 7
+  let size = c & 15
+  let shift = 4
+  while (c & 0x80) {
+    if (i >= b.length || shift > 53) return null
+    c = b[i++]
+    size += (c & 0x7f) * 2 ** shift
+    shift += 7
+  }
+  let rel = 0
+  if (typeCode === 6) {
+    if (i >= b.length) return null
+    c = b[i++]
+    rel = c & 0x7f
+    while (c & 0x80) {
+      if (i >= b.length) return null
+      c = b[i++]
+      rel = (rel + 1) * 128 + (c & 0x7f)
+    }
+  }
+  return { typeCode, size, rel, len: i - pos }
+}
+
 /** Parses a whole pack stream; returns every object with its computed id. */
 export async function readPack(src: AsyncIterable<Uint8Array>, options: ReadPackOptions = {}): Promise<PackObject[]> {
   const what = options.what ?? 'the server'
@@ -130,22 +158,15 @@ export async function readPack(src: AsyncIterable<Uint8Array>, options: ReadPack
   }
   for (let n = 0; n < count; n++) {
     const offset = inp.consumed
-    let c = await inp.byte()
-    const typeCode = (c >> 4) & 7
-    let size = c & 15
-    let shift = 4
-    while (c & 0x80) {
-      c = await inp.byte()
-      size += (c & 0x7f) * 2 ** shift
-      shift += 7
-    }
+    // An object header (type, size, delta offset) is at most a few dozen bytes: parse it in one go.
+    while (inp.avail < 32 && (await inp.more()));
+    if (inp.buf.length - inp.pos < 32) inp.merge()
+    if (inp.avail === 0) await inp.need(1) // throws: truncated
+    const h = parseObjectHeader(inp.buf, inp.pos)
+    if (!h) throw new RemoteError('corrupt-pack', `Corrupt pack from ${what}: object header runs past the data`)
+    inp.take(h.len)
+    const { typeCode, size, rel } = h
     if (typeCode === 6) {
-      c = await inp.byte()
-      let rel = c & 0x7f
-      while (c & 0x80) {
-        c = await inp.byte()
-        rel = (rel + 1) * 128 + (c & 0x7f)
-      }
       const delta = await inflateNext(inp, size)
       const base = byOffset.get(offset - rel)
       if (base) {

@@ -17,7 +17,7 @@ export function objectHeader(type: ObjectType, size: number): Uint8Array {
 
 /** The id Git gives an object of this type and body. */
 export function hashObject(type: ObjectType, body: Uint8Array): Oid {
-  return createHash('sha1').update(objectHeader(type, body.length)).update(body).digest('hex')
+  return createHash('sha1').update(`${type} ${body.length}\0`, 'latin1').update(body).digest('hex')
 }
 
 export function sha1Hex(data: Uint8Array): string {

@@ -48,6 +48,36 @@ export function parseTree(body: Uint8Array, treeOid = '?'): TreeEntry[] {
   return out
 }
 
+/**
+ * Checks a tree like parseTree (same refusals: malformed, unknown mode, unsafe name) without
+ * building entries, and calls `onSubtree` with the id of every directory entry. Used on the
+ * ~100k trees of a commit fetch, where building entry objects dominated.
+ */
+export function checkTree(body: Uint8Array, treeOid: string, onSubtree: (oid: Oid) => void): void {
+  const b = Buffer.from(body.buffer, body.byteOffset, body.length)
+  let i = 0
+  while (i < b.length) {
+    const sp = b.indexOf(0x20, i)
+    if (sp < 0) throw new IntegrityError(`Tree ${treeOid} is malformed (no space after mode)`)
+    const nul = b.indexOf(0, sp + 1)
+    if (nul < 0 || nul + 21 > b.length) throw new IntegrityError(`Tree ${treeOid} is malformed (truncated entry)`)
+    const len = nul - sp - 1
+    const n0 = b[sp + 1]
+    // Only names that are empty, dots, contain "/" or spell ".git" need the full check (which throws).
+    if (len === 0 || (n0 === 0x2e && (len <= 2 || len === 4)) || b.indexOf(0x2f, sp + 1) < nul) {
+      checkEntryName(dec.decode(b.subarray(sp + 1, nul)), treeOid)
+    }
+    const modeLen = sp - i
+    if (modeLen === 5 && b[i] === 0x34 && b[i + 1] === 0x30 && b[i + 2] === 0x30 && b[i + 3] === 0x30 && b[i + 4] === 0x30) {
+      onSubtree(b.toString('hex', nul + 1, nul + 21))
+    } else {
+      const mode = normalizeMode(b.toString('latin1', i, sp), treeOid)
+      if (mode === '40000') onSubtree(b.toString('hex', nul + 1, nul + 21))
+    }
+    i = nul + 21
+  }
+}
+
 /** Git's tree order: byte order of names, directories compared as if they ended in "/". */
 export function compareTreeEntries(a: TreeEntry, b: TreeEntry): number {
   const ka = Buffer.from(a.mode === '40000' ? a.name + '/' : a.name)

@@ -6,7 +6,7 @@ import { LRUCache } from 'lru-cache'
 import { IntegrityError, RemoteError } from '../errors.ts'
 import { parseCommit } from '../git/commit.ts'
 import { EMPTY_BLOB_OID, hashObject, isOid } from '../git/sha1.ts'
-import { parseTree } from '../git/tree.ts'
+import { checkTree, parseTree } from '../git/tree.ts'
 import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
@@ -129,13 +129,14 @@ export class Store implements ObjectStore {
     // Every tree under the commit must have arrived (and be well formed) before anything is kept.
     const stack = [info.tree]
     const seen = new Set<Oid>()
+    const pushTree = (oid: Oid) => void stack.push(oid)
     while (stack.length) {
       const t = stack.pop()!
       if (seen.has(t)) continue
       seen.add(t)
       const o = byId.get(t)
       if (!o || o.type !== 'tree') throw new IntegrityError(`${this.remote.describe()} did not send tree ${t} of commit ${commit}; nothing was stored`)
-      for (const e of parseTree(o.body, t)) if (e.mode === '40000') stack.push(e.oid)
+      checkTree(o.body, t, pushTree)
     }
     await this.ingest(objs.filter((o) => o.oid === commit || seen.has(o.oid)), [commit, ...seen], true)
     await fsp.mkdir(join(this.db.dir, 'loaded'), { recursive: true })
