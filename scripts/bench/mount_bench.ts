@@ -1,0 +1,207 @@
+// Mount benchmark on a 100,000-file repository served by git http-backend (server in its own
+// process), Scorpio and Git side by side in one run:
+//   a. `scorpio mount --background` until `ls` answers  vs git clone --filter=blob:none --depth 1 --no-checkout (≤ 1.0×)
+//      (a full clone with checkout for reference)
+//   b. first `find` of the mounted tree vs `find` on the full checkout (≤ 2.0×); second `find` (≤ 1.2×)
+//   c. sequential read of a cached large file (dd bs=1M), GB/s (≥ 1.5)
+//   d. `scorpio prefetch` of a ~360-file subtree vs git sparse-checkout of it in a blobless clone (≤ 0.5×)
+//   e. peak RSS (VmHWM) of the mount process after the full walks (≤ 200 MB)
+// Run alone: node --import tsx scripts/bench/mount_bench.ts [--files N]
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = resolve(here, '../..')
+const GEN = resolve(root, '../shared/bench/gen-monorepo.mjs')
+const CLI = join(root, 'dist', 'scorpio.mjs')
+
+export interface Row {
+  name: string
+  ours: number
+  git: number | null
+  unit: string
+  ratio: number | null
+  target: string
+  ok: boolean
+  note: string
+}
+
+interface Ran { s: number; stdout: string; stderr: string; code: number }
+
+function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; check?: boolean } = {}): Promise<Ran> {
+  return new Promise((res, rej) => {
+    const t0 = performance.now()
+    const p = spawn(cmd, args, { cwd: opts.cwd ?? root, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    p.on('error', rej)
+    p.on('close', (code) => {
+      const r = { s: (performance.now() - t0) / 1000, stdout, stderr, code: code ?? 1 }
+      if (opts.check !== false && r.code !== 0) rej(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr.slice(-1500)}`))
+      else res(r)
+    })
+  })
+}
+
+async function ensureRepo(files: number): Promise<string> {
+  const dir = join(root, 'bench-data')
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, files === 100000 ? 'mono100k.git' : `mono${files}.git`)
+  if (!existsSync(join(path, 'HEAD'))) {
+    rmSync(path, { recursive: true, force: true })
+    await sh(process.execPath, [GEN, path, '--files', String(files)])
+  }
+  return path
+}
+
+/** The server in a child process: our measured clients must not share its event loop. */
+async function startServer(dir: string): Promise<{ base: string; close(): Promise<void> }> {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'git_server_child.ts'), dir], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
+  const base = await new Promise<string>((res, rej) => {
+    let out = ''
+    p.stdout.on('data', (d) => {
+      out += d
+      const nl = out.indexOf('\n')
+      if (nl >= 0) res(out.slice(0, nl).trim())
+    })
+    p.on('close', (c) => rej(new Error(`git server child exited (${c})`)))
+  })
+  return {
+    base,
+    close: () => new Promise<void>((res) => {
+      if (p.exitCode !== null) return res()
+      p.on('close', () => res())
+      p.stdin.end()
+      setTimeout(() => p.kill('SIGKILL'), 5000).unref()
+    }),
+  }
+}
+
+/** The directory whose file count is closest to `n`, and the largest blob (path, size). */
+async function pickFiles(repo: string, n: number): Promise<{ dir: string; files: number; big: string; bigSize: number }> {
+  const out = (await sh('git', ['--git-dir', repo, 'ls-tree', '-r', '-l', 'HEAD'])).stdout
+  const counts = new Map<string, number>()
+  let big = ''
+  let bigSize = 0
+  for (const line of out.split('\n')) {
+    const tab = line.indexOf('\t')
+    if (tab < 0) continue
+    const p = line.slice(tab + 1)
+    const size = Number(line.slice(0, tab).trim().split(/\s+/)[3])
+    if (size > bigSize && size <= 8 * 1024 * 1024) (big = p), (bigSize = size)
+    const parts = p.split('/')
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join('/')
+      counts.set(d, (counts.get(d) ?? 0) + 1)
+    }
+  }
+  let best = { dir: '', files: 0 }
+  for (const [dir, c] of counts) if (!best.dir || Math.abs(c - n) < Math.abs(best.files - n)) best = { dir, files: c }
+  return { ...best, big, bigSize }
+}
+
+function vmHwmMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) / 1024 : NaN
+}
+
+export async function runMountBench(options: { files?: number; log?: (s: string) => void } = {}): Promise<Row[]> {
+  const files = options.files ?? 100000
+  const log = options.log ?? ((s: string) => console.error(s))
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`)
+  const repo = await ensureRepo(files)
+  const work = join(root, 'bench-data', 'mount-bench')
+  const mp = join(work, 'mnt')
+  rmSync(work, { recursive: true, force: true })
+  mkdirSync(mp, { recursive: true })
+  const pick = await pickFiles(repo, 360)
+  const server = await startServer(dirname(repo))
+  const url = `${server.base}/${repo.split('/').pop()}`
+  const env = { ...process.env, XDG_STATE_HOME: join(work, 'xdg-state'), XDG_RUNTIME_DIR: join(work, 'xdg-run'), NO_COLOR: '1' }
+  const scorpio = (args: string[], cwd?: string) => sh(process.execPath, [CLI, ...args], { env, cwd })
+  const rows: Row[] = []
+  const row = (name: string, ours: number, git: number | null, unit: string, target: string, ok: boolean, note = '') => {
+    const r: Row = { name, ours: +ours.toFixed(3), git: git === null ? null : +git.toFixed(3), unit, ratio: git ? +(ours / git).toFixed(2) : null, target, ok, note }
+    rows.push(r)
+    log(`${name}: ours ${r.ours} ${unit}${git !== null ? ` vs git ${r.git} ${unit} → ${r.ratio}×` : ''} (target ${target}) ${ok ? 'ok' : 'MISSED'} ${note}`)
+  }
+  let mounted = false
+  let pid = 0
+  try {
+    // a. Time to a listing, cold cache, vs the blobless clone (interleaved: git, ours).
+    const gA = await sh('git', ['clone', '-q', '--filter=blob:none', '--depth', '1', '--no-checkout', url, join(work, 'blobless')])
+    const t0 = performance.now()
+    await scorpio(['mount', url, mp, '--background', '--cache', join(work, 'cache'), '--state', join(work, 'state')])
+    mounted = true
+    const ls = await sh('ls', [mp])
+    const oursA = (performance.now() - t0) / 1000
+    if (!ls.stdout.trim()) throw new Error('the mount lists nothing')
+    row('mount until ls answers', oursA, gA.s, 's', '≤ 1.0×', oursA / gA.s <= 1.0, `(git clone --filter=blob:none --depth 1 --no-checkout)`)
+    const list = JSON.parse((await scorpio(['list', '--json'])).stdout) as { mountpoint: string; pid: number }[] | { mounts: { mountpoint: string; pid: number }[] }
+    const mounts = Array.isArray(list) ? list : list.mounts
+    pid = mounts.find((m) => resolve(m.mountpoint) === resolve(mp))?.pid ?? 0
+    const full = await sh('git', ['clone', '-q', '--depth', '1', url, join(work, 'full')])
+    row('full clone with checkout (reference)', full.s, null, 's', '—', true, `(${files} files)`)
+
+    // b. find: first walk of the mount vs the checkout; then the second walks.
+    const findFull1 = await sh('find', [join(work, 'full'), '-path', '*/.git', '-prune', '-o', '-print'])
+    const find1 = await sh('find', [mp])
+    const n = find1.stdout.split('\n').length - 1
+    row('first find of the whole tree', find1.s, findFull1.s, 's', '≤ 2.0×', find1.s / findFull1.s <= 2.0, `(${n} entries)`)
+    const findFull2 = await sh('find', [join(work, 'full'), '-path', '*/.git', '-prune', '-o', '-print'])
+    const find2 = await sh('find', [mp])
+    row('second find', find2.s, findFull2.s, 's', '≤ 1.2×', find2.s / findFull2.s <= 1.2)
+
+    // c. Sequential read of a cached file.
+    const bigPath = join(mp, pick.big)
+    await sh('cat', [bigPath]) // fetches and caches it
+    let best = Infinity
+    for (let i = 0; i < 5; i++) best = Math.min(best, (await sh('dd', [`if=${bigPath}`, 'of=/dev/null', 'bs=1M'])).s)
+    const gbps = pick.bigSize / best / 1e9
+    const ddFull = await sh('dd', [`if=${join(work, 'full', pick.big)}`, 'of=/dev/null', 'bs=1M'])
+    row('sequential read of a cached file', gbps, pick.bigSize / ddFull.s / 1e9, 'GB/s', '≥ 1.5 GB/s', gbps >= 1.5, `(${(pick.bigSize / 1048576).toFixed(2)} MiB, dd bs=1M incl. process start, best of 5; git column: same dd on the checkout)`)
+
+    // d. Prefetch of a subtree vs sparse checkout of it in the blobless clone.
+    const gD = await sh('sh', ['-c', `git sparse-checkout set --cone '${pick.dir}' && git checkout -q`], { cwd: join(work, 'blobless') })
+    const oD = await scorpio(['prefetch', '--json', join(mp, pick.dir)], mp)
+    row(`prefetch of a subtree (${pick.dir})`, oD.s, gD.s, 's', '≤ 0.5×', oD.s / gD.s <= 0.5, `(${pick.files} files; ${oD.stdout.trim()})`)
+
+    // e. Peak RSS of the mount process.
+    if (pid) {
+      const mb = vmHwmMb(pid)
+      row('peak RSS of the mount after full walks', mb, null, 'MB', '≤ 200 MB', mb <= 200, `(VmHWM of pid ${pid})`)
+    } else log('mount pid not found in scorpio list --json: no RSS row')
+  } finally {
+    if (mounted) await scorpio(['umount', mp]).catch(() => sh('umount', ['-l', mp], { check: false }))
+    if (pid) {
+      try {
+        process.kill(pid, 0)
+        await new Promise((r) => setTimeout(r, 2000))
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        /* gone */
+      }
+    }
+    await server.close()
+    rmSync(work, { recursive: true, force: true })
+  }
+  return rows
+}
+
+export function mountBenchTable(rows: Row[]): string {
+  const lines = ['| measurement | scorpio | git / native | ratio | target | met | note |', '|---|---|---|---|---|---|---|']
+  for (const r of rows) {
+    lines.push(`| ${r.name} | ${r.ours} ${r.unit} | ${r.git === null ? '—' : `${r.git} ${r.unit}`} | ${r.ratio === null ? '—' : `${r.ratio}×`} | ${r.target} | ${r.ok ? 'yes' : 'no'} | ${r.note} |`)
+  }
+  return lines.join('\n')
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const i = process.argv.indexOf('--files')
+  const rows = await runMountBench({ files: i > 0 ? Number(process.argv[i + 1]) : undefined })
+  console.log(mountBenchTable(rows))
+}
