@@ -31,10 +31,14 @@ export function entryFromGit(mode: string, oid: Oid, group?: SizeGroup): LowerEn
   }
 }
 
+/** Blob ids per size request when sizing a whole commit ahead of need. */
+const BULK_SIZE_BATCH = 20_000
+
 export class GitLowerView implements LowerView {
   readonly root: LowerEntry
   private readonly listings = new Map<Oid, Map<string, LowerEntry>>()
   private readonly sizes = new Map<Oid, number>()
+  private bulkSizes?: Promise<void>
 
   constructor(
     readonly store: ObjectStore,
@@ -74,6 +78,15 @@ export class GitLowerView implements LowerView {
     if (entry.kind === 'dir' || entry.kind === 'submodule' || !entry.oid) return 0
     const known = this.sizes.get(entry.oid)
     if (known !== undefined) return known
+    if (this.bulkSizes) {
+      await this.bulkSizes
+      const n = this.sizes.get(entry.oid)
+      if (n !== undefined) return n
+    } else if (this.store.cheapSizes) {
+      // The first size miss answers its own directory at once and starts sizing the whole commit
+      // in a few large requests, so a walk (find, ls -lR, a build) does not cost a request per directory.
+      this.bulkSizes = this.sizeEverything()
+    }
     const group = entry.ref as SizeGroup | undefined
     if (group && group.oids.length > 1) {
       group.pending ??= this.store.blobSizes(group.oids).then((m) => {
@@ -91,6 +104,26 @@ export class GitLowerView implements LowerView {
     const n = await this.store.blobSize(entry.oid)
     this.sizes.set(entry.oid, n)
     return n
+  }
+
+  private async sizeEverything(): Promise<void> {
+    try {
+      const blobs: Oid[] = []
+      const seen = new Set<Oid>()
+      const stack: Oid[] = [this.root.oid!]
+      while (stack.length) {
+        for (const e of await this.store.readTree(stack.pop()!)) {
+          if (e.mode === '40000') stack.push(e.oid)
+          else if (e.mode !== '160000' && !seen.has(e.oid) && !this.sizes.has(e.oid)) seen.add(e.oid), blobs.push(e.oid)
+        }
+      }
+      for (let i = 0; i < blobs.length; i += BULK_SIZE_BATCH) {
+        const sizes = await this.store.cheapSizes!(blobs.slice(i, i + BULK_SIZE_BATCH))
+        for (const [oid, n] of sizes) this.sizes.set(oid, n)
+      }
+    } catch {
+      // Sizing ahead is an optimisation: each miss still asks for its own directory.
+    }
   }
 
   async read(entry: LowerEntry): Promise<Uint8Array> {

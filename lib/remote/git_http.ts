@@ -13,6 +13,7 @@ const AGENT = 'agent=scorpio/0.1'
 
 export class GitHttpRemote implements Remote {
   readonly key: string
+  readonly batchSizes = true
   readonly path: string
   readonly http: HttpClient
   private caps: Promise<Set<string>> | null = null
@@ -145,6 +146,7 @@ export class GitHttpRemote implements Remote {
     if (!(await this.hasCap('object-info')) || oids.length === 0) return sizes
     for (let i = 0; i < oids.length; i += 5000) {
       const part = oids.slice(i, i + 5000)
+      const asked = new Set(part)
       const r = await this.command('object-info', ['size', ...part.map((o) => `oid ${o}`)])
       const first = await r.readLine()
       if (first !== 'size') throw new RemoteError('protocol', `Malformed object-info reply from ${this.describe()}`)
@@ -152,7 +154,7 @@ export class GitHttpRemote implements Remote {
         const line = await r.readLine()
         if (line === null) break
         const [oid, size] = line.split(' ')
-        if (size && /^\d+$/.test(size) && part.includes(oid)) sizes.set(oid, Number(size))
+        if (size && /^\d+$/.test(size) && asked.has(oid)) sizes.set(oid, Number(size))
       }
     }
     return sizes

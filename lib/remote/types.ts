@@ -41,6 +41,8 @@ export interface Remote {
   fetchBlobs(oids: Oid[]): Promise<RawObject[]>
   /** Exact sizes without contents, where the server can tell; missing ids are left out. */
   objectSizes?(oids: Oid[]): Promise<Map<Oid, number>>
+  /** True when objectSizes answers thousands of ids in a few requests (object-info), not one request per id. */
+  readonly batchSizes?: boolean
   /** One raw tree by id without fetching a commit (Mega). */
   fetchTree?(oid: Oid): Promise<RawObject>
   /** Updates `ref` from `oldOid` to `newOid`; throws RemoteError('non-fast-forward' | 'push-rejected'). */

@@ -234,6 +234,32 @@ export class Store implements ObjectStore {
     return out
   }
 
+  async cheapSizes(oids: Oid[]): Promise<Map<Oid, number>> {
+    const out = new Map<Oid, number>()
+    const todo: Oid[] = []
+    for (const oid of new Set(oids)) {
+      const s = oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid)?.body.length)
+      if (s !== undefined) out.set(oid, s)
+      else todo.push(oid)
+    }
+    const rest: Oid[] = []
+    // Bounded so that a whole commit's worth of ids never opens thousands of files at once.
+    for (let i = 0; i < todo.length; i += 512) {
+      const part = todo.slice(i, i + 512)
+      const disk = await Promise.all(part.map((o) => this.db.size(o)))
+      part.forEach((o, j) => {
+        const d = disk[j]
+        if (d) out.set(o, d.size), this.sizes.set(o, d.size)
+        else rest.push(o)
+      })
+    }
+    if (rest.length && this.remote.batchSizes && this.remote.objectSizes) {
+      this.stats.requests++
+      for (const [o, s] of await this.remote.objectSizes(rest)) out.set(o, s), this.sizes.set(o, s)
+    }
+    return out
+  }
+
   has(oid: Oid): Promise<boolean> {
     if (this.mem.has(oid)) return Promise.resolve(true)
     return this.db.has(oid)

@@ -52,6 +52,11 @@ export interface ObjectStore {
   blobSize(oid: Oid): Promise<number>
   /** Sizes of many blobs in as few round trips as possible (for `stat` of a whole directory). */
   blobSizes(oids: Oid[]): Promise<Map<Oid, number>>
+  /**
+   * Sizes that cost no content download: memory, disk, then the remote's batch size query where it
+   * has one (object-info). Ids it cannot size that way are left out.
+   */
+  cheapSizes?(oids: Oid[]): Promise<Map<Oid, number>>
   /** True when the object is already on local disk (no network). */
   has(oid: Oid): Promise<boolean>
   /** Fetches the missing ones among `oids` in large batches; resolves once all are local. */

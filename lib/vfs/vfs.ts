@@ -271,8 +271,11 @@ export function createVfs(options: VfsOptions): Vfs {
 
     async opendir(_ctx, { ino }) {
       const path = livePath(ino)
-      const entries = await ov.readdir(path)
-      return { fh: addHandle({ dir: entries, path }) }
+      const [entries, found] = await Promise.all([ov.readdir(path), resolve(path)])
+      // A directory with nothing in the upper layer lists exactly its tree, which never changes for
+      // this base: the kernel may keep the listing (switchBase invalidates it when the base moves).
+      const lowerOnly = !found.node.upper
+      return { fh: addHandle({ dir: entries, path }), cacheDir: lowerOnly, keepCache: lowerOnly }
     },
 
     async readdir(_ctx, { ino, fh, offset }, out) {
