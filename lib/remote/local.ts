@@ -53,6 +53,7 @@ export async function catFileBatch(gitDir: string, oids: Oid[]): Promise<RawObje
 
 export class LocalRemote implements Remote {
   readonly key: string
+  readonly batchSizes = true
   readonly path: string
   readonly gitDir: string
 
