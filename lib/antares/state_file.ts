@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../workspace/state.ts'
 import { WorkspaceError } from '../errors.ts'
+import { pidAlive } from '../registry/mountinfo.ts'
 
 export const ANTARES_STATE_FILE = 'antares.json'
 export const ANTARES_PID_FILE = 'antares.pid'
@@ -75,14 +76,6 @@ export class StateWriter {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Claims `<state>/antares.pid`; refuses when another live server holds it. Returns the release function. */
 export async function claimStateDir(stateDir: string): Promise<() => Promise<void>> {
@@ -100,7 +93,7 @@ export async function claimStateDir(stateDir: string): Promise<() => Promise<voi
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
       const pid = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim())
-      if (pid > 0 && pid !== process.pid && alive(pid)) {
+      if (pid > 0 && pid !== process.pid && pidAlive(pid)) {
         throw new WorkspaceError('antares-busy', `Another antares server (pid ${pid}) uses state dir "${stateDir}"; stop it or pass a different --state`)
       }
       await fsp.rm(file, { force: true })

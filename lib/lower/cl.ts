@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { UsageError } from '../errors.ts'
 import { isWhiteoutStat, whiteoutTarget, isInternalName } from '../overlay/upper_format.ts'
 import type { Oid } from '../store/types.ts'
-import { splitPath, type LowerEntry, type LowerView } from './types.ts'
+import { splitPath, walkPath, type LowerEntry, type LowerView } from './types.ts'
 
 /** One entry of Mega's `/api/v1/cl/{link}/files-list` (`sha` may carry a `sha1:` prefix). */
 export interface ClChange {
@@ -95,13 +95,8 @@ export class ClLowerView implements LowerView {
     return out
   }
 
-  async lookupPath(path: string): Promise<LowerEntry | undefined> {
-    let cur: LowerEntry | undefined = this.root
-    for (const part of splitPath(path)) {
-      if (!cur || cur.kind !== 'dir') return undefined
-      cur = (await this.list(cur)).get(part)
-    }
-    return cur
+  lookupPath(path: string): Promise<LowerEntry | undefined> {
+    return walkPath(this, path)
   }
 
   async size(entry: LowerEntry): Promise<number> {

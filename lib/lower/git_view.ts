@@ -2,7 +2,7 @@
 // (store.loadCommit); file contents and sizes come through the store on first use.
 import { UsageError } from '../errors.ts'
 import type { ObjectStore, Oid, TreeEntry } from '../store/types.ts'
-import { splitPath, type LowerEntry, type LowerView } from './types.ts'
+import { splitPath, walkPath, type LowerEntry, type LowerView } from './types.ts'
 
 /** Files of one directory listing share a group, so one `blobSizes` call sizes them all. */
 interface SizeGroup {
@@ -65,13 +65,8 @@ export class GitLowerView implements LowerView {
     return out
   }
 
-  async lookupPath(path: string): Promise<LowerEntry | undefined> {
-    let cur: LowerEntry | undefined = this.root
-    for (const part of splitPath(path)) {
-      if (!cur || cur.kind !== 'dir') return undefined
-      cur = (await this.list(cur)).get(part)
-    }
-    return cur
+  lookupPath(path: string): Promise<LowerEntry | undefined> {
+    return walkPath(this, path)
   }
 
   async size(entry: LowerEntry): Promise<number> {

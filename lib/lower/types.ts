@@ -40,3 +40,13 @@ export interface LowerView {
 export function splitPath(path: string): string[] {
   return path.split('/').filter((p) => p !== '' && p !== '.')
 }
+
+/** The entry at `path` (workspace-relative, '' for the root) in a view, walking its listings. */
+export async function walkPath(view: Pick<LowerView, 'root' | 'list'>, path: string): Promise<LowerEntry | undefined> {
+  let cur: LowerEntry | undefined = view.root
+  for (const part of splitPath(path)) {
+    if (!cur || cur.kind !== 'dir') return undefined
+    cur = (await view.list(cur)).get(part)
+  }
+  return cur
+}

@@ -2,15 +2,8 @@
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { WorkspaceError } from '../errors.ts'
+import { pidAlive } from '../registry/mountinfo.ts'
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 export async function withLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
   const file = join(stateDir, 'lock')
@@ -21,7 +14,7 @@ export async function withLock<T>(stateDir: string, fn: () => Promise<T>): Promi
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
       const pid = Number(await fsp.readFile(file, 'utf8').catch(() => '0'))
-      if (!pid || !alive(pid) || pid === process.pid) {
+      if (!pid || !pidAlive(pid) || pid === process.pid) {
         if (pid === process.pid) throw new WorkspaceError('busy', `Workspace "${stateDir}" is busy with another operation of this process`)
         await fsp.rm(file, { force: true })
         continue
