@@ -11,8 +11,9 @@ export async function main(argv: string[]): Promise<number> {
     .description('Mount a remote Git monorepo as a local directory: contents arrive on first read, edits stay local until you commit.')
     .version(version, '-V, --version')
     .option('--debug', 'print one line per request and reply, and stack traces')
-    .showHelpAfterError('(run scorpio --help for usage)')
     .exitOverride()
+    // Usage errors read like every other error: one line starting with `scorpio:`.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'scorpio: ')) })
   await registerCommands(program, argv)
   try {
     await program.parseAsync(argv, { from: 'user' })

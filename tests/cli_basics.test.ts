@@ -18,7 +18,9 @@ test('--help lists the description and exits 0', () => {
 test('an unknown command is a usage error: exit 2, one line on stderr', () => {
   const r = spawnSync(process.execPath, [bin, 'no-such-command'])
   assert.is(r.status, 2)
-  assert.ok(r.stderr.toString().trim().length > 0)
+  const lines = r.stderr.toString().trim().split('\n')
+  assert.is(lines.length, 1)
+  assert.match(lines[0], /^scorpio: unknown command 'no-such-command'/)
 })
 
 test.run()
