@@ -1,11 +1,11 @@
 // Shared by the antares and job-isolation tests: root + /dev/fuse checks, an isolated XDG sandbox
 // that unmounts whatever is left under it, and a served test repository (tests/mount/_cli.ts).
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
-export { serveRepo, noise, type Served } from '../mount/_cli.ts'
+import { mountpoints } from '../mount/_cli.ts'
+
+export { serveRepo, noise, sandbox, type Sandbox, type Served } from '../mount/_cli.ts'
 
 /** Fails (never skips) when the machine cannot run real mounts. */
 export function requireFuseOnly(): void {
@@ -13,53 +13,10 @@ export function requireFuseOnly(): void {
   if (!existsSync('/dev/fuse')) throw new Error('these tests need /dev/fuse (load the fuse module)')
 }
 
-function mountpoints(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((p): p is string => Boolean(p))
-    .map((p) => p.replace(/\\040/g, ' '))
-}
-
 export function isMounted(dir: string): boolean {
   return mountpoints().includes(dir)
 }
 
-export interface Sandbox {
-  root: string
-  env: NodeJS.ProcessEnv
-  dir(name: string): string
-  /** Mountpoints under the sandbox still in the mount table. */
-  mountsUnder(): string[]
-  cleanup(): void
-}
-
-export function sandbox(prefix = 'scorpio-antares-'): Sandbox {
-  const root = mkdtempSync(join(tmpdir(), prefix))
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    XDG_STATE_HOME: join(root, 'state'),
-    XDG_CACHE_HOME: join(root, 'cache'),
-    XDG_CONFIG_HOME: join(root, 'config'),
-    NO_COLOR: '1',
-  }
-  for (const k of Object.keys(env)) if (k.startsWith('SCORPIO_')) delete env[k]
-  const under = () => mountpoints().filter((p) => p.startsWith(root + '/'))
-  return {
-    root,
-    env,
-    dir(name) {
-      const p = join(root, name)
-      mkdirSync(p, { recursive: true })
-      return p
-    },
-    mountsUnder: under,
-    cleanup() {
-      for (const mp of under().reverse()) spawnSync('umount', ['-l', mp])
-      rmSync(root, { recursive: true, force: true })
-    },
-  }
-}
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { resolve } from 'node:path'

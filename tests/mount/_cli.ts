@@ -14,15 +14,27 @@ export function requireFuse(): void {
   if (!existsSync(CLI)) throw new Error('dist/scorpio.mjs is missing: run npm run build first')
 }
 
+/** Mountpoints in this process's mount table, in mount order. */
+export function mountpoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => Boolean(p))
+    .map((p) => p.replace(/\\040/g, ' '))
+}
+
 export interface Sandbox {
   root: string
   env: NodeJS.ProcessEnv
   dir(name: string): string
+  /** Mountpoints under the sandbox still in the mount table. */
+  mountsUnder(): string[]
   cleanup(): void
 }
 
-export function sandbox(): Sandbox {
-  const root = mkdtempSync(join(tmpdir(), 'scorpio-e2e-'))
+/** An isolated XDG environment under a temp dir; cleanup unmounts whatever is left under it. */
+export function sandbox(prefix = 'scorpio-e2e-'): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), prefix))
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     XDG_STATE_HOME: join(root, 'state'),
@@ -31,6 +43,7 @@ export function sandbox(): Sandbox {
     NO_COLOR: '1',
   }
   for (const k of Object.keys(env)) if (k.startsWith('SCORPIO_')) delete env[k]
+  const under = () => mountpoints().filter((p) => p.startsWith(root + '/'))
   return {
     root,
     env,
@@ -39,11 +52,9 @@ export function sandbox(): Sandbox {
       mkdirSync(p, { recursive: true })
       return p
     },
+    mountsUnder: under,
     cleanup() {
-      for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-        const mp = line.split(' ')[4]
-        if (mp && mp.startsWith(root)) spawnSync('umount', ['-l', mp.replace(/\\040/g, ' ')])
-      }
+      for (const mp of under().reverse()) spawnSync('umount', ['-l', mp])
       rmSync(root, { recursive: true, force: true })
     },
   }
