@@ -11,10 +11,10 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { closestSubtree, ensureBenchRepo } from './_repo.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
-const GEN = resolve(root, '../shared/bench/gen-monorepo.mjs')
 const CLI = join(root, 'dist', 'scorpio.mjs')
 
 export interface Row {
@@ -47,17 +47,6 @@ function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Proc
   })
 }
 
-async function ensureRepo(files: number): Promise<string> {
-  const dir = join(root, 'bench-data')
-  mkdirSync(dir, { recursive: true })
-  const path = join(dir, files === 100000 ? 'mono100k.git' : `mono${files}.git`)
-  if (!existsSync(join(path, 'HEAD'))) {
-    rmSync(path, { recursive: true, force: true })
-    await sh(process.execPath, [GEN, path, '--files', String(files)])
-  }
-  return path
-}
-
 /** The server in a child process: our measured clients must not share its event loop. */
 async function startServer(dir: string): Promise<{ base: string; close(): Promise<void> }> {
   const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'git_server_child.ts'), dir], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
@@ -84,7 +73,7 @@ async function startServer(dir: string): Promise<{ base: string; close(): Promis
 /** The directory whose file count is closest to `n`, and the largest blob (path, size). */
 async function pickFiles(repo: string, n: number): Promise<{ dir: string; files: number; big: string; bigSize: number }> {
   const out = (await sh('git', ['--git-dir', repo, 'ls-tree', '-r', '-l', 'HEAD'])).stdout
-  const counts = new Map<string, number>()
+  const paths: string[] = []
   let big = ''
   let bigSize = 0
   for (const line of out.split('\n')) {
@@ -93,15 +82,9 @@ async function pickFiles(repo: string, n: number): Promise<{ dir: string; files:
     const p = line.slice(tab + 1)
     const size = Number(line.slice(0, tab).trim().split(/\s+/)[3])
     if (size > bigSize && size <= 8 * 1024 * 1024) (big = p), (bigSize = size)
-    const parts = p.split('/')
-    for (let i = 1; i < parts.length; i++) {
-      const d = parts.slice(0, i).join('/')
-      counts.set(d, (counts.get(d) ?? 0) + 1)
-    }
+    paths.push(p)
   }
-  let best = { dir: '', files: 0 }
-  for (const [dir, c] of counts) if (!best.dir || Math.abs(c - n) < Math.abs(best.files - n)) best = { dir, files: c }
-  return { ...best, big, bigSize }
+  return { ...closestSubtree(paths, n), big, bigSize }
 }
 
 function vmHwmMb(pid: number): number {
@@ -113,7 +96,7 @@ export async function runMountBench(options: { files?: number; log?: (s: string)
   const files = options.files ?? 100000
   const log = options.log ?? ((s: string) => console.error(s))
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`)
-  const repo = await ensureRepo(files)
+  const repo = await ensureBenchRepo(files)
   const work = join(root, 'bench-data', 'mount-bench')
   const mp = join(work, 'mnt')
   rmSync(work, { recursive: true, force: true })

@@ -4,14 +4,14 @@
 //   3. all blobs                            vs git checkout in a blobless clone                    (target ≤ 1.0×)
 // with the peak RSS of each side. Run alone: node --import tsx scripts/bench/remote_bench.ts [--files N]
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startGitServer } from '../../tests/helpers/git_server.ts'
+import { closestSubtree, ensureBenchRepo } from './_repo.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
-const GEN = resolve(root, '../shared/bench/gen-monorepo.mjs')
 
 export interface RemoteBenchRow {
   name: string
@@ -49,38 +49,16 @@ function run(cmd: string, args: string[], cwd = root): Promise<string> {
   return timed(cmd, args, cwd).then((t) => t.stdout)
 }
 
-async function ensureRepo(files: number): Promise<string> {
-  const dir = join(root, 'bench-data')
-  mkdirSync(dir, { recursive: true })
-  const name = files === 100000 ? 'mono100k.git' : `mono${files}.git`
-  const path = join(dir, name)
-  if (!existsSync(join(path, 'HEAD'))) {
-    rmSync(path, { recursive: true, force: true })
-    await run(process.execPath, [GEN, path, '--files', String(files)])
-  }
-  return path
-}
-
 /** The directory whose file count is closest to `n`. */
 async function pickSubtree(repo: string, n: number): Promise<{ dir: string; files: number }> {
   const out = await run('git', ['--git-dir', repo, 'ls-tree', '-r', '--name-only', 'HEAD'])
-  const counts = new Map<string, number>()
-  for (const p of out.split('\n').filter(Boolean)) {
-    const parts = p.split('/')
-    for (let i = 1; i < parts.length; i++) {
-      const d = parts.slice(0, i).join('/')
-      counts.set(d, (counts.get(d) ?? 0) + 1)
-    }
-  }
-  let best = { dir: '', files: 0 }
-  for (const [dir, c] of counts) if (!best.dir || Math.abs(c - n) < Math.abs(best.files - n)) best = { dir, files: c }
-  return best
+  return closestSubtree(out.split('\n').filter(Boolean), n)
 }
 
 export async function runRemoteBench(options: { files?: number; log?: (s: string) => void } = {}): Promise<RemoteBenchRow[]> {
   const files = options.files ?? 100000
   const log = options.log ?? ((s: string) => console.error(s))
-  const repo = await ensureRepo(files)
+  const repo = await ensureBenchRepo(files)
   const work = join(root, 'bench-data', 'remote-bench')
   rmSync(work, { recursive: true, force: true })
   mkdirSync(work, { recursive: true })
