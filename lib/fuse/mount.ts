@@ -38,7 +38,11 @@ export async function mountFuse(mountpoint: string, fs: RawFileSystem, options: 
       throw new MountError(`Cannot mount at '${mnt}': ${(err as Error).message}`, { cause: err })
     }
   } else {
-    fd = await fusermountFd(mnt, fuserOptions(options))
+    try {
+      fd = await fusermountFd(mnt, fuserOptions(options))
+    } catch (err) {
+      throw new MountError((err as Error).message, { cause: err })
+    }
   }
 
   let initDone!: () => void

@@ -4,11 +4,11 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, promises as fsp, readdirSync, statSync, symlinkSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { copyFileSync, existsSync, promises as fsp, symlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { BINARY, ensureBinary } from './_binary.ts'
 import { api, isMounted, requireFuseOnly, runCli, sandbox, serveRepo, startAntaresCli, type Sandbox, type Served } from '../antares/_env.ts'
 
-const BINARY = resolve('dist/scorpio')
 /** System tools the binary may spawn: mount helpers, a shell, xattr tools of the `attr` package. */
 const TOOLS = ['mount', 'umount', 'fusermount3', 'fusermount', 'sh', 'getfattr', 'setfattr', 'mkfifo']
 
@@ -19,23 +19,6 @@ let env: NodeJS.ProcessEnv
 let work: string
 let mp: string
 let commit = ''
-
-function newest(dir: string): number {
-  let n = 0
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name)
-    const st = statSync(p)
-    n = Math.max(n, st.isDirectory() ? newest(p) : st.mtimeMs)
-  }
-  return n
-}
-
-/** Builds dist/scorpio unless it is newer than every source it is built from. */
-function ensureBinary(): void {
-  const sources = Math.max(newest(resolve('cli')), newest(resolve('lib')), statSync('package.json').mtimeMs, statSync('scripts/compile.mjs').mtimeMs)
-  if (existsSync(BINARY) && statSync(BINARY).mtimeMs > sources) return
-  execFileSync(process.execPath, ['scripts/compile.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] })
-}
 
 const run = (args: string[], cwd = work) => runCli(args, { env, cwd, command: [bin] })
 
