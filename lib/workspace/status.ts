@@ -5,25 +5,33 @@ import { rootTreeOf, type WorkspaceContext, scanOptions } from './context.ts'
 import { renderDiff } from './diff.ts'
 import { belowTreeOf } from './cl_tree.ts'
 import { splitPath } from './trees.ts'
-import { scanUpper } from './upper_scan.ts'
+import { scanUpper, type UDir } from './upper_scan.ts'
+import { readStatusCache, statusKey, writeStatusCache } from './status_cache.ts'
 
 export interface StatusResult {
   base: string
   changes: { path: string; status: ChangeStatus }[]
 }
 
-export async function workspaceChanges(ctx: WorkspaceContext): Promise<Change[]> {
+export async function workspaceChanges(ctx: WorkspaceContext, scanned?: UDir): Promise<Change[]> {
   const [tree, below, upper] = await Promise.all([
     rootTreeOf(ctx, ctx.state.base),
     belowTreeOf(ctx, ctx.state.base),
-    scanUpper(ctx.state.upperDir, scanOptions(ctx)),
+    scanned ?? scanUpper(ctx.state.upperDir, scanOptions(ctx)),
   ])
   return computeChanges(ctx.reader, tree, upper, undefined, below)
 }
 
+/** Status, answered from status-cache.json when neither the base nor any upper entry has changed since. */
 export async function workspaceStatus(ctx: WorkspaceContext): Promise<StatusResult> {
-  const changes = await workspaceChanges(ctx)
-  return { base: ctx.state.base, changes: changes.map((c) => ({ path: c.path, status: c.status })) }
+  const key = statusKey(ctx.state)
+  const cached = readStatusCache(ctx.stateDir, key)
+  if (cached) return cached
+  const upper = await scanUpper(ctx.state.upperDir, scanOptions(ctx))
+  const changes = await workspaceChanges(ctx, upper)
+  const result = { base: ctx.state.base, changes: changes.map((c) => ({ path: c.path, status: c.status })) }
+  await writeStatusCache(ctx.stateDir, key, upper, result)
+  return result
 }
 
 /** True when `path` is `filter` or lies under it (both workspace-relative). */

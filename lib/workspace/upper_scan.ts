@@ -9,7 +9,25 @@ import { readOriginsRecursive } from './xattr.ts'
 export interface UFile { kind: 'file'; abs: string; exec: boolean; size: number; origin?: Origin }
 export interface ULink { kind: 'link'; abs: string }
 export interface UWhiteout { kind: 'whiteout'; abs: string }
-export interface UDir { kind: 'dir'; abs: string; opaque: boolean; origin?: Origin; children: Map<string, UNode> }
+export interface UDir { kind: 'dir'; abs: string; opaque: boolean; origin?: Origin; children: Map<string, UNode>; fingerprint?: UpperFingerprint }
+
+/**
+ * What the scan saw of every upper entry: absolute path and `stampOf` its lstat (inode, size, mode
+ * with type, mtime, ctime). Any write, create, delete, rename, chmod or xattr change beneath the
+ * upper dir changes the stamp of the entry or of its directory. `newest` is the latest mtime/ctime
+ * seen and `scannedAt` the clock when the scan began; an entry changed within the file system's
+ * timestamp granularity of the scan cannot be told apart from a later change, so a caller that
+ * keeps answers by fingerprint must not keep them when `newest` is that close (see status_cache.ts).
+ */
+export interface UpperFingerprint { entries: [abs: string, stamp: string][]; newest: number; scannedAt: number }
+
+/** The stamp of an lstat result (what UpperFingerprint records for each entry). */
+export function stampOf(st: Stats): string {
+  return `${st.ino} ${st.size} ${st.mode} ${st.mtimeMs} ${st.ctimeMs}`
+}
+
+/** The stamp UpperFingerprint records for an upper dir that does not exist. */
+export const MISSING_STAMP = 'missing'
 export type UNode = UFile | ULink | UWhiteout | UDir
 
 export interface ScanOptions {
@@ -36,7 +54,10 @@ function readCache(file: string | undefined): Map<string, CacheEntry> {
 export async function scanUpper(upperDir: string, options: ScanOptions = {}): Promise<UDir> {
   const root: UDir = { kind: 'dir', abs: upperDir, opaque: false, children: new Map() }
   const nodes: (UDir | UFile)[] = [root]
-  scanDir(root, nodes, true)
+  const seen: Seen = { stats: new Map(), entries: [], newest: 0 }
+  const scannedAt = Date.now()
+  scanDir(root, nodes, true, seen)
+  root.fingerprint = { entries: seen.entries, newest: seen.newest, scannedAt }
   // Only directories and empty files can carry an origin (a metacopy is an empty file; filling it
   // replaces the file, xattr and all).
   const candidates = nodes.filter((n) => n.kind === 'dir' || n.size === 0)
@@ -44,10 +65,8 @@ export async function scanUpper(upperDir: string, options: ScanOptions = {}): Pr
   const stats = new Map<string, [number, number]>()
   let hit = options.originCache !== undefined
   for (const n of candidates) {
-    let st: Stats
-    try {
-      st = lstatSync(n.abs)
-    } catch {
+    const st = seen.stats.get(n.abs)
+    if (!st) {
       hit = false
       continue
     }
@@ -74,16 +93,33 @@ export async function scanUpper(upperDir: string, options: ScanOptions = {}): Pr
   return root
 }
 
+interface Seen {
+  /** lstat of every directory and regular file, by absolute path. */
+  stats: Map<string, Stats>
+  entries: [string, string][]
+  newest: number
+}
+
+function see(seen: Seen, abs: string, st: Stats): void {
+  seen.entries.push([abs, stampOf(st)])
+  if (st.mtimeMs > seen.newest) seen.newest = st.mtimeMs
+  if (st.ctimeMs > seen.newest) seen.newest = st.ctimeMs
+}
+
 // Synchronous on purpose: a few hundred readdir/lstat calls finish far sooner than their async
 // forms (each a thread-pool round trip), and the upper layer is O(changes) small.
-function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean): void {
+function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean, seen: Seen): void {
   let dirents: Dirent[]
+  let dst: Stats
   try {
+    dst = lstatSync(dir.abs)
     dirents = readdirSync(dir.abs, { withFileTypes: true })
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return void seen.entries.push([dir.abs, MISSING_STAMP])
     throw e
   }
+  seen.stats.set(dir.abs, dst)
+  see(seen, dir.abs, dst)
   const subdirs: UDir[] = []
   const dotWh: string[] = []
   for (const d of dirents) {
@@ -106,14 +142,18 @@ function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean): void {
       subdirs.push(sub)
       nodes.push(sub)
     } else if (d.isSymbolicLink()) {
+      see(seen, abs, lstatSync(abs))
       dir.children.set(name, { kind: 'link', abs })
     } else if (d.isFile()) {
       const st = lstatSync(abs)
+      seen.stats.set(abs, st)
+      see(seen, abs, st)
       const file: UFile = { kind: 'file', abs, exec: (st.mode & 0o100) !== 0, size: st.size }
       dir.children.set(name, file)
       nodes.push(file)
     } else if (d.isCharacterDevice()) {
       const st = lstatSync(abs)
+      see(seen, abs, st)
       if (isWhiteoutStat(st)) dir.children.set(name, { kind: 'whiteout', abs })
     }
     // sockets, fifos and other devices are not something Git can track: ignored
@@ -121,7 +161,7 @@ function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean): void {
   for (const target of dotWh) {
     if (!dir.children.has(target)) dir.children.set(target, { kind: 'whiteout', abs: join(dir.abs, '.wh.' + target) })
   }
-  for (const sub of subdirs) scanDir(sub, nodes, false)
+  for (const sub of subdirs) scanDir(sub, nodes, false, seen)
 }
 
 /** The upper node at a relative path (components), or undefined. */
