@@ -1,12 +1,32 @@
-// The `scorpio` command: parses arguments and hands each subcommand to its own file.
-import { Command, CommanderError } from 'commander'
+// The `scorpio` command: parses arguments and hands each subcommand to its own file. `status` and
+// `--version` skip the argument parser altogether: their cost is mostly process start, so they load
+// nothing they do not need (see cli/status.ts).
 import { EXIT_USAGE, reportError } from './_common.ts'
-import { registerCommands } from './commands.ts'
 
 declare const SCORPIO_VERSION: string
 const version = typeof SCORPIO_VERSION === 'string' ? SCORPIO_VERSION : '0.0.0-dev'
 
+async function fastPath(argv: string[]): Promise<number | undefined> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(version + '\n')
+    return 0
+  }
+  if (argv[0] !== 'status') return undefined
+  const { parseStatusArgs, runStatus } = await import('./status.ts')
+  const opts = parseStatusArgs(argv)
+  if (!opts) return undefined
+  try {
+    await runStatus(opts)
+    return 0
+  } catch (err) {
+    return reportError(err)
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const fast = await fastPath(argv)
+  if (fast !== undefined) return fast
+  const [{ Command, CommanderError }, { registerCommands }] = await Promise.all([import('commander'), import('./commands.ts')])
   const program = new Command('scorpio')
     .description('Mount a remote Git monorepo as a local directory: contents arrive on first read, edits stay local until you commit.')
     .version(version, '-V, --version')
