@@ -1,10 +1,12 @@
 // Git-format unified diff of workspace changes, accepted by `git apply` on a checkout of the base.
+import { binaryPatch } from '../git/binary_patch.ts'
 import type { ObjectStore, Oid } from '../store/types.ts'
 import type { Change } from './changes.ts'
 import { upperBytes } from './effective.ts'
 import { diffLines, hunks, splitLines } from './line_diff.ts'
 
 const ZERO = '0000000'
+const ZERO_OID = '0'.repeat(40)
 
 function isBinary(b: Uint8Array): boolean {
   const n = Math.min(b.length, 8000)
@@ -69,12 +71,15 @@ export async function renderChange(store: ObjectStore, c: Change): Promise<strin
   else if (c.status === 'deleted') head += `deleted file mode ${c.old!.mode}\n`
   else if (c.old!.mode !== c.new!.mode) head += `old mode ${c.old!.mode}\nnew mode ${c.new!.mode}\n`
   const sameContent = c.old && c.new && c.old.oid === c.new.oid
-  const modeSuffix = c.status === 'modified' && c.old!.mode === c.new!.mode ? ` ${c.old!.mode}` : ''
-  if (!sameContent) head += `index ${short(c.old?.oid)}..${short(c.new?.oid)}${modeSuffix}\n`
   if (sameContent) return head
+  const modeSuffix = c.status === 'modified' && c.old!.mode === c.new!.mode ? ` ${c.old!.mode}` : ''
   if (isBinary(oldBytes) || isBinary(nowBytes)) {
-    return head + `Binary files ${c.old ? a : '/dev/null'} and ${c.new ? b : '/dev/null'} differ\n`
+    // As `git diff --binary`: full ids (git apply checks the preimage against them), then the
+    // contents themselves, so that git apply can reproduce the file.
+    head += `index ${c.old?.oid ?? ZERO_OID}..${c.new?.oid ?? ZERO_OID}${modeSuffix}\n`
+    return head + binaryPatch(oldBytes, nowBytes)
   }
+  head += `index ${short(c.old?.oid)}..${short(c.new?.oid)}${modeSuffix}\n`
   if (oldBytes.length === 0 && nowBytes.length === 0) return head
   head += `--- ${c.old ? a : '/dev/null'}\n+++ ${c.new ? b : '/dev/null'}\n`
   return head + body(oldBytes, nowBytes)
