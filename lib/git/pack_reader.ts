@@ -1,19 +1,35 @@
-// Streaming packfile parser: reads a pack as it arrives (only the undecoded tail is buffered),
-// inflates each object, resolves OFS_DELTA and REF_DELTA, hashes every object and checks the
-// pack's SHA-1 trailer. Errors are RemoteError/IntegrityError; the caller stores nothing on error.
-import { createHash } from 'node:crypto'
+// Streaming packfile parser: parses a pack while it arrives (only the undecoded tail is buffered),
+// inflates each object, hashes it, and hands it to a PackTarget one at a time, so no array of all
+// objects is ever held. Small objects are decoded by inflate.ts straight out of the receive buffer
+// into one scratch buffer laid out as `type size\0body`, which is hashed in one call; large ones go
+// to node's zlib. Deltas (OFS_DELTA, REF_DELTA) are kept as their small inflated delta and resolved
+// after the pack's SHA-1 trailer has been checked, reading their bases back from the target.
+// Errors are RemoteError/IntegrityError; the caller stores nothing on error.
+import * as nodeCrypto from 'node:crypto'
 import { inflateSync } from 'node:zlib'
 import { IntegrityError, RemoteError } from '../errors.ts'
 import type { ObjectType, Oid } from '../store/types.ts'
 import { applyDelta } from './delta.ts'
-import { hashObject } from './sha1.ts'
+import { inflateZlib, InflateError, NEED_INPUT } from './inflate.ts'
 
-const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' }
+const TYPES: (ObjectType | undefined)[] = [undefined, 'commit', 'tree', 'blob', 'tag']
+/** Objects up to this size are inflated in JS; larger ones by node's zlib (where handle set-up no longer matters). */
+const JS_INFLATE_MAX = 256 * 1024
 
 export interface PackObject {
   oid: Oid
   type: ObjectType
   body: Uint8Array
+}
+
+/** Where parsed objects go. Bodies passed to `add` are views valid only during the call. */
+export interface PackTarget {
+  /** One verified object (its id is the SHA-1 of its type, size and body). May return a promise to slow the reader down. */
+  add(oid: Oid, type: ObjectType, body: Uint8Array): void | Promise<void>
+  /** Type and body of the n-th object given to `add` (0-based): delta bases are read back this way. */
+  get(n: number): Promise<{ type: ObjectType; body: Uint8Array }>
+  /** The index (as in `get`) of an object already added with this id, if any. */
+  find(oid: Oid): Promise<number | null>
 }
 
 export interface ReadPackOptions {
@@ -22,23 +38,32 @@ export interface ReadPackOptions {
   what?: string
 }
 
+const hashOneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash
+/** SHA-1 hex of bytes (one-shot where the runtime has crypto.hash: no Hash object per call). */
+function sha1(data: Uint8Array): string {
+  return hashOneShot ? hashOneShot('sha1', data, 'hex') : nodeCrypto.createHash('sha1').update(data).digest('hex')
+}
+
 class Input {
   buf: Buffer = Buffer.alloc(0)
   pos = 0
+  /** Bytes of `buf` already fed to the pack checksum (always ≤ pos). */
+  hashed = 0
+  /** Absolute stream offset of buf[0]. */
+  base = 0
   ended = false
-  consumed = 0
-  hash = createHash('sha1')
-  /** Chunks received but not yet merged into `buf` (merging only when needed keeps big objects linear). */
-  private extra: Buffer[] = []
-  private extraLen = 0
+  hash = nodeCrypto.createHash('sha1')
   private it: AsyncIterator<Uint8Array>
   constructor(src: AsyncIterable<Uint8Array>, readonly what: string) {
     this.it = src[Symbol.asyncIterator]()
   }
   get avail(): number {
-    return this.buf.length - this.pos + this.extraLen
+    return this.buf.length - this.pos
   }
-  /** Pulls one more chunk from the source (not merged yet). */
+  get offset(): number {
+    return this.base + this.pos
+  }
+  /** Appends one more chunk (dropping what was consumed); false at the end of the stream. */
   async more(): Promise<boolean> {
     if (this.ended) return false
     const r = await this.it.next()
@@ -46,180 +71,258 @@ class Input {
       this.ended = true
       return false
     }
-    this.extra.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length))
-    this.extraLen += r.value.length
+    const chunk = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length)
+    if (this.hashed < this.pos) this.hash.update(this.buf.subarray(this.hashed, this.pos))
+    const rest = this.buf.subarray(this.pos)
+    this.base += this.pos
+    this.buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk])
+    this.pos = 0
+    this.hashed = 0
     return true
   }
-  /** Makes everything received contiguous in `buf`. */
-  merge(): void {
-    if (this.extraLen === 0) return
-    const rest = this.buf.subarray(this.pos)
-    this.buf = rest.length === 0 && this.extra.length === 1 ? this.extra[0] : Buffer.concat([rest, ...this.extra])
-    this.pos = 0
-    this.extra = []
-    this.extraLen = 0
-  }
+  /** Pulls until `n` bytes are buffered (or the stream ends: then throws truncated). */
   async need(n: number): Promise<void> {
-    while (this.avail < n) if (!(await this.more())) throw new RemoteError('truncated-pack', `Truncated pack from ${this.what} (the connection ended early); nothing was stored`)
-    if (this.buf.length - this.pos < n) this.merge()
-  }
-  take(n: number, hashIt = true): Buffer {
-    const b = this.buf.subarray(this.pos, this.pos + n)
-    if (hashIt) this.hash.update(b)
-    this.pos += n
-    this.consumed += n
-    return b
-  }
-  async byte(): Promise<number> {
-    await this.need(1)
-    return this.take(1)[0]
+    while (this.avail < n) if (!(await this.more())) throw truncated(this.what)
   }
 }
 
-type Entry = { type: ObjectType; body: Uint8Array; oid: Oid }
-type Pending = { offset: number; baseOffset?: number; baseOid?: Oid; delta: Uint8Array }
+function truncated(what: string): RemoteError {
+  return new RemoteError('truncated-pack', `Truncated pack from ${what} (the connection ended early); nothing was stored`)
+}
 
-async function inflateNext(inp: Input, size: number): Promise<Buffer> {
-  // Most objects are small: first try with what is buffered, at least a little.
-  const want = Math.min(size + 32, 4096)
-  while (inp.avail < want) if (!(await inp.more())) break
-  inp.merge()
+function corrupt(what: string, why: string): RemoteError {
+  return new RemoteError('corrupt-pack', `Corrupt pack from ${what}: ${why}; nothing was stored`)
+}
+
+/** Inflates a large object with node's zlib, waiting for more input while the stream is incomplete. */
+async function inflateLarge(inp: Input, size: number): Promise<Buffer> {
   for (;;) {
     const chunk = inp.buf.subarray(inp.pos)
     try {
       // info: true gives the engine, whose bytesWritten is the compressed length consumed.
       const r = inflateSync(chunk, { info: true, chunkSize: Math.max(64, Math.min(size + 1, 1 << 20)) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } }
       if (r.buffer.length !== size) throw new IntegrityError(`Pack object inflates to ${r.buffer.length} bytes, header says ${size}`)
-      inp.take(r.engine.bytesWritten)
+      inp.pos += r.engine.bytesWritten
       return r.buffer
     } catch (err) {
       if (err instanceof IntegrityError) throw err
       const code = (err as { code?: string }).code
-      if (code !== 'Z_BUF_ERROR' && !/unexpected end/i.test(String((err as Error).message))) {
-        throw new RemoteError('corrupt-pack', `Corrupt pack from ${inp.what}: ${(err as Error).message}; nothing was stored`)
-      }
+      if (code !== 'Z_BUF_ERROR' && !/unexpected end/i.test(String((err as Error).message))) throw corrupt(inp.what, (err as Error).message)
       // Incomplete: wait until the buffered data has doubled (or covers the whole object) and retry.
-      const target = Math.max(chunk.length * 2, chunk.length + 65536, Math.min(size + 64, chunk.length * 8))
+      const have = chunk.length
+      const target = Math.max(have * 2, have + 65536, Math.min(size + 64, have * 8))
       while (inp.avail < target) if (!(await inp.more())) break
-      if (inp.avail === chunk.length) {
-        throw new RemoteError('truncated-pack', `Truncated pack from ${inp.what} (the connection ended early); nothing was stored`)
-      }
-      inp.merge()
+      if (inp.avail === have) throw truncated(inp.what)
     }
   }
 }
 
-/** Type, size and (OFS_DELTA) base distance of the object header at `pos`; null when cut short. */
-function parseObjectHeader(b: Buffer, pos: number): { typeCode: number; size: number; rel: number; len: number } | null {
-  let i = pos
-  if (i >= b.length) return null
-  let c = b[i++]
-  const typeCode = (c >> 4) & 7
-  let size = c & 15
-  let shift = 4
-  while (c & 0x80) {
-    if (i >= b.length || shift > 53) return null
-    c = b[i++]
-    size += (c & 0x7f) * 2 ** shift
-    shift += 7
-  }
-  let rel = 0
-  if (typeCode === 6) {
-    if (i >= b.length) return null
-    c = b[i++]
-    rel = c & 0x7f
-    while (c & 0x80) {
-      if (i >= b.length) return null
-      c = b[i++]
-      rel = (rel + 1) * 128 + (c & 0x7f)
-    }
-  }
-  return { typeCode, size, rel, len: i - pos }
+interface Pending {
+  offset: number
+  baseOffset: number
+  baseOid: Oid | null
+  delta: Uint8Array
 }
 
-/** Parses a whole pack stream; returns every object with its computed id. */
-export async function readPack(src: AsyncIterable<Uint8Array>, options: ReadPackOptions = {}): Promise<PackObject[]> {
+/**
+ * Parses a whole pack stream into `target`; returns the number of objects. Every object is
+ * hashed; the pack's trailer is checked before any delta is resolved.
+ */
+export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTarget, options: ReadPackOptions = {}): Promise<number> {
   const what = options.what ?? 'the server'
   const inp = new Input(src, what)
   await inp.need(12)
-  const head = inp.take(12)
+  const head = inp.buf.subarray(inp.pos, inp.pos + 12)
   if (head.toString('latin1', 0, 4) !== 'PACK') throw new RemoteError('protocol', `${what} did not send a pack (bad signature)`)
   const version = head.readUInt32BE(4)
   if (version !== 2 && version !== 3) throw new RemoteError('protocol', `Unsupported pack version ${version} from ${what}`)
   const count = head.readUInt32BE(8)
-  const byOffset = new Map<number, Entry>()
-  const byOid = new Map<Oid, Entry>()
-  const pending: Pending[] = []
-  const out: PackObject[] = []
-  const add = (offset: number, e: Entry) => {
-    byOffset.set(offset, e)
-    byOid.set(e.oid, e)
-    out.push(e)
+  inp.pos += 12
+  // Pack offsets of the objects added so far, in order (they only grow while streaming).
+  let offsets = new Float64Array(1024)
+  let added = 0
+  const deltaIndex = new Map<number, number>()
+  const add = (offset: number, oid: Oid, type: ObjectType, body: Uint8Array, streaming: boolean): void | Promise<void> => {
+    if (streaming) {
+      if (added === offsets.length) {
+        const grown = new Float64Array(offsets.length * 2)
+        grown.set(offsets)
+        offsets = grown
+      }
+      offsets[added] = offset
+    } else deltaIndex.set(offset, added)
+    added++
+    return target.add(oid, type, body)
   }
+  const streamed = () => added - deltaIndex.size
+  let scratch = Buffer.allocUnsafe(64 * 1024)
+  const pending: Pending[] = []
   for (let n = 0; n < count; n++) {
-    const offset = inp.consumed
-    // An object header (type, size, delta offset) is at most a few dozen bytes: parse it in one go.
-    while (inp.avail < 32 && (await inp.more()));
-    if (inp.buf.length - inp.pos < 32) inp.merge()
-    if (inp.avail === 0) await inp.need(1) // throws: truncated
-    const h = parseObjectHeader(inp.buf, inp.pos)
-    if (!h) throw new RemoteError('corrupt-pack', `Corrupt pack from ${what}: object header runs past the data`)
-    inp.take(h.len)
-    const { typeCode, size, rel } = h
-    if (typeCode === 6) {
-      const delta = await inflateNext(inp, size)
-      const base = byOffset.get(offset - rel)
-      if (base) {
-        const body = applyDelta(base.body, delta)
-        add(offset, { type: base.type, body, oid: hashObject(base.type, body) })
-      } else pending.push({ offset, baseOffset: offset - rel, delta })
-    } else if (typeCode === 7) {
-      await inp.need(20)
-      const baseOid = inp.take(20).toString('hex')
-      const delta = await inflateNext(inp, size)
-      const base = byOid.get(baseOid)
-      if (base) {
-        const body = applyDelta(base.body, delta)
-        add(offset, { type: base.type, body, oid: hashObject(base.type, body) })
-      } else pending.push({ offset, baseOid, delta })
-    } else {
-      const type = TYPES[typeCode]
-      if (!type) throw new RemoteError('corrupt-pack', `Corrupt pack from ${what}: unknown object type ${typeCode}`)
-      const body = await inflateNext(inp, size)
-      add(offset, { type, body, oid: hashObject(type, body) })
+    // An object header (type, size, delta offset) is at most a few dozen bytes.
+    if (inp.avail < 32) while (inp.avail < 32 && (await inp.more()));
+    if (inp.avail === 0) throw truncated(what)
+    const offset = inp.offset
+    const b = inp.buf
+    let i = inp.pos
+    const stop = b.length
+    let c = b[i++]
+    const typeCode = (c >> 4) & 7
+    let size = c & 15
+    let shift = 4
+    while (c & 0x80) {
+      if (i >= stop || shift > 53) throw corrupt(what, 'object header runs past the data')
+      c = b[i++]
+      size += (c & 0x7f) * 2 ** shift
+      shift += 7
     }
-    // A delta whose base arrived later than it (rare): resolve when the base shows up.
-    if (pending.length && typeCode < 6) await resolve(pending, byOffset, byOid, add, null)
+    let baseOffset = -1
+    let baseOid: Oid | null = null
+    if (typeCode === 6) {
+      if (i >= stop) throw corrupt(what, 'object header runs past the data')
+      c = b[i++]
+      let rel = c & 0x7f
+      while (c & 0x80) {
+        if (i >= stop || rel > 2 ** 45) throw corrupt(what, 'object header runs past the data')
+        c = b[i++]
+        rel = (rel + 1) * 128 + (c & 0x7f)
+      }
+      baseOffset = offset - rel
+      if (rel === 0 || baseOffset < 12) throw corrupt(what, 'delta base offset outside the pack')
+    } else if (typeCode === 7) {
+      inp.pos = i
+      await inp.need(20)
+      i = inp.pos
+      baseOid = inp.buf.toString('hex', i, i + 20)
+      i += 20
+    }
+    inp.pos = i
+    const type = TYPES[typeCode]
+    if (!type && typeCode < 6) throw corrupt(what, `unknown object type ${typeCode}`)
+    if (size > JS_INFLATE_MAX) {
+      const body = await inflateLarge(inp, size)
+      if (type) await add(offset, hashObjectParts(type, body), type, body, true)
+      else pending.push({ offset, baseOffset, baseOid, delta: body })
+      continue
+    }
+    // Small: decode in JS from the receive buffer; a delta gets its own buffer (it is kept).
+    let out: Uint8Array
+    let start = 0
+    if (type) {
+      const head = `${type} ${size}\0`
+      if (scratch.length < head.length + size) scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, head.length + size))
+      start = scratch.write(head, 0, 'latin1')
+      out = scratch
+    } else out = new Uint8Array(size)
+    for (;;) {
+      try {
+        inp.pos = inflateZlib(inp.buf, inp.pos, inp.buf.length, out, start, size)
+        break
+      } catch (err) {
+        if (err !== NEED_INPUT) {
+          if (err instanceof InflateError) throw corrupt(what, `object at offset ${offset}: ${err.message}`)
+          throw err
+        }
+        if (!(await inp.more())) throw truncated(what)
+      }
+    }
+    if (type) {
+      const r = add(offset, sha1(out.subarray(0, start + size)), type, out.subarray(start, start + size), true)
+      if (r) await r
+    } else pending.push({ offset, baseOffset, baseOid, delta: out })
   }
   await inp.need(20)
+  if (inp.hashed < inp.pos) inp.hash.update(inp.buf.subarray(inp.hashed, inp.pos))
   const expect = inp.hash.digest('hex')
-  const trailer = inp.take(20, false).toString('hex')
+  const trailer = inp.buf.toString('hex', inp.pos, inp.pos + 20)
   if (trailer !== expect) throw new IntegrityError(`Pack from ${what} fails its checksum (${trailer} ≠ ${expect}); nothing was stored`)
-  await resolve(pending, byOffset, byOid, add, options.getBase ?? null)
-  if (pending.length) throw new IntegrityError(`Pack from ${what} has ${pending.length} deltas against missing bases (first: ${pending[0].baseOid ?? 'offset ' + pending[0].baseOffset})`)
-  return out
+  if (pending.length) {
+    const nStreamed = streamed()
+    const indexOfOffset = (off: number): number | null => {
+      const d = deltaIndex.get(off)
+      if (d !== undefined) return d
+      let lo = 0
+      let hi = nStreamed - 1
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1
+        const v = offsets[mid]
+        if (v === off) return mid
+        if (v < off) lo = mid + 1
+        else hi = mid - 1
+      }
+      return null
+    }
+    await resolveDeltas(pending, target, indexOfOffset, async (p, oid, type, body) => add(p.offset, oid, type, body, false), options.getBase ?? null)
+    if (pending.length) {
+      throw new IntegrityError(`Pack from ${what} has ${pending.length} deltas against missing bases (first: ${pending[0].baseOid ?? 'offset ' + pending[0].baseOffset})`)
+    }
+  }
+  return count
 }
 
-async function resolve(
+function hashObjectParts(type: ObjectType, body: Uint8Array): Oid {
+  return nodeCrypto.createHash('sha1').update(`${type} ${body.length}\0`, 'latin1').update(body).digest('hex')
+}
+
+async function resolveDeltas(
   pending: Pending[],
-  byOffset: Map<number, Entry>,
-  byOid: Map<Oid, Entry>,
-  add: (offset: number, e: Entry) => void,
+  target: PackTarget,
+  indexOfOffset: (off: number) => number | null,
+  add: (p: Pending, oid: Oid, type: ObjectType, body: Uint8Array) => Promise<void>,
   getBase: ReadPackOptions['getBase'] | null,
 ): Promise<void> {
+  // In offset order an OFS_DELTA's base (always earlier) is resolved before it: one pass, except
+  // for REF_DELTAs against later objects. The last base read is kept (chains share bases).
+  pending.sort((a, b) => a.offset - b.offset)
+  let lastKey: string | number | null = null
+  let lastBase: { type: ObjectType; body: Uint8Array } | null = null
   let progress = true
   while (progress && pending.length) {
     progress = false
     for (let i = 0; i < pending.length; i++) {
       const p = pending[i]
-      let base: { type: ObjectType; body: Uint8Array } | null | undefined =
-        p.baseOffset !== undefined ? byOffset.get(p.baseOffset) : byOid.get(p.baseOid!)
-      if (!base && getBase && p.baseOid) base = await getBase(p.baseOid)
+      const key = p.baseOid ?? p.baseOffset
+      let base: { type: ObjectType; body: Uint8Array } | null = key === lastKey ? lastBase : null
+      if (!base) {
+        const n = p.baseOid !== null ? await target.find(p.baseOid) : indexOfOffset(p.baseOffset)
+        if (n !== null) base = await target.get(n)
+        else if (getBase && p.baseOid) base = await getBase(p.baseOid)
+      }
       if (!base) continue
-      const body = applyDelta(base.body, p.delta)
-      add(p.offset, { type: base.type, body, oid: hashObject(base.type, body) })
+      lastKey = key
+      lastBase = base
+      let body: Uint8Array
+      try {
+        body = applyDelta(base.body, p.delta)
+      } catch (err) {
+        throw new IntegrityError(`${(err as Error).message} (pack offset ${p.offset}); nothing was stored`)
+      }
+      await add(p, hashObjectParts(base.type, body), base.type, body)
       pending.splice(i--, 1)
       progress = true
     }
   }
+}
+
+/** A PackTarget in memory (copies each object). */
+export class MemoryPackTarget implements PackTarget {
+  readonly objects: PackObject[] = []
+  private byOid: Map<Oid, number> | null = null
+  add(oid: Oid, type: ObjectType, body: Uint8Array): void {
+    this.objects.push({ oid, type, body: Uint8Array.prototype.slice.call(body) as Uint8Array })
+    this.byOid?.set(oid, this.objects.length - 1)
+  }
+  get(n: number): Promise<{ type: ObjectType; body: Uint8Array }> {
+    return Promise.resolve(this.objects[n])
+  }
+  find(oid: Oid): Promise<number | null> {
+    if (!this.byOid) this.byOid = new Map(this.objects.map((o, i) => [o.oid, i]))
+    return Promise.resolve(this.byOid.get(oid) ?? null)
+  }
+}
+
+/** Parses a whole pack stream; returns every object with its computed id. */
+export async function readPack(src: AsyncIterable<Uint8Array>, options: ReadPackOptions = {}): Promise<PackObject[]> {
+  const t = new MemoryPackTarget()
+  await streamPack(src, t, options)
+  return t.objects
 }

@@ -2,7 +2,7 @@
 // git-receive-pack for pushing (receive_pack.ts).
 import { IntegrityError, RemoteError } from '../errors.ts'
 import { DELIM, FLUSH, PktReader, pkt, pktText } from '../git/pkt_line.ts'
-import { readPack } from '../git/pack_reader.ts'
+import { MemoryPackTarget, streamPack, type PackTarget } from '../git/pack_reader.ts'
 import { demuxSideband } from '../git/sideband.ts'
 import type { Oid } from '../store/types.ts'
 import { createHttpClient, type HttpClient, type HttpOptions } from './http.ts'
@@ -105,8 +105,8 @@ export class GitHttpRemote implements Remote {
     return refs
   }
 
-  /** One v2 fetch: `want` lines + options; returns the parsed pack objects. */
-  private async fetchPack(wants: Oid[], extra: string[]): Promise<RawObject[]> {
+  /** One v2 fetch: `want` lines + options; each parsed object goes to `target` as it arrives. */
+  private async fetchPack(wants: Oid[], extra: string[], target: PackTarget): Promise<void> {
     const args = ['no-progress', 'ofs-delta', ...extra, ...wants.map((w) => `want ${w}`), 'done']
     const r = await this.command('fetch', args)
     try {
@@ -121,24 +121,36 @@ export class GitHttpRemote implements Remote {
           if (!p || p.kind !== 'data') break
         }
       }
-      return await readPack(demuxSideband(r, { server: this.describe() }), { what: this.describe() })
+      await streamPack(demuxSideband(r, { server: this.describe() }), target, { what: this.describe() })
     } catch (err) {
       if (err instanceof RemoteError || err instanceof IntegrityError) throw err
       throw new RemoteError('network', `Fetch from ${this.describe()} failed: ${(err as Error).message}; nothing was stored`, { cause: err })
     }
   }
 
-  async fetchCommitTrees(commit: Oid): Promise<RawObject[]> {
+  async streamCommitTrees(commit: Oid, target: PackTarget): Promise<void> {
     if (!(await this.hasCap('fetch', 'filter'))) {
       throw new RemoteError('no-filter', `${this.describe()} does not allow partial fetches; the server needs uploadpack.allowFilter=true`)
     }
-    return this.fetchPack([commit], ['deepen 1', 'filter blob:none'])
+    await this.fetchPack([commit], ['deepen 1', 'filter blob:none'], target)
+  }
+
+  async fetchCommitTrees(commit: Oid): Promise<RawObject[]> {
+    const t = new MemoryPackTarget()
+    await this.streamCommitTrees(commit, t)
+    return t.objects
+  }
+
+  async streamBlobs(oids: Oid[], target: PackTarget): Promise<void> {
+    // blob:none keeps a wanted tree from dragging in its blobs; wanted blobs are always sent.
+    const filter = (await this.hasCap('fetch', 'filter')) ? ['filter blob:none'] : []
+    await this.fetchPack([...new Set(oids)], filter, target)
   }
 
   async fetchBlobs(oids: Oid[]): Promise<RawObject[]> {
-    // blob:none keeps a wanted tree from dragging in its blobs; wanted blobs are always sent.
-    const filter = (await this.hasCap('fetch', 'filter')) ? ['filter blob:none'] : []
-    return this.fetchPack([...new Set(oids)], filter)
+    const t = new MemoryPackTarget()
+    await this.streamBlobs(oids, t)
+    return t.objects
   }
 
   async objectSizes(oids: Oid[]): Promise<Map<Oid, number>> {

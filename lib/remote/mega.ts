@@ -4,6 +4,7 @@
 import { IntegrityError, RemoteError } from '../errors.ts'
 import { EMPTY_BLOB_OID, hashObject, isOid } from '../git/sha1.ts'
 import type { Oid } from '../store/types.ts'
+import type { PackTarget } from '../git/pack_reader.ts'
 import { GitHttpRemote } from './git_http.ts'
 import { createHttpClient, type HttpClient, type HttpOptions } from './http.ts'
 import { remoteKey, type PushRequest, type RawObject, type Remote, type RemoteRef } from './types.ts'
@@ -111,6 +112,10 @@ export class MegaRemote implements Remote {
 
   fetchCommitTrees(commit: Oid): Promise<RawObject[]> {
     return this.git.fetchCommitTrees(commit)
+  }
+
+  streamCommitTrees(commit: Oid, target: PackTarget): Promise<void> {
+    return this.git.streamCommitTrees(commit, target)
   }
 
   async fetchBlobs(oids: Oid[]): Promise<RawObject[]> {

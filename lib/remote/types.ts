@@ -1,5 +1,6 @@
 // The Remote contract: what the object store needs from a server. Backends: git smart HTTP v2
 // (git_http.ts), Mega REST (mega.ts), a local bare repository (local.ts).
+import type { PackTarget } from '../git/pack_reader.ts'
 import type { ObjectType, Oid } from '../store/types.ts'
 
 export interface RemoteRef {
@@ -39,6 +40,13 @@ export interface Remote {
   fetchCommitTrees(commit: Oid): Promise<RawObject[]>
   /** Exactly the asked blobs (or other objects), verified; one request where the backend allows. */
   fetchBlobs(oids: Oid[]): Promise<RawObject[]>
+  /**
+   * Streaming forms of fetchCommitTrees / fetchBlobs (backends that receive packs): each verified
+   * object goes to `target` while the reply arrives, never an array of all of them. The caller
+   * checks completeness and stores nothing when this throws.
+   */
+  streamCommitTrees?(commit: Oid, target: PackTarget): Promise<void>
+  streamBlobs?(oids: Oid[], target: PackTarget): Promise<void>
   /** Exact sizes without contents, where the server can tell; missing ids are left out. */
   objectSizes?(oids: Oid[]): Promise<Map<Oid, number>>
   /** True when objectSizes answers thousands of ids in a few requests (object-info), not one request per id. */

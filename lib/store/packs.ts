@@ -62,6 +62,176 @@ export class PackFile {
   }
 }
 
+const STAGE = 1 << 20
+
+/**
+ * Builds one pack from objects given one at a time (ids verified by the caller): records go to a
+ * temp data file through a 1 MiB staging buffer, index entries to a growing buffer (32 bytes per
+ * object); `commit` sorts the index and renames both files into place, the index last. Also a
+ * PackTarget for the pack reader: `get` reads an earlier object back (a delta base).
+ */
+export class PackWriter {
+  private readonly stage: Buffer
+  private used = 0
+  /** Bytes of the data file written (the stage holds what follows). */
+  private flushed = 0
+  private ent = Buffer.allocUnsafe(REC * 1024)
+  private byOid: Map<Oid, number> | null = null
+  private done = false
+  count = 0
+  bytes = 0
+
+  constructor(private readonly set: PackSet, private readonly tmp: string, private readonly fh: fsp.FileHandle, stageBytes = STAGE) {
+    this.stage = Buffer.allocUnsafe(stageBytes)
+  }
+
+  private async flush(): Promise<void> {
+    let done = 0
+    while (done < this.used) done += (await this.fh.write(this.stage, done, this.used - done, this.flushed + done)).bytesWritten
+    this.flushed += this.used
+    this.used = 0
+  }
+
+  add(oid: Oid, type: ObjectType, body: Uint8Array): void | Promise<void> {
+    const head = `${type} ${body.length}\0`
+    const len = head.length + body.length
+    if (this.ent.length < (this.count + 1) * REC) {
+      const grown = Buffer.allocUnsafe(this.ent.length * 2)
+      this.ent.copy(grown, 0, 0, this.count * REC)
+      this.ent = grown
+    }
+    const at = this.count * REC
+    const offset = this.flushed + this.used
+    this.ent.write(oid, at, 20, 'hex')
+    this.ent.writeUInt32BE(Math.floor(offset / 2 ** 32), at + 20)
+    this.ent.writeUInt32BE(offset >>> 0, at + 24)
+    this.ent.writeUInt32BE(len, at + 28)
+    this.byOid?.set(oid, this.count)
+    this.count++
+    this.bytes += len
+    if (this.used + len <= this.stage.length) {
+      this.used += this.stage.write(head, this.used, 'latin1')
+      this.stage.set(body, this.used)
+      this.used += body.length
+      return
+    }
+    return this.addSlow(head, body)
+  }
+
+  private async addSlow(head: string, body: Uint8Array): Promise<void> {
+    await this.flush()
+    if (head.length + body.length <= this.stage.length) {
+      this.used += this.stage.write(head, 0, 'latin1')
+      this.stage.set(body, this.used)
+      this.used += body.length
+      return
+    }
+    const parts = [Buffer.from(head, 'latin1'), body]
+    const total = head.length + body.length
+    let done = 0
+    while (done < total) {
+      const { bytesWritten } = await this.fh.writev(done === 0 ? parts : [Buffer.concat(parts).subarray(done)], this.flushed + done)
+      done += bytesWritten
+    }
+    this.flushed += total
+  }
+
+  async get(n: number): Promise<{ type: ObjectType; body: Uint8Array }> {
+    const at = n * REC
+    const offset = this.ent.readUInt32BE(at + 20) * 2 ** 32 + this.ent.readUInt32BE(at + 24)
+    const len = this.ent.readUInt32BE(at + 28)
+    let rec: Buffer
+    if (offset >= this.flushed) rec = Buffer.from(this.stage.subarray(offset - this.flushed, offset - this.flushed + len))
+    else {
+      rec = Buffer.allocUnsafe(len)
+      let got = 0
+      while (got < len) {
+        const { bytesRead } = await this.fh.read(rec, got, len - got, offset + got)
+        if (bytesRead === 0) throw new Error(`Short read in ${this.tmp}`)
+        got += bytesRead
+      }
+    }
+    const nul = rec.indexOf(0)
+    const type = rec.toString('latin1', 0, rec.indexOf(0x20)) as ObjectType
+    return { type, body: rec.subarray(nul + 1) }
+  }
+
+  find(oid: Oid): Promise<number | null> {
+    if (!this.byOid) {
+      this.byOid = new Map()
+      for (let i = 0; i < this.count; i++) this.byOid.set(this.ent.toString('hex', i * REC, i * REC + 20), i)
+    }
+    return Promise.resolve(this.byOid.get(oid) ?? null)
+  }
+
+  /** Index records sorted by id, duplicates dropped. */
+  private sortedIndex(): Buffer {
+    const n = this.count
+    const ent = this.ent
+    let order: Uint32Array
+    if (n < 2 ** 21) {
+      // Sort numbers (first 32 bits of the id, then the position) instead of comparing buffers.
+      const keys = new Float64Array(n)
+      for (let i = 0; i < n; i++) keys[i] = ent.readUInt32BE(i * REC) * 2 ** 21 + i
+      keys.sort()
+      order = new Uint32Array(n)
+      for (let i = 0; i < n; i++) order[i] = keys[i] % 2 ** 21
+      // Runs sharing the first 32 bits: order by the whole id.
+      for (let i = 0; i + 1 < n; ) {
+        let j = i + 1
+        const p = ent.readUInt32BE(order[i] * REC)
+        while (j < n && ent.readUInt32BE(order[j] * REC) === p) j++
+        if (j - i > 1) {
+          const run = Array.from(order.subarray(i, j)).sort((a, b) => ent.compare(ent, b * REC, b * REC + 20, a * REC, a * REC + 20))
+          order.set(run, i)
+        }
+        i = j
+      }
+    } else {
+      order = Uint32Array.from(Array.from({ length: n }, (_, i) => i).sort((a, b) => ent.compare(ent, b * REC, b * REC + 20, a * REC, a * REC + 20)))
+    }
+    const idx = Buffer.allocUnsafe(8 + n * REC)
+    idx.write(MAGIC, 0, 'latin1')
+    let k = 0
+    for (let i = 0; i < n; i++) {
+      const at = order[i] * REC
+      if (k > 0 && ent.compare(idx, 8 + (k - 1) * REC, 8 + (k - 1) * REC + 20, at, at + 20) === 0) continue
+      ent.copy(idx, 8 + k * REC, at, at + REC)
+      k++
+    }
+    return idx.subarray(0, 8 + k * REC)
+  }
+
+  /** Puts the pack in place (data file, then index). Nothing is visible before. */
+  async commit(): Promise<void> {
+    if (this.done) throw new Error('PackWriter already finished')
+    this.done = true
+    try {
+      await this.flush()
+      await this.fh.close()
+      const idx = this.sortedIndex()
+      const name = createHash('sha1').update(idx).digest('hex')
+      const dir = this.set.dir
+      await fsp.rename(this.tmp, join(dir, name + '.pack'))
+      const tmpIdx = join(dir, `.${name}.idx.${process.pid}.${randomBytes(4).toString('hex')}`)
+      await fsp.writeFile(tmpIdx, idx)
+      await fsp.rename(tmpIdx, join(dir, name + '.idx'))
+    } catch (err) {
+      await fsp.rm(this.tmp, { force: true })
+      throw err
+    }
+    await this.set.added()
+  }
+
+  /** Drops everything written so far. */
+  async abort(): Promise<void> {
+    if (this.done) return
+    this.done = true
+    await this.fh.close().catch(() => {})
+    await fsp.rm(this.tmp, { force: true })
+  }
+}
+
 export class PackSet {
   private packs = new Map<string, PackFile>()
   private scannedMtime = -1
@@ -111,54 +281,25 @@ export class PackSet {
 
   /** Writes objects (ids verified by the caller) as one pack + index. */
   async write(objs: { oid: Oid; type: ObjectType; body: Uint8Array }[]): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true })
-    const sorted = [...new Map(objs.map((o) => [o.oid, o])).values()].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0))
-    const idx = Buffer.alloc(8 + sorted.length * REC)
-    idx.write(MAGIC, 0, 'latin1')
-    let offset = 0
-    for (let i = 0; i < sorted.length; i++) {
-      const o = sorted[i]
-      const at = 8 + i * REC
-      const len = o.type.length + 2 + String(o.body.length).length + o.body.length
-      idx.write(o.oid, at, 20, 'hex')
-      idx.writeUInt32BE(Math.floor(offset / 2 ** 32), at + 20)
-      idx.writeUInt32BE(offset >>> 0, at + 24)
-      idx.writeUInt32BE(len, at + 28)
-      offset += len
-    }
-    const name = createHash('sha1').update(idx).digest('hex')
-    const tmp = (n: string) => join(this.dir, `.${n}.${process.pid}.${randomBytes(4).toString('hex')}`)
-    const tmpPack = tmp(name + '.pack')
-    // Small records are copied into a staging buffer written 4 MiB at a time (building and
-    // writev-ing ~100k small parts cost more than the copy); big bodies are written as they are.
-    const fh = await fsp.open(tmpPack, 'w')
+    const w = await this.begin()
     try {
-      const stage = Buffer.allocUnsafe(4 << 20)
-      let used = 0
-      const flush = async () => {
-        let done = 0
-        while (done < used) done += (await fh.write(stage, done, used - done)).bytesWritten
-        used = 0
-      }
-      for (const o of sorted) {
-        const head = `${o.type} ${o.body.length}\0`
-        if (used + head.length + o.body.length > stage.length) await flush()
-        if (head.length + o.body.length > stage.length) {
-          await fh.writev([Buffer.from(head, 'latin1'), o.body])
-          continue
-        }
-        used += stage.write(head, used, 'latin1')
-        stage.set(o.body, used)
-        used += o.body.length
-      }
-      await flush()
-    } finally {
-      await fh.close()
+      for (const o of objs) await w.add(o.oid, o.type, o.body)
+      await w.commit()
+    } catch (err) {
+      await w.abort()
+      throw err
     }
-    await fsp.rename(tmpPack, join(this.dir, name + '.pack'))
-    const tmpIdx = tmp(name + '.idx')
-    await fsp.writeFile(tmpIdx, idx)
-    await fsp.rename(tmpIdx, join(this.dir, name + '.idx'))
+  }
+
+  /** A pack written as objects arrive (streamed to a temp file); visible to readers only after `commit`. */
+  async begin(options: { stageBytes?: number } = {}): Promise<PackWriter> {
+    await fsp.mkdir(this.dir, { recursive: true })
+    const tmp = join(this.dir, `.incoming.${process.pid}.${randomBytes(4).toString('hex')}`)
+    return new PackWriter(this, tmp, await fsp.open(tmp, 'w+'), options.stageBytes)
+  }
+
+  /** Called by PackWriter.commit once both files are in place. */
+  async added(): Promise<void> {
     this.scannedMtime = -1
     await this.refresh()
   }

@@ -7,6 +7,7 @@ import { IntegrityError, RemoteError } from '../errors.ts'
 import { parseCommit } from '../git/commit.ts'
 import { EMPTY_BLOB_OID, hashObject, isOid } from '../git/sha1.ts'
 import { checkTree, parseTree } from '../git/tree.ts'
+import { MemoryPackTarget, type PackTarget } from '../git/pack_reader.ts'
 import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
@@ -54,34 +55,75 @@ export class Store implements ObjectStore {
     db.onCorrupt = (oid) => this.mem.delete(oid)
   }
 
-  /** Verifies a remote reply against what was asked, then writes it. Nothing is stored on error. */
-  private async ingest(objs: RawObject[], asked: Oid[], treesChecked = false): Promise<void> {
-    const got = new Map<Oid, RawObject>()
-    for (const o of objs) got.set(o.oid, o)
-    const missing = asked.filter((o) => !got.has(o))
-    if (missing.length) {
-      throw new IntegrityError(
-        `${this.remote.describe()} did not send ${missing.length} of the ${asked.length} objects asked for (first: ${missing[0]}); nothing was stored`,
-      )
+  /**
+   * Runs one remote fetch into a new pack (or loose files for a handful of objects): `check` sees
+   * each verified object as it arrives and may throw; `done` runs after the last one. Any error
+   * drops everything received: nothing is stored.
+   */
+  private async receive(
+    run: (target: PackTarget) => Promise<void>,
+    expected: number,
+    check: (oid: Oid, type: ObjectType, body: Uint8Array) => void,
+    done: () => void,
+  ): Promise<void> {
+    // A few objects are likely read next (a miss); a big batch is a prefetch: keep it on disk only.
+    const keep: [Oid, StoredObject][] | null = expected <= 256 ? [] : null
+    const note = (oid: Oid, type: ObjectType, body: Uint8Array) => {
+      check(oid, type, body)
+      if (type === 'blob') this.sizes.set(oid, body.length)
+      this.stats.bytesFetched += body.length
+      this.stats.objectsFetched++
+      if (keep && body.length < 65536) keep.push([oid, { type, body: Uint8Array.prototype.slice.call(body) as Uint8Array }])
     }
-    if (!treesChecked) for (const o of got.values()) if (o.type === 'tree') parseTree(o.body, o.oid) // hostile names throw
-    await this.db.writeMany([...got.values()])
-    const small = got.size <= 256
-    for (const o of got.values()) {
-      if (o.type === 'blob') this.sizes.set(o.oid, o.body.length)
-      // A few objects are likely read next (a miss); a big batch is a prefetch: keep it on disk only.
-      if (small && o.body.length < 65536) this.mem.set(o.oid, { type: o.type, body: o.body })
-      this.stats.bytesFetched += o.body.length
+    const remember = () => {
+      if (keep) for (const [oid, o] of keep) this.mem.set(oid, o)
     }
-    this.stats.objectsFetched += got.size
+    if (expected < 8) {
+      const t = new MemoryPackTarget()
+      await run({ add: (oid, type, body) => (note(oid, type, body), t.add(oid, type, body)), get: (n) => t.get(n), find: (o) => t.find(o) })
+      done()
+      await this.db.writeMany(t.objects)
+      remember()
+      return
+    }
+    const w = await this.db.packs.begin()
+    try {
+      await run({ add: (oid, type, body) => (note(oid, type, body), w.add(oid, type, body)), get: (n) => w.get(n), find: (o) => w.find(o) })
+      done()
+      await w.commit()
+    } catch (err) {
+      await w.abort()
+      throw err
+    }
+    remember()
+  }
+
+  /** Feeds an array reply (backends without streaming) to a target. */
+  private static async feed(objs: Promise<RawObject[]>, target: PackTarget): Promise<void> {
+    for (const o of await objs) {
+      const r = target.add(o.oid, o.type, o.body)
+      if (r) await r
+    }
   }
 
   private async fetchAndStore(oids: Oid[]): Promise<void> {
     this.stats.requests++
-    const objs = await this.remote.fetchBlobs(oids)
-    await this.ingest(
-      objs.filter((o) => oids.includes(o.oid) || o.type === 'tree'),
-      oids,
+    const asked = new Set(oids)
+    const remote = this.remote
+    await this.receive(
+      (t) => (remote.streamBlobs ? remote.streamBlobs(oids, t) : Store.feed(remote.fetchBlobs(oids), t)),
+      asked.size,
+      (oid, type, body) => {
+        if (type === 'tree') checkTree(body, oid, () => {}) // hostile names throw
+        asked.delete(oid)
+      },
+      () => {
+        if (asked.size) {
+          throw new IntegrityError(
+            `${this.remote.describe()} did not send ${asked.size} of the ${oids.length} objects asked for (first: ${asked.values().next().value}); nothing was stored`,
+          )
+        }
+      },
     )
   }
 
@@ -121,27 +163,36 @@ export class Store implements ObjectStore {
     const hasMarker = await fsp.access(marker).then(() => true, () => false)
     if (hasMarker && (await this.db.has(commit))) return this.readCommit(commit)
     this.stats.requests++
-    const objs = await this.remote.fetchCommitTrees(commit)
-    const c = objs.find((o) => o.oid === commit)
-    if (!c || c.type !== 'commit') throw new IntegrityError(`${this.remote.describe()} did not send commit ${commit}`)
-    const info = parseCommit(c.body, commit)
-    const byId = new Map(objs.map((o) => [o.oid, o]))
-    // Every tree under the commit must have arrived (and be well formed) before anything is kept.
-    const stack = [info.tree]
-    const seen = new Set<Oid>()
-    const pushTree = (oid: Oid) => void stack.push(oid)
-    while (stack.length) {
-      const t = stack.pop()!
-      if (seen.has(t)) continue
-      seen.add(t)
-      const o = byId.get(t)
-      if (!o || o.type !== 'tree') throw new IntegrityError(`${this.remote.describe()} did not send tree ${t} of commit ${commit}; nothing was stored`)
-      checkTree(o.body, t, pushTree)
-    }
-    await this.ingest(objs.filter((o) => o.oid === commit || seen.has(o.oid)), [commit, ...seen], true)
+    // Checked while the pack streams in: every tree well formed (hostile names refused), and every
+    // tree under the commit present by the end; objects arrive verified against their ids.
+    let info: CommitInfo | null = null
+    const received = new Set<Oid>()
+    const needed = new Set<Oid>()
+    const want = (oid: Oid) => void (received.has(oid) || needed.add(oid))
+    const remote = this.remote
+    await this.receive(
+      (t) => (remote.streamCommitTrees ? remote.streamCommitTrees(commit, t) : Store.feed(remote.fetchCommitTrees(commit), t)),
+      Infinity,
+      (oid, type, body) => {
+        if (type === 'tree') {
+          checkTree(body, oid, want)
+          received.add(oid)
+          needed.delete(oid)
+        } else if (oid === commit) {
+          info = parseCommit(body, commit)
+          want(info.tree)
+        }
+      },
+      () => {
+        if (!info) throw new IntegrityError(`${this.remote.describe()} did not send commit ${commit}`)
+        if (needed.size) {
+          throw new IntegrityError(`${this.remote.describe()} did not send tree ${needed.values().next().value} of commit ${commit}; nothing was stored`)
+        }
+      },
+    )
     await fsp.mkdir(join(this.db.dir, 'loaded'), { recursive: true })
     await fsp.writeFile(marker, '')
-    return info
+    return info!
   }
 
   /** The tree at the mount root: the commit's tree, or that of the remote's `--path` subdirectory. */

@@ -13,9 +13,10 @@ let repo: TestRepo
 let server: GitServer
 let cache: string
 
+/** Loose objects, and every file in packs/ (packs, indexes, and temp files of an unfinished fetch). */
 function storedObjects(store: Store): string[] {
   return readdirSync(store.db.dir)
-    .filter((d) => /^[0-9a-f]{2}$/.test(d))
+    .filter((d) => /^[0-9a-f]{2}$/.test(d) || d === 'packs')
     .flatMap((d) => readdirSync(join(store.db.dir, d)))
 }
 
