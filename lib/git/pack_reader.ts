@@ -8,6 +8,7 @@
 import * as nodeCrypto from 'node:crypto'
 import { inflateSync } from 'node:zlib'
 import { IntegrityError, RemoteError } from '../errors.ts'
+import { trace } from '../trace.ts'
 import type { ObjectType, Oid } from '../store/types.ts'
 import { applyDelta } from './delta.ts'
 import { inflateZlib, InflateError, NEED_INPUT } from './inflate.ts'
@@ -132,6 +133,7 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
   const what = options.what ?? 'the server'
   const inp = new Input(src, what)
   await inp.need(12)
+  trace('pack: first bytes')
   const head = inp.buf.subarray(inp.pos, inp.pos + 12)
   if (head.toString('latin1', 0, 4) !== 'PACK') throw new RemoteError('protocol', `${what} did not send a pack (bad signature)`)
   const version = head.readUInt32BE(4)
@@ -208,9 +210,8 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
     let out: Uint8Array
     let start = 0
     if (type) {
-      const head = `${type} ${size}\0`
-      if (scratch.length < head.length + size) scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, head.length + size))
-      start = scratch.write(head, 0, 'latin1')
+      if (scratch.length < size + 32) scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, size + 32))
+      start = writeObjectHeader(scratch, typeCode, size)
       out = scratch
     } else out = new Uint8Array(size)
     for (;;) {
@@ -231,6 +232,7 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
     } else pending.push({ offset, baseOffset, baseOid, delta: out })
   }
   await inp.need(20)
+  trace('pack: last byte')
   if (inp.hashed < inp.pos) inp.hash.update(inp.buf.subarray(inp.hashed, inp.pos))
   const expect = inp.hash.digest('hex')
   const trailer = inp.buf.toString('hex', inp.pos, inp.pos + 20)
@@ -257,6 +259,21 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
     }
   }
   return count
+}
+
+const TYPE_BYTES = TYPES.map((t) => (t ? Buffer.from(t + ' ', 'latin1') : Buffer.alloc(0)))
+
+/** Writes `type size\0` at the start of `b` (no string building: this runs once per object); returns its length. */
+export function writeObjectHeader(b: Uint8Array, typeCode: number, size: number): number {
+  const t = TYPE_BYTES[typeCode]
+  let i = t.length
+  b.set(t, 0)
+  let digits = 1
+  for (let v = size; v >= 10; v = Math.floor(v / 10)) digits++
+  for (let k = i + digits - 1, v = size; k >= i; k--, v = Math.floor(v / 10)) b[k] = 48 + (v % 10)
+  i += digits
+  b[i++] = 0
+  return i
 }
 
 function hashObjectParts(type: ObjectType, body: Uint8Array): Oid {

@@ -1,6 +1,7 @@
 // Git smart HTTP, protocol v2 for fetching (ls-refs, fetch with deepen/filter, object-info) and
 // git-receive-pack for pushing (receive_pack.ts).
 import { IntegrityError, RemoteError } from '../errors.ts'
+import { trace } from '../trace.ts'
 import { DELIM, FLUSH, PktReader, pkt, pktText } from '../git/pkt_line.ts'
 import { MemoryPackTarget, streamPack, type PackTarget } from '../git/pack_reader.ts'
 import { demuxSideband } from '../git/sideband.ts'
@@ -108,12 +109,17 @@ export class GitHttpRemote implements Remote {
   /** One v2 fetch: `want` lines + options; each parsed object goes to `target` as it arrives. */
   private async fetchPack(wants: Oid[], extra: string[], target: PackTarget): Promise<void> {
     const args = ['no-progress', 'ofs-delta', ...extra, ...wants.map((w) => `want ${w}`), 'done']
+    trace(`fetch: request (${wants.length} wants)`)
     const r = await this.command('fetch', args)
+    trace('fetch: reply headers')
     try {
       for (;;) {
         const line = await r.readLine()
         if (line === null) throw new RemoteError('protocol', `${this.describe()} sent no packfile section`)
-        if (line === 'packfile') break
+        if (line === 'packfile') {
+          trace('fetch: packfile section')
+          break
+        }
         if (line.startsWith('ERR ')) throw new RemoteError('remote-error', `${this.describe()} refused the fetch: ${line.slice(4)}`)
         // shallow-info / acknowledgments / wanted-refs sections: skip their lines until the delimiter.
         for (;;) {
@@ -121,7 +127,8 @@ export class GitHttpRemote implements Remote {
           if (!p || p.kind !== 'data') break
         }
       }
-      await streamPack(demuxSideband(r, { server: this.describe() }), target, { what: this.describe() })
+      const n = await streamPack(demuxSideband(r, { server: this.describe() }), target, { what: this.describe() })
+      trace(`fetch: pack parsed (${n} objects)`)
     } catch (err) {
       if (err instanceof RemoteError || err instanceof IntegrityError) throw err
       throw new RemoteError('network', `Fetch from ${this.describe()} failed: ${(err as Error).message}; nothing was stored`, { cause: err })

@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { writeObjectHeader } from '../git/pack_reader.ts'
 import type { ObjectType, Oid } from './types.ts'
 
 const REC = 32
@@ -63,6 +64,55 @@ export class PackFile {
 }
 
 const STAGE = 1 << 20
+const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 }
+
+function decimalDigits(n: number): number {
+  let d = 1
+  for (; n >= 10; n = Math.floor(n / 10)) d++
+  return d
+}
+
+/** Membership test over a sorted index (binary search on the first 48 bits as numbers). */
+function indexLookup(idx: Buffer): (b: Uint8Array, at: number) => boolean {
+  const n = (idx.length - 8) / REC
+  const prefix = new Float64Array(n)
+  for (let i = 0, at = 8; i < n; i++, at += REC) prefix[i] = idx.readUInt32BE(at) * 65536 + idx.readUInt16BE(at + 4)
+  return (b, at) => {
+    const key = (((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0) * 65536 + ((b[at + 4] << 8) | b[at + 5])
+    let lo = 0
+    let hi = n - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (prefix[mid] < key) lo = mid + 1
+      else hi = mid
+    }
+    for (let i = lo; i < n && prefix[i] === key; i++) if (idx.compare(b, at, at + 20, 8 + i * REC, 8 + i * REC + 20) === 0) return true
+    return false
+  }
+}
+
+/** A growing list of 20-byte ids (compact: no string per id). */
+export class IdList {
+  private buf = Buffer.allocUnsafe(20 * 1024)
+  length = 0
+  add(b: Uint8Array, at: number): void {
+    if (this.buf.length < (this.length + 1) * 20) {
+      const grown = Buffer.allocUnsafe(this.buf.length * 2)
+      this.buf.copy(grown, 0, 0, this.length * 20)
+      this.buf = grown
+    }
+    this.buf.set(b.subarray(at, at + 20), this.length * 20)
+    this.length++
+  }
+  addHex(oid: Oid): void {
+    this.add(Buffer.from(oid, 'hex'), 0)
+  }
+  /** The first id for which `test` is false, as hex; null when all pass. */
+  firstFailing(test: (b: Uint8Array, at: number) => boolean): Oid | null {
+    for (let i = 0; i < this.length; i++) if (!test(this.buf, i * 20)) return this.buf.toString('hex', i * 20, i * 20 + 20)
+    return null
+  }
+}
 
 /**
  * Builds one pack from objects given one at a time (ids verified by the caller): records go to a
@@ -78,6 +128,8 @@ export class PackWriter {
   private ent = Buffer.allocUnsafe(REC * 1024)
   private byOid: Map<Oid, number> | null = null
   private done = false
+  private name: string | null = null
+  private idx: Buffer | null = null
   count = 0
   bytes = 0
 
@@ -93,8 +145,8 @@ export class PackWriter {
   }
 
   add(oid: Oid, type: ObjectType, body: Uint8Array): void | Promise<void> {
-    const head = `${type} ${body.length}\0`
-    const len = head.length + body.length
+    const headLen = type.length + 2 + decimalDigits(body.length)
+    const len = headLen + body.length
     if (this.ent.length < (this.count + 1) * REC) {
       const grown = Buffer.allocUnsafe(this.ent.length * 2)
       this.ent.copy(grown, 0, 0, this.count * REC)
@@ -110,12 +162,12 @@ export class PackWriter {
     this.count++
     this.bytes += len
     if (this.used + len <= this.stage.length) {
-      this.used += this.stage.write(head, this.used, 'latin1')
+      this.used += writeObjectHeader(this.stage.subarray(this.used), TYPE_CODE[type], body.length)
       this.stage.set(body, this.used)
       this.used += body.length
       return
     }
-    return this.addSlow(head, body)
+    return this.addSlow(`${type} ${body.length}\0`, body)
   }
 
   private async addSlow(head: string, body: Uint8Array): Promise<void> {
@@ -193,24 +245,33 @@ export class PackWriter {
     const idx = Buffer.allocUnsafe(8 + n * REC)
     idx.write(MAGIC, 0, 'latin1')
     let k = 0
+    let prev = -1
     for (let i = 0; i < n; i++) {
       const at = order[i] * REC
-      if (k > 0 && ent.compare(idx, 8 + (k - 1) * REC, 8 + (k - 1) * REC + 20, at, at + 20) === 0) continue
+      const p = ent.readUInt32BE(at)
+      if (p === prev && ent.compare(idx, 8 + (k - 1) * REC, 8 + (k - 1) * REC + 20, at, at + 20) === 0) continue
+      prev = p
       ent.copy(idx, 8 + k * REC, at, at + REC)
       k++
     }
     return idx.subarray(0, 8 + k * REC)
   }
 
-  /** Puts the pack in place (data file, then index). Nothing is visible before. */
-  async commit(): Promise<void> {
+  /**
+   * Puts the pack in place (data file, then index). Nothing is visible before. `verify` runs
+   * first with a lookup over the sorted index; when it throws, nothing is kept.
+   */
+  async commit(verify?: (has: (b: Uint8Array, at: number) => boolean) => void): Promise<void> {
     if (this.done) throw new Error('PackWriter already finished')
     this.done = true
     try {
       await this.flush()
       await this.fh.close()
       const idx = this.sortedIndex()
+      if (verify) verify(indexLookup(idx))
       const name = createHash('sha1').update(idx).digest('hex')
+      this.name = name
+      this.idx = idx
       const dir = this.set.dir
       await fsp.rename(this.tmp, join(dir, name + '.pack'))
       const tmpIdx = join(dir, `.${name}.idx.${process.pid}.${randomBytes(4).toString('hex')}`)
@@ -220,7 +281,7 @@ export class PackWriter {
       await fsp.rm(this.tmp, { force: true })
       throw err
     }
-    await this.set.added()
+    this.set.added(this.name!, this.idx!)
   }
 
   /** Drops everything written so far. */
@@ -298,10 +359,9 @@ export class PackSet {
     return new PackWriter(this, tmp, await fsp.open(tmp, 'w+'), options.stageBytes)
   }
 
-  /** Called by PackWriter.commit once both files are in place. */
-  async added(): Promise<void> {
-    this.scannedMtime = -1
-    await this.refresh()
+  /** Called by PackWriter.commit once both files are in place (no need to read the index back). */
+  added(name: string, idx: Buffer): void {
+    if (!this.packs.has(name)) this.packs.set(name, new PackFile(name, this.dir, idx))
   }
 
   async remove(name: string): Promise<void> {

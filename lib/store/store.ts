@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import { IntegrityError, RemoteError } from '../errors.ts'
+import { trace } from '../trace.ts'
 import { parseCommit } from '../git/commit.ts'
 import { EMPTY_BLOB_OID, hashObject, isOid } from '../git/sha1.ts'
 import { checkTree, parseTree } from '../git/tree.ts'
@@ -11,6 +12,7 @@ import { MemoryPackTarget, type PackTarget } from '../git/pack_reader.ts'
 import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
+import { IdList } from './packs.ts'
 import { gcDb, type GcResult } from './gc.ts'
 import { allPinned, pinObjects, unpinObjects } from './pins.ts'
 import { pushCommit, type PushResult } from './push.ts'
@@ -65,6 +67,8 @@ export class Store implements ObjectStore {
     expected: number,
     check: (oid: Oid, type: ObjectType, body: Uint8Array) => void,
     done: () => void,
+    /** For a pack: runs over the sorted index before it is put in place; may throw. */
+    verify?: (has: (b: Uint8Array, at: number) => boolean) => void,
   ): Promise<void> {
     // A few objects are likely read next (a miss); a big batch is a prefetch: keep it on disk only.
     const keep: [Oid, StoredObject][] | null = expected <= 256 ? [] : null
@@ -82,6 +86,10 @@ export class Store implements ObjectStore {
       const t = new MemoryPackTarget()
       await run({ add: (oid, type, body) => (note(oid, type, body), t.add(oid, type, body)), get: (n) => t.get(n), find: (o) => t.find(o) })
       done()
+      if (verify) {
+        const ids = new Set(t.objects.map((o) => o.oid))
+        verify((b, at) => ids.has(Buffer.from(b.subarray(at, at + 20)).toString('hex')))
+      }
       await this.db.writeMany(t.objects)
       remember()
       return
@@ -90,7 +98,8 @@ export class Store implements ObjectStore {
     try {
       await run({ add: (oid, type, body) => (note(oid, type, body), w.add(oid, type, body)), get: (n) => w.get(n), find: (o) => w.find(o) })
       done()
-      await w.commit()
+      await w.commit(verify)
+      trace(`store: pack of ${w.count} objects in place`)
     } catch (err) {
       await w.abort()
       throw err
@@ -166,28 +175,26 @@ export class Store implements ObjectStore {
     // Checked while the pack streams in: every tree well formed (hostile names refused), and every
     // tree under the commit present by the end; objects arrive verified against their ids.
     let info: CommitInfo | null = null
-    const received = new Set<Oid>()
-    const needed = new Set<Oid>()
-    const want = (oid: Oid) => void (received.has(oid) || needed.add(oid))
+    const subtrees = new IdList()
+    const want = (b: Uint8Array, at: number) => subtrees.add(b, at)
     const remote = this.remote
     await this.receive(
       (t) => (remote.streamCommitTrees ? remote.streamCommitTrees(commit, t) : Store.feed(remote.fetchCommitTrees(commit), t)),
       Infinity,
       (oid, type, body) => {
-        if (type === 'tree') {
-          checkTree(body, oid, want)
-          received.add(oid)
-          needed.delete(oid)
-        } else if (oid === commit) {
+        if (type === 'tree') checkTree(body, oid, want)
+        else if (oid === commit) {
           info = parseCommit(body, commit)
-          want(info.tree)
+          subtrees.addHex(info.tree)
         }
       },
       () => {
         if (!info) throw new IntegrityError(`${this.remote.describe()} did not send commit ${commit}`)
-        if (needed.size) {
-          throw new IntegrityError(`${this.remote.describe()} did not send tree ${needed.values().next().value} of commit ${commit}; nothing was stored`)
-        }
+      },
+      (has) => {
+        // Ids cover the type: an id present in the pack that a tree entry names is that tree.
+        const missing = subtrees.firstFailing(has)
+        if (missing) throw new IntegrityError(`${this.remote.describe()} did not send tree ${missing} of commit ${commit}; nothing was stored`)
       },
     )
     await fsp.mkdir(join(this.db.dir, 'loaded'), { recursive: true })
