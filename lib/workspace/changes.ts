@@ -45,14 +45,10 @@ export async function diffEntry(reader: TreeReader, path: string, now: Eff | und
   const nowTree = now !== undefined && effMode(now) === TREE_MODE
   const baseTree = base?.mode === TREE_MODE
   if (nowTree && baseTree && now!.kind === 'git') {
-    // Two Git trees (checkout, or a subtree straight from below): compare entry maps directly.
-    const [a, b] = await Promise.all([reader.entries(now!.entry.oid), reader.entries(base!.oid)])
-    for (const [name, e] of a) {
-      const o = b.get(name)
-      if (o && o.oid === e.oid && o.mode === e.mode) continue
-      await diffEntry(reader, join(path, name), { kind: 'git', entry: e }, o, out)
+    // Two Git trees (checkout, or a subtree straight from below): only the entries that differ.
+    for (const p of await reader.diff(now!.entry.oid, base!.oid)) {
+      await diffEntry(reader, join(path, (p.a ?? p.b)!.name), p.a && { kind: 'git', entry: p.a }, p.b, out)
     }
-    for (const [name, o] of b) if (!a.has(name)) await diffEntry(reader, join(path, name), undefined, o, out)
     return
   }
   if (nowTree && baseTree) {

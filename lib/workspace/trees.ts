@@ -1,7 +1,8 @@
 // Reading and writing the base commit's trees through the ObjectStore, by path.
 import { EMPTY_TREE_OID } from '../git/sha1.ts'
 import { serializeTree } from '../git/tree.ts'
-import { WorkspaceError } from '../errors.ts'
+import { diffRawTrees, type TreeDiffPair } from '../git/tree_diff.ts'
+import { IntegrityError, WorkspaceError } from '../errors.ts'
 import type { ObjectStore, Oid, TreeEntry } from '../store/types.ts'
 
 export const TREE_MODE = '40000'
@@ -19,6 +20,31 @@ export class TreeReader {
       this.cache.set(oid, m)
     }
     return m
+  }
+
+  private async rawTree(oid: Oid): Promise<Uint8Array> {
+    if (oid === EMPTY_TREE_OID) return new Uint8Array()
+    const o = await this.store.readObject(oid)
+    if (o.type !== 'tree') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a tree`)
+    return o.body
+  }
+
+  /**
+   * The entries that differ between trees `a` and `b` (see lib/git/tree_diff.ts): only those are
+   * parsed. Falls back to comparing parsed entries by name when a tree is not in Git's order.
+   */
+  async diff(a: Oid, b: Oid): Promise<TreeDiffPair[]> {
+    const [ra, rb] = await Promise.all([this.rawTree(a), this.rawTree(b)])
+    const pairs = diffRawTrees(ra, a, rb, b)
+    if (pairs) return pairs
+    const [ea, eb] = await Promise.all([this.entries(a), this.entries(b)])
+    const out: TreeDiffPair[] = []
+    for (const [name, e] of ea) {
+      const o = eb.get(name)
+      if (!o || o.oid !== e.oid || o.mode !== e.mode) out.push({ a: e, b: o })
+    }
+    for (const [name, o] of eb) if (!ea.has(name)) out.push({ b: o })
+    return out
   }
 
   /** The entry at `parts` below tree `root` (undefined when missing). */
