@@ -3,9 +3,7 @@
 // when a command arrives over the control socket.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { openRemote } from '../remote/mod.ts'
 import { JOURNAL_FILE } from './journal.ts'
-import { openStore } from '../store/mod.ts'
 import type { Oid, Person } from '../store/types.ts'
 import { checkoutWorkspace, type CheckoutResult } from './checkout.ts'
 import { commitWorkspace, recoverJournal, type CommitResult } from './commit.ts'
@@ -137,6 +135,9 @@ export async function openWorkspace(stateDir: string, options: OpenWorkspaceOpti
   const owns = !store
   if (!store) {
     const lazy: LazyStore = new LazyStore(state.objectsDir, async () => {
+      // Loaded only now: most commands (status, diff, checkout between loaded commits) never need
+      // the remote or the full store, and a short command should not pay for loading them.
+      const [{ openRemote }, { openStore }] = await Promise.all([import('../remote/mod.ts'), import('../store/mod.ts')])
       const remote = await openRemote(state.remote.url, { mega: state.remote.mega, path: state.remote.path })
       const full = await openStore({ remote, cacheDir: state.cacheDir })
       if (state.objectsDir !== full.db.dir) {
