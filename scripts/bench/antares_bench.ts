@@ -15,10 +15,10 @@ import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { startGitServer, type GitServer } from '../../tests/helpers/git_server.ts'
+import { ensureBenchRepo } from './_repo.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
-const GEN = resolve(root, '../shared/bench/gen-monorepo.mjs')
 const BUNDLE = join(root, 'dist', 'scorpio.mjs')
 const BINARY = join(root, 'dist', 'scorpio')
 
@@ -37,17 +37,6 @@ export interface AntaresBenchOptions {
   jobs?: number
   reads?: number
   log?: (line: string) => void
-}
-
-function ensureRepo(files: number): string {
-  const dir = join(root, 'bench-data')
-  mkdirSync(dir, { recursive: true })
-  const path = join(dir, files === 100000 ? 'mono100k.git' : `mono${files}.git`)
-  if (!existsSync(join(path, 'HEAD'))) {
-    rmSync(path, { recursive: true, force: true })
-    execFileSync(process.execPath, [GEN, path, '--files', String(files)], { stdio: 'inherit' })
-  }
-  return path
 }
 
 /** `n` regular files spread evenly over the tree, big binaries left out. */
@@ -158,11 +147,13 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]
 }
 
-function timeRuns(cmd: string[], args: string[], env: NodeJS.ProcessEnv, cwd: string, n: number): number {
+/** Median wall time of `n` runs (spawned asynchronously: this process serves the git repo the
+ *  mounts may need while the command runs). */
+async function timeRuns(cmd: string[], args: string[], env: NodeJS.ProcessEnv, cwd: string, n: number): Promise<number> {
   const times: number[] = []
   for (let i = 0; i < n; i++) {
     const t0 = performance.now()
-    const r = spawnSync(cmd[0], [...cmd.slice(1), ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const r = await run(cmd, args, env, cwd)
     times.push((performance.now() - t0) / 1000)
     if (r.status !== 0) throw new Error(`${cmd.join(' ')} ${args.join(' ')} failed: ${r.stderr}`)
   }
@@ -174,7 +165,7 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
   const nFiles = options.files ?? 100000
   const nJobs = options.jobs ?? 8
   const nReads = options.reads ?? 2000
-  const repo = ensureRepo(nFiles)
+  const repo = await ensureBenchRepo(nFiles)
   const files = pickFiles(repo, nReads)
   const scratch = mkdtempSync(join(tmpdir(), 'scorpio-antares-bench-'))
   const list = join(scratch, 'files.txt')
@@ -269,10 +260,10 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
 
       // 4. Start-up and `status` latency: the single binary vs the npm-installed CLI (node + bundle).
       if (!existsSync(BINARY) || statSync(BINARY).mtimeMs < statSync(BUNDLE).mtimeMs) execFileSync(process.execPath, ['scripts/compile.mjs'], { cwd: root, stdio: 'ignore' })
-      const vBin = timeRuns([BINARY], ['--version'], env, scratch, 10)
-      const vNode = timeRuns(cmd, ['--version'], env, scratch, 10)
-      const sBin = timeRuns([BINARY], ['status', '--json'], penv, mps[1], 5)
-      const sNode = timeRuns(cmd, ['status', '--json'], penv, mps[1], 5)
+      const vBin = await timeRuns([BINARY], ['--version'], env, scratch, 10)
+      const vNode = await timeRuns(cmd, ['--version'], env, scratch, 10)
+      const sBin = await timeRuns([BINARY], ['status', '--json'], penv, mps[1], 5)
+      const sNode = await timeRuns(cmd, ['status', '--json'], penv, mps[1], 5)
       // `status` in a mount of the benchmark repo (the --files one; 100k by default).
       rows.push(
         { name: 'start-up: dist/scorpio --version', value: vBin, unit: 's' },
