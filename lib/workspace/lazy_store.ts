@@ -2,7 +2,7 @@
 // the real store (remote + memory caches) only when something is missing or must be fetched, sent
 // or pinned. Keeps `scorpio status` from paying for a remote connection it does not need.
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseCommit } from '../git/commit.ts'
 import { parseTree } from '../git/tree.ts'
@@ -18,6 +18,9 @@ const TYPES = new Set(['blob', 'tree', 'commit', 'tag'])
 export class LazyStore implements WorkspaceStore {
   private full?: Promise<Store>
   private db?: DiskObjectDb
+  private packsRead?: Promise<unknown>
+  /** Open pack data files, by path (read synchronously, like loose objects). */
+  private packFds = new Map<string, number>()
 
   constructor(objectsDir: string | undefined, private readonly open: () => Promise<Store>) {
     if (objectsDir) this.db = new DiskObjectDb(objectsDir)
@@ -34,25 +37,57 @@ export class LazyStore implements WorkspaceStore {
     return this.full
   }
 
+  /** The object DB's pack indexes, read once (lib/store/packs.ts). */
+  private packs(): Promise<unknown> {
+    this.packsRead ??= this.db ? this.db.packs.refresh().catch(() => false) : Promise.resolve()
+    return this.packsRead
+  }
+
   async readObject(oid: Oid): Promise<{ type: ObjectType; body: Uint8Array }> {
+    await this.packs()
     const local = this.readLocal(oid)
     if (local) return local
     return (await this.store()).readObject(oid)
   }
 
+  /** The raw record of `oid` in a pack of the object DB, read synchronously. */
+  private readPacked(oid: Oid): Buffer | undefined {
+    const loc = this.db?.packs.locate(oid)
+    if (!loc) return undefined
+    try {
+      let fd = this.packFds.get(loc.pack.dataPath)
+      if (fd === undefined) {
+        fd = openSync(loc.pack.dataPath, 'r')
+        this.packFds.set(loc.pack.dataPath, fd)
+      }
+      const buf = Buffer.allocUnsafe(loc.length)
+      let got = 0
+      while (got < loc.length) {
+        const n = readSync(fd, buf, got, loc.length - got, loc.offset + got)
+        if (n === 0) return undefined
+        got += n
+      }
+      return buf
+    } catch {
+      return undefined
+    }
+  }
+
   /**
-   * One synchronous read of a loose object file (`<dir>/<2 hex>/<38 hex>` = `type size\0body`,
-   * uncompressed, see lib/store/disk.ts), verified against its id. Much cheaper than four async
-   * file operations per object when a command reads a few hundred trees. Anything odd → undefined
-   * (the real store then deals with it).
+   * One synchronous read of an object from the object DB (a pack record or a loose file, both
+   * `type size\0body` uncompressed, see lib/store/disk.ts and packs.ts), verified against its id.
+   * Much cheaper than four async file operations per object when a command reads a few hundred
+   * trees. Anything odd → undefined (the real store then deals with it). Call packs() first.
    */
   private readLocal(oid: Oid): { type: ObjectType; body: Uint8Array } | undefined {
     if (!this.db) return undefined
-    let buf: Buffer
-    try {
-      buf = readFileSync(this.db.pathOf(oid))
-    } catch {
-      return undefined
+    let buf = this.readPacked(oid)
+    if (!buf) {
+      try {
+        buf = readFileSync(this.db.pathOf(oid))
+      } catch {
+        return undefined
+      }
     }
     const nul = buf.indexOf(0)
     if (nul < 0 || nul > 32) return undefined
@@ -81,6 +116,7 @@ export class LazyStore implements WorkspaceStore {
   }
 
   async has(oid: Oid): Promise<boolean> {
+    await this.packs()
     return this.readLocal(oid) !== undefined || (await this.store()).has(oid)
   }
 
@@ -90,6 +126,7 @@ export class LazyStore implements WorkspaceStore {
   }
   /** Local when the store has already loaded this commit's trees (its `loaded/<commit>` marker). */
   async loadCommit(commit: Oid): Promise<CommitInfo> {
+    await this.packs()
     if (this.db && existsSync(join(this.db.dir, 'loaded', commit)) && this.readLocal(commit)) return this.readCommit(commit)
     return (await this.store()).loadCommit(commit)
   }
@@ -115,6 +152,8 @@ export class LazyStore implements WorkspaceStore {
     return (await this.store()).unpin(workspaceId, oids)
   }
   async close(): Promise<void> {
+    for (const fd of this.packFds.values()) closeSync(fd)
+    this.packFds.clear()
     if (this.full) await (await this.full).close()
   }
 }
