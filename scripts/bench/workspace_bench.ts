@@ -105,25 +105,6 @@ function editBoth(checkout: string, upper: string, files: string[], round: numbe
   }
 }
 
-async function prefillTrees(store: Awaited<ReturnType<typeof openStore>>, repo: string, commit: string): Promise<void> {
-  const oids = git(repo, ['rev-list', '--objects', '--no-object-names', '--filter=object:type=tree', commit]).split('\n').filter(Boolean)
-  oids.push(commit)
-  const batch = execFileSync('git', ['--git-dir', repo, 'cat-file', '--batch'], { input: oids.join('\n') + '\n', maxBuffer: 1 << 30 })
-  const objs: { type: string; body: Buffer }[] = []
-  let i = 0
-  while (i < batch.length) {
-    const nl = batch.indexOf(10, i)
-    const [, type, size] = batch.subarray(i, nl).toString().split(' ')
-    objs.push({ type, body: batch.subarray(nl + 1, nl + 1 + Number(size)) })
-    i = nl + 1 + Number(size) + 1
-  }
-  for (let k = 0; k < objs.length; k += 64) {
-    await Promise.all(objs.slice(k, k + 64).map((o) => store.writeObject(o.type as 'tree', new Uint8Array(o.body))))
-  }
-  mkdirSync(join(store.db.dir, 'loaded'), { recursive: true })
-  writeFileSync(join(store.db.dir, 'loaded', commit), '')
-}
-
 export async function runWorkspaceBench(options: { files?: number; log?: (line: string) => void } = {}): Promise<BenchRow[]> {
   const log = options.log ?? ((l: string) => console.log(l))
   const files = options.files ?? 100000
@@ -162,12 +143,8 @@ export async function runWorkspaceBench(options: { files?: number; log?: (line: 
   await createWorkspaceState(stateDir, { remote: { url: wsRemote }, ref: 'main', base: head, pushed: head, mountpoint: join(data, 'ws-mnt'), cacheDir })
   const store = await openStore({ remote: await openLocalRemote(wsRemote), cacheDir })
   let t0 = performance.now()
-  for (const c of [head, prev]) {
-    // lib/store (for now) writes a whole commit's trees at once (Promise.all) and runs out of file
-    // descriptors on 20k+ trees: fill the object DB with bounded concurrency first.
-    if (!existsSync(join(store.db.dir, 'loaded', c))) await prefillTrees(store, wsRemote, c)
-    await store.loadCommit(c)
-  }
+  // The trees of both commits, fetched the way a mount fetches them (into a pack of the object DB).
+  for (const c of [head, prev]) await store.loadCommit(c)
   log(`trees of both commits in the store: ${((performance.now() - t0) / 1000).toFixed(2)} s`)
   await store.close()
   const upper = join(stateDir, 'upper')
