@@ -15,6 +15,8 @@ export const STATUS_CACHE = 'status-cache.json'
 
 /** Changes within this many ms of the scan are too fresh to be told apart by timestamps. */
 export const RACY_MS = 100
+/** The same on a file system that keeps whole seconds only (FAT keeps 2 s). */
+export const RACY_COARSE_MS = 2100
 
 export interface CachedStatus {
   base: string
@@ -28,9 +30,13 @@ interface CacheFile {
   result: CachedStatus
 }
 
-/** Everything besides the upper layer that a status answer depends on. */
-export function statusKey(state: WorkspaceState): string {
-  return JSON.stringify([state.base, state.remote.path ?? '', state.cl ?? '', state.upperDir])
+/**
+ * Everything besides the upper layer that a status answer depends on; undefined when that cannot
+ * be stamped (a CL layer can change beneath the upper layer without the base changing).
+ */
+export function statusKey(state: WorkspaceState): string | undefined {
+  if (state.cl) return undefined
+  return JSON.stringify([state.base, state.remote.path ?? '', state.upperDir])
 }
 
 function stampNow(abs: string): string {
@@ -43,7 +49,8 @@ function stampNow(abs: string): string {
 }
 
 /** The kept answer when it was computed for `key` and no upper entry has changed since, else undefined. */
-export function readStatusCache(stateDir: string, key: string): CachedStatus | undefined {
+export function readStatusCache(stateDir: string, key: string | undefined): CachedStatus | undefined {
+  if (key === undefined) return undefined
   let file: CacheFile
   try {
     file = JSON.parse(readFileSync(join(stateDir, STATUS_CACHE), 'utf8')) as CacheFile
@@ -58,10 +65,10 @@ export function readStatusCache(stateDir: string, key: string): CachedStatus | u
 }
 
 /** Keeps `result` (computed from the scan `upper`) for the next status, unless the upper layer changed too recently to trust it. */
-export async function writeStatusCache(stateDir: string, key: string, upper: UDir, result: CachedStatus): Promise<void> {
+export async function writeStatusCache(stateDir: string, key: string | undefined, upper: UDir, result: CachedStatus): Promise<void> {
   const path = join(stateDir, STATUS_CACHE)
   const fp = upper.fingerprint
-  if (!fp || fp.newest >= fp.scannedAt - RACY_MS) {
+  if (key === undefined || !fp || fp.newest >= fp.scannedAt - (fp.coarse ? RACY_COARSE_MS : RACY_MS)) {
     await fsp.rm(path, { force: true }).catch(() => {})
     return
   }

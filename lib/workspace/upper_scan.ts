@@ -19,7 +19,13 @@ export interface UDir { kind: 'dir'; abs: string; opaque: boolean; origin?: Orig
  * timestamp granularity of the scan cannot be told apart from a later change, so a caller that
  * keeps answers by fingerprint must not keep them when `newest` is that close (see status_cache.ts).
  */
-export interface UpperFingerprint { entries: [abs: string, stamp: string][]; newest: number; scannedAt: number }
+export interface UpperFingerprint {
+  entries: [abs: string, stamp: string][]
+  newest: number
+  scannedAt: number
+  /** Every timestamp seen was a whole second: the file system may keep no finer ones. */
+  coarse: boolean
+}
 
 /** The stamp of an lstat result (what UpperFingerprint records for each entry). */
 export function stampOf(st: Stats): string {
@@ -54,10 +60,10 @@ function readCache(file: string | undefined): Map<string, CacheEntry> {
 export async function scanUpper(upperDir: string, options: ScanOptions = {}): Promise<UDir> {
   const root: UDir = { kind: 'dir', abs: upperDir, opaque: false, children: new Map() }
   const nodes: (UDir | UFile)[] = [root]
-  const seen: Seen = { stats: new Map(), entries: [], newest: 0 }
+  const seen: Seen = { stats: new Map(), entries: [], newest: 0, fine: false }
   const scannedAt = Date.now()
   scanDir(root, nodes, true, seen)
-  root.fingerprint = { entries: seen.entries, newest: seen.newest, scannedAt }
+  root.fingerprint = { entries: seen.entries, newest: seen.newest, scannedAt, coarse: !seen.fine }
   // Only directories and empty files can carry an origin (a metacopy is an empty file; filling it
   // replaces the file, xattr and all).
   const candidates = nodes.filter((n) => n.kind === 'dir' || n.size === 0)
@@ -98,12 +104,15 @@ interface Seen {
   stats: Map<string, Stats>
   entries: [string, string][]
   newest: number
+  /** Some timestamp had a fraction of a second. */
+  fine: boolean
 }
 
 function see(seen: Seen, abs: string, st: Stats): void {
   seen.entries.push([abs, stampOf(st)])
   if (st.mtimeMs > seen.newest) seen.newest = st.mtimeMs
   if (st.ctimeMs > seen.newest) seen.newest = st.ctimeMs
+  if (st.mtimeMs % 1000 !== 0 || st.ctimeMs % 1000 !== 0) seen.fine = true
 }
 
 // Synchronous on purpose: a few hundred readdir/lstat calls finish far sooner than their async

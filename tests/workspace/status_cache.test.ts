@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert'
 import { spawnSync, execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { STATUS_CACHE } from '../../lib/workspace/status_cache.ts'
+import { STATUS_CACHE, statusKey, writeStatusCache } from '../../lib/workspace/status_cache.ts'
+import type { UDir } from '../../lib/workspace/upper_scan.ts'
 import { edit, lowerOid, makeEnv, upperWhiteout, type Env } from './_env.ts'
 
 const bin = join(process.cwd(), 'dist/scorpio.mjs')
@@ -106,6 +107,28 @@ test('a new base (commit) makes status recompute', async () => {
     await poisonCache(env)
     await env.ws.commit({ message: 'c', author: 'A <a@example.com>' })
     await assertFresh(env, [], 'after commit')
+  } finally {
+    await env.close()
+  }
+})
+
+test('nothing is kept for a CL workspace, nor for whole-second timestamps changed within 2 s', async () => {
+  const env = await makeEnv()
+  try {
+    const file = join(env.stateDir, STATUS_CACHE)
+    const result = { base: env.head, changes: [] }
+    assert.is(statusKey({ ...env.ws.state, cl: '/some/cl' }), undefined, 'a CL layer can change beneath the upper layer')
+    const now = Date.now()
+    const upper = (coarse: boolean, age: number): UDir => ({
+      kind: 'dir', abs: env.upper, opaque: false, children: new Map(),
+      fingerprint: { entries: [[env.upper, 'missing']], newest: now - age, scannedAt: now, coarse },
+    })
+    await writeStatusCache(env.stateDir, statusKey(env.ws.state), upper(true, 1000), result)
+    assert.not.ok(existsSync(file), 'whole seconds, 1 s old: racy')
+    await writeStatusCache(env.stateDir, statusKey(env.ws.state), upper(false, 1000), result)
+    assert.ok(existsSync(file), 'fine timestamps, 1 s old: kept')
+    await writeStatusCache(env.stateDir, undefined, upper(false, 1000), result)
+    assert.not.ok(existsSync(file), 'no key: nothing kept (and the old answer dropped)')
   } finally {
     await env.close()
   }
