@@ -6,7 +6,7 @@ import { action } from './_common.ts'
 export function register(program: Command): void {
   program
     .command('diff')
-    .description('print a Git-format unified diff of local changes (git apply accepts it on a checkout of the base)')
+    .description('print a Git-format unified diff of local changes, binary files as GIT binary patches (git apply accepts it on a checkout of the base)')
     .argument('[paths...]', 'limit to these files or directories')
     .option('-C, --dir <dir>', 'the workspace: a mountpoint or a state dir')
     .action(action(async (paths: string[], opts: { dir?: string }) => {
