@@ -16,6 +16,8 @@ import { inflateZlib, InflateError, NEED_INPUT } from './inflate.ts'
 const TYPES: (ObjectType | undefined)[] = [undefined, 'commit', 'tree', 'blob', 'tag']
 /** Objects up to this size are inflated in JS; larger ones by node's zlib (where handle set-up no longer matters). */
 const JS_INFLATE_MAX = 256 * 1024
+/** Objects parsed between two turns of the event loop (a few ms of work). */
+const YIELD_EVERY = 2000
 
 export interface PackObject {
   oid: Oid
@@ -159,7 +161,15 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
   const streamed = () => added - deltaIndex.size
   let scratch = Buffer.allocUnsafe(64 * 1024)
   const pending: Pending[] = []
+  let sinceYield = 0
   for (let n = 0; n < count; n++) {
+    // Buffered input resolves reads as microtasks, which would keep everything else (a FUSE
+    // request of the same process, another fetch) waiting until the whole pack is parsed: give
+    // the event loop a turn every few thousand objects.
+    if (++sinceYield === YIELD_EVERY) {
+      sinceYield = 0
+      await new Promise<void>((r) => setImmediate(r))
+    }
     // An object header (type, size, delta offset) is at most a few dozen bytes.
     if (inp.avail < 32) while (inp.avail < 32 && (await inp.more()));
     if (inp.avail === 0) throw truncated(what)
@@ -263,11 +273,11 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
 
 const TYPE_BYTES = TYPES.map((t) => (t ? Buffer.from(t + ' ', 'latin1') : Buffer.alloc(0)))
 
-/** Writes `type size\0` at the start of `b` (no string building: this runs once per object); returns its length. */
-export function writeObjectHeader(b: Uint8Array, typeCode: number, size: number): number {
+/** Writes `type size\0` into `b` at `at` (no string building: this runs once per object); returns where it ends. */
+export function writeObjectHeader(b: Uint8Array, typeCode: number, size: number, at = 0): number {
   const t = TYPE_BYTES[typeCode]
-  let i = t.length
-  b.set(t, 0)
+  for (let k = 0; k < t.length; k++) b[at + k] = t[k]
+  let i = at + t.length
   let digits = 1
   for (let v = size; v >= 10; v = Math.floor(v / 10)) digits++
   for (let k = i + digits - 1, v = size; k >= i; k--, v = Math.floor(v / 10)) b[k] = 48 + (v % 10)
@@ -320,10 +330,37 @@ async function resolveDeltas(
   }
 }
 
+/**
+ * A view of a shared target with its own numbering, so several packs can stream into one target
+ * at once (each reader numbers its objects from 0). `add` on the base must take the base's
+ * `count` as the new object's index.
+ */
+export function targetView(base: PackTarget & { readonly count: number }): PackTarget {
+  const local: number[] = []
+  let back: Map<number, number> | null = null
+  return {
+    add(oid, type, body) {
+      back?.set(base.count, local.length)
+      local.push(base.count)
+      return base.add(oid, type, body)
+    },
+    get: (n) => base.get(local[n]),
+    async find(oid) {
+      const g = await base.find(oid)
+      if (g === null) return null
+      back ??= new Map(local.map((g2, l) => [g2, l]))
+      return back.get(g) ?? null
+    },
+  }
+}
+
 /** A PackTarget in memory (copies each object). */
 export class MemoryPackTarget implements PackTarget {
   readonly objects: PackObject[] = []
   private byOid: Map<Oid, number> | null = null
+  get count(): number {
+    return this.objects.length
+  }
   add(oid: Oid, type: ObjectType, body: Uint8Array): void {
     this.objects.push({ oid, type, body: Uint8Array.prototype.slice.call(body) as Uint8Array })
     this.byOid?.set(oid, this.objects.length - 1)

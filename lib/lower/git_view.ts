@@ -144,7 +144,8 @@ export async function openLower(
   commit: Oid,
   options: OpenLowerOptions = {},
 ): Promise<GitLowerView> {
-  const info = await store.loadCommit(commit)
+  // A mount answers as soon as the top of the tree is here; deeper trees are read as they arrive.
+  const info = await store.loadCommit(commit, { rootFirst: true })
   const mtimeMs = info.committer.timestamp * 1000
   let view = new GitLowerView(store, commit, mtimeMs, info.tree)
   const sub = splitPath(options.path ?? '')

@@ -142,6 +142,13 @@ export class GitHttpRemote implements Remote {
     await this.fetchPack([commit], ['deepen 1', 'filter blob:none'], target)
   }
 
+  async streamFetch(wants: Oid[], args: string[], target: PackTarget): Promise<void> {
+    if (args.some((a) => a.startsWith('filter ')) && !(await this.hasCap('fetch', 'filter'))) {
+      throw new RemoteError('no-filter', `${this.describe()} does not allow partial fetches; the server needs uploadpack.allowFilter=true`)
+    }
+    await this.fetchPack([...new Set(wants)], args, target)
+  }
+
   async fetchCommitTrees(commit: Oid): Promise<RawObject[]> {
     const t = new MemoryPackTarget()
     await this.streamCommitTrees(commit, t)

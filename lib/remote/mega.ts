@@ -118,6 +118,10 @@ export class MegaRemote implements Remote {
     return this.git.streamCommitTrees(commit, target)
   }
 
+  streamFetch(wants: Oid[], args: string[], target: PackTarget): Promise<void> {
+    return this.git.streamFetch(wants, args, target)
+  }
+
   async fetchBlobs(oids: Oid[]): Promise<RawObject[]> {
     return pool([...new Set(oids)], this.parallel, async (oid) => {
       if (oid === EMPTY_BLOB_OID) return { oid, type: 'blob' as const, body: new Uint8Array(0) }

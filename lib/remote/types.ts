@@ -47,6 +47,12 @@ export interface Remote {
    */
   streamCommitTrees?(commit: Oid, target: PackTarget): Promise<void>
   streamBlobs?(oids: Oid[], target: PackTarget): Promise<void>
+  /**
+   * One upload-pack fetch of `wants` with extra arguments (`deepen 1`, `filter tree:2`, ...),
+   * streamed into `target`. For staged tree fetches; throws RemoteError('no-filter') when the
+   * server refuses filters.
+   */
+  streamFetch?(wants: Oid[], args: string[], target: PackTarget): Promise<void>
   /** Exact sizes without contents, where the server can tell; missing ids are left out. */
   objectSizes?(oids: Oid[]): Promise<Map<Oid, number>>
   /** True when objectSizes answers thousands of ids in a few requests (object-info), not one request per id. */

@@ -121,11 +121,15 @@ export class IdList {
  * PackTarget for the pack reader: `get` reads an earlier object back (a delta base).
  */
 export class PackWriter {
-  private readonly stage: Buffer
+  private stage: Buffer
   private used = 0
-  /** Bytes of the data file written (the stage holds what follows). */
-  private flushed = 0
-  private ent = Buffer.allocUnsafe(REC * 1024)
+  /** Data-file offset of stage[0]: everything before it is written or queued for writing. */
+  private stageStart = 0
+  /** Writes of full stages, in order; their number bounds the memory held. */
+  private writes: Promise<void> = Promise.resolve()
+  private queued = 0
+  /** Index entries in arrival order (own ArrayBuffer: aligned for word copies). */
+  private ent = Buffer.from(new ArrayBuffer(REC * 1024))
   private byOid: Map<Oid, number> | null = null
   private done = false
   private name: string | null = null
@@ -133,27 +137,46 @@ export class PackWriter {
   count = 0
   bytes = 0
 
-  constructor(private readonly set: PackSet, private readonly tmp: string, private readonly fh: fsp.FileHandle, stageBytes = STAGE) {
+  constructor(private readonly set: PackSet, private readonly tmp: string, private readonly fh: fsp.FileHandle, private readonly stageBytes = STAGE) {
     this.stage = Buffer.allocUnsafe(stageBytes)
   }
 
-  private async flush(): Promise<void> {
+  private async writeAt(buf: Uint8Array, pos: number): Promise<void> {
     let done = 0
-    while (done < this.used) done += (await this.fh.write(this.stage, done, this.used - done, this.flushed + done)).bytesWritten
-    this.flushed += this.used
+    while (done < buf.length) done += (await this.fh.write(buf, done, buf.length - done, pos + done)).bytesWritten
+  }
+
+  /** Queues `buf` (owned by the queue from now on) to be written at `pos` after the earlier writes. */
+  private queue(buf: Uint8Array, pos: number): void {
+    this.queued++
+    this.writes = this.writes.then(() => this.writeAt(buf, pos)).finally(() => void this.queued--)
+    this.writes.catch(() => {}) // surfaced by the next add that waits, or by commit
+  }
+
+  /** Hands the current stage to the write queue and starts a new one. */
+  private rotate(): void {
+    if (this.used > 0) this.queue(this.stage.subarray(0, this.used), this.stageStart)
+    this.stageStart += this.used
+    this.stage = Buffer.allocUnsafe(this.stageBytes)
     this.used = 0
   }
 
+  /**
+   * Appends one object; its index (for `get`) is `count` before the call. Synchronous unless the
+   * write queue is long: then the promise slows the producer down. Safe with several producers.
+   */
   add(oid: Oid, type: ObjectType, body: Uint8Array): void | Promise<void> {
+    if (this.done) throw new Error('PackWriter already finished')
     const headLen = type.length + 2 + decimalDigits(body.length)
     const len = headLen + body.length
     if (this.ent.length < (this.count + 1) * REC) {
-      const grown = Buffer.allocUnsafe(this.ent.length * 2)
+      const grown = Buffer.from(new ArrayBuffer(this.ent.length * 2))
       this.ent.copy(grown, 0, 0, this.count * REC)
       this.ent = grown
     }
+    if (this.used + len > this.stage.length) this.rotate()
     const at = this.count * REC
-    const offset = this.flushed + this.used
+    const offset = this.stageStart + this.used
     this.ent.write(oid, at, 20, 'hex')
     this.ent.writeUInt32BE(Math.floor(offset / 2 ** 32), at + 20)
     this.ent.writeUInt32BE(offset >>> 0, at + 24)
@@ -161,31 +184,19 @@ export class PackWriter {
     this.byOid?.set(oid, this.count)
     this.count++
     this.bytes += len
-    if (this.used + len <= this.stage.length) {
-      this.used += writeObjectHeader(this.stage.subarray(this.used), TYPE_CODE[type], body.length)
+    if (len <= this.stage.length) {
+      this.used = writeObjectHeader(this.stage, TYPE_CODE[type], body.length, this.used)
       this.stage.set(body, this.used)
       this.used += body.length
-      return
+    } else {
+      // Bigger than a stage: its own write (a copy: the body is only valid during this call).
+      const rec = Buffer.allocUnsafe(len)
+      writeObjectHeader(rec, TYPE_CODE[type], body.length)
+      rec.set(body, headLen)
+      this.queue(rec, offset)
+      this.stageStart += len
     }
-    return this.addSlow(`${type} ${body.length}\0`, body)
-  }
-
-  private async addSlow(head: string, body: Uint8Array): Promise<void> {
-    await this.flush()
-    if (head.length + body.length <= this.stage.length) {
-      this.used += this.stage.write(head, 0, 'latin1')
-      this.stage.set(body, this.used)
-      this.used += body.length
-      return
-    }
-    const parts = [Buffer.from(head, 'latin1'), body]
-    const total = head.length + body.length
-    let done = 0
-    while (done < total) {
-      const { bytesWritten } = await this.fh.writev(done === 0 ? parts : [Buffer.concat(parts).subarray(done)], this.flushed + done)
-      done += bytesWritten
-    }
-    this.flushed += total
+    if (this.queued > 2) return this.writes
   }
 
   async get(n: number): Promise<{ type: ObjectType; body: Uint8Array }> {
@@ -193,8 +204,9 @@ export class PackWriter {
     const offset = this.ent.readUInt32BE(at + 20) * 2 ** 32 + this.ent.readUInt32BE(at + 24)
     const len = this.ent.readUInt32BE(at + 28)
     let rec: Buffer
-    if (offset >= this.flushed) rec = Buffer.from(this.stage.subarray(offset - this.flushed, offset - this.flushed + len))
+    if (offset >= this.stageStart) rec = Buffer.from(this.stage.subarray(offset - this.stageStart, offset - this.stageStart + len))
     else {
+      await this.writes
       rec = Buffer.allocUnsafe(len)
       let got = 0
       while (got < len) {
@@ -220,38 +232,43 @@ export class PackWriter {
   private sortedIndex(): Buffer {
     const n = this.count
     const ent = this.ent
+    const byId = (a: number, b: number) => ent.compare(ent, b * REC, b * REC + 20, a * REC, a * REC + 20)
     let order: Uint32Array
+    let prefix: Float64Array | null = null
     if (n < 2 ** 21) {
       // Sort numbers (first 32 bits of the id, then the position) instead of comparing buffers.
       const keys = new Float64Array(n)
-      for (let i = 0; i < n; i++) keys[i] = ent.readUInt32BE(i * REC) * 2 ** 21 + i
+      for (let i = 0, at = 0; i < n; i++, at += REC) keys[i] = (((ent[at] << 24) | (ent[at + 1] << 16) | (ent[at + 2] << 8) | ent[at + 3]) >>> 0) * 2 ** 21 + i
       keys.sort()
       order = new Uint32Array(n)
-      for (let i = 0; i < n; i++) order[i] = keys[i] % 2 ** 21
+      prefix = new Float64Array(n)
+      for (let i = 0; i < n; i++) {
+        const p = Math.floor(keys[i] / 2 ** 21)
+        prefix[i] = p
+        order[i] = keys[i] - p * 2 ** 21
+      }
       // Runs sharing the first 32 bits: order by the whole id.
       for (let i = 0; i + 1 < n; ) {
         let j = i + 1
-        const p = ent.readUInt32BE(order[i] * REC)
-        while (j < n && ent.readUInt32BE(order[j] * REC) === p) j++
-        if (j - i > 1) {
-          const run = Array.from(order.subarray(i, j)).sort((a, b) => ent.compare(ent, b * REC, b * REC + 20, a * REC, a * REC + 20))
-          order.set(run, i)
-        }
+        while (j < n && prefix[j] === prefix[i]) j++
+        if (j - i > 1) order.set(Array.from(order.subarray(i, j)).sort(byId), i)
         i = j
       }
-    } else {
-      order = Uint32Array.from(Array.from({ length: n }, (_, i) => i).sort((a, b) => ent.compare(ent, b * REC, b * REC + 20, a * REC, a * REC + 20)))
-    }
-    const idx = Buffer.allocUnsafe(8 + n * REC)
+    } else order = Uint32Array.from(Array.from({ length: n }, (_, i) => i).sort(byId))
+    const idx = Buffer.from(new ArrayBuffer(8 + n * REC))
     idx.write(MAGIC, 0, 'latin1')
+    // Both buffers start on their own ArrayBuffer: copy entries as 32-bit words.
+    const from = new Uint32Array(ent.buffer, ent.byteOffset, (n * REC) >> 2)
+    const to = new Uint32Array(idx.buffer, idx.byteOffset, idx.length >> 2)
     let k = 0
-    let prev = -1
     for (let i = 0; i < n; i++) {
-      const at = order[i] * REC
-      const p = ent.readUInt32BE(at)
-      if (p === prev && ent.compare(idx, 8 + (k - 1) * REC, 8 + (k - 1) * REC + 20, at, at + 20) === 0) continue
-      prev = p
-      ent.copy(idx, 8 + k * REC, at, at + REC)
+      const e = order[i]
+      const at = e * REC
+      // Duplicates (one object sent twice) are adjacent: keep the first.
+      if (k > 0 && (prefix ? prefix[i] === prefix[i - 1] : true) && ent.compare(idx, 8 + (k - 1) * REC, 8 + (k - 1) * REC + 20, at, at + 20) === 0) continue
+      const src = e * (REC >> 2)
+      const dst = (8 + k * REC) >> 2
+      for (let w = 0; w < REC >> 2; w++) to[dst + w] = from[src + w]
       k++
     }
     return idx.subarray(0, 8 + k * REC)
@@ -265,7 +282,8 @@ export class PackWriter {
     if (this.done) throw new Error('PackWriter already finished')
     this.done = true
     try {
-      await this.flush()
+      this.rotate()
+      await this.writes
       await this.fh.close()
       const idx = this.sortedIndex()
       if (verify) verify(indexLookup(idx))
@@ -288,6 +306,7 @@ export class PackWriter {
   async abort(): Promise<void> {
     if (this.done) return
     this.done = true
+    await this.writes.catch(() => {})
     await this.fh.close().catch(() => {})
     await fsp.rm(this.tmp, { force: true })
   }

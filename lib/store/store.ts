@@ -8,7 +8,7 @@ import { trace } from '../trace.ts'
 import { parseCommit } from '../git/commit.ts'
 import { EMPTY_BLOB_OID, hashObject, isOid } from '../git/sha1.ts'
 import { checkTree, parseTree } from '../git/tree.ts'
-import { MemoryPackTarget, type PackTarget } from '../git/pack_reader.ts'
+import { MemoryPackTarget, targetView, type PackTarget } from '../git/pack_reader.ts'
 import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
@@ -28,6 +28,15 @@ export interface StoreOptions {
   parallel?: number
 }
 
+/** Parallel requests for the trees below the top two levels of a commit. */
+const TREE_FETCH_PARALLEL = 3
+
+/** A server that cannot serve a staged fetch (filter, want of a tree) rather than a broken one. */
+function refused(err: unknown): boolean {
+  const code = (err as { code?: string }).code
+  return err instanceof RemoteError && (code === 'no-filter' || code === 'remote-error' || code === 'http' || code === 'protocol')
+}
+
 export class Store implements ObjectStore {
   readonly remote: Remote
   readonly db: DiskObjectDb
@@ -35,7 +44,13 @@ export class Store implements ObjectStore {
   private trees = new LRUCache<Oid, TreeEntry[]>({ max: 20000 })
   private sizes = new LRUCache<Oid, number>({ max: 500000 })
   private batcher: Batcher
-  private loading = new Map<Oid, Promise<CommitInfo>>()
+  private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo> }>()
+  /** Tree fetches in flight (settle, never reject): a tree missing on disk may be on its way. */
+  private treeLoads = new Set<Promise<void>>()
+  /** The top trees of a commit whose other trees are still arriving (verified; stored with them). */
+  private provisional = new Map<Oid, StoredObject>()
+  private wakeArrival: () => void = () => {}
+  private arrival = new Promise<void>((r) => (this.wakeArrival = r))
   private refs: { at: number; refs: RemoteRef[] } | null = null
   /** Remote requests made by this store (for tests and stats). */
   stats = { requests: 0, objectsFetched: 0, bytesFetched: 0 }
@@ -63,7 +78,8 @@ export class Store implements ObjectStore {
    * drops everything received: nothing is stored.
    */
   private async receive(
-    run: (target: PackTarget) => Promise<void>,
+    /** Runs the fetch(es); `target()` gives a fresh view of the one pack being written (one per stream). */
+    run: (target: () => PackTarget) => Promise<void>,
     expected: number,
     check: (oid: Oid, type: ObjectType, body: Uint8Array) => void,
     done: () => void,
@@ -84,7 +100,8 @@ export class Store implements ObjectStore {
     }
     if (expected < 8) {
       const t = new MemoryPackTarget()
-      await run({ add: (oid, type, body) => (note(oid, type, body), t.add(oid, type, body)), get: (n) => t.get(n), find: (o) => t.find(o) })
+      const base = { add: (oid: Oid, type: ObjectType, body: Uint8Array) => (note(oid, type, body), t.add(oid, type, body)), get: (n: number) => t.get(n), find: (o: Oid) => t.find(o), get count() { return t.count } }
+      await run(() => targetView(base))
       done()
       if (verify) {
         const ids = new Set(t.objects.map((o) => o.oid))
@@ -96,7 +113,8 @@ export class Store implements ObjectStore {
     }
     const w = await this.db.packs.begin()
     try {
-      await run({ add: (oid, type, body) => (note(oid, type, body), w.add(oid, type, body)), get: (n) => w.get(n), find: (o) => w.find(o) })
+      const base = { add: (oid: Oid, type: ObjectType, body: Uint8Array) => (note(oid, type, body), w.add(oid, type, body)), get: (n: number) => w.get(n), find: (o: Oid) => w.find(o), get count() { return w.count } }
+      await run(() => targetView(base))
       done()
       await w.commit(verify)
       trace(`store: pack of ${w.count} objects in place`)
@@ -120,7 +138,7 @@ export class Store implements ObjectStore {
     const asked = new Set(oids)
     const remote = this.remote
     await this.receive(
-      (t) => (remote.streamBlobs ? remote.streamBlobs(oids, t) : Store.feed(remote.fetchBlobs(oids), t)),
+      (t) => (remote.streamBlobs ? remote.streamBlobs(oids, t()) : Store.feed(remote.fetchBlobs(oids), t())),
       asked.size,
       (oid, type, body) => {
         if (type === 'tree') checkTree(body, oid, () => {}) // hostile names throw
@@ -158,19 +176,165 @@ export class Store implements ObjectStore {
     return join(this.db.dir, 'loaded', commit)
   }
 
-  loadCommit(commit: Oid): Promise<CommitInfo> {
-    let p = this.loading.get(commit)
-    if (!p) {
-      p = this.doLoadCommit(commit).finally(() => this.loading.delete(commit))
-      this.loading.set(commit, p)
+  /**
+   * Makes the commit and all its trees local. With `rootFirst`, resolves as soon as the commit
+   * and its top two levels of trees are stored; the rest keeps arriving, and readTree of a tree
+   * not yet here waits for it (a mount can answer `ls` before the whole tree is in).
+   */
+  loadCommit(commit: Oid, options: { rootFirst?: boolean } = {}): Promise<CommitInfo> {
+    let load = this.loading.get(commit)
+    if (!load) {
+      load = this.startLoad(commit)
+      this.loading.set(commit, load)
+      const settled = load.all.then(() => {}, () => {})
+      this.treeLoads.add(settled)
+      void settled.then(() => {
+        this.loading.delete(commit)
+        this.treeLoads.delete(settled)
+      })
     }
-    return p
+    return options.rootFirst ? load.top : load.all
   }
 
-  private async doLoadCommit(commit: Oid): Promise<CommitInfo> {
-    const marker = this.markerOf(commit)
-    const hasMarker = await fsp.access(marker).then(() => true, () => false)
-    if (hasMarker && (await this.db.has(commit))) return this.readCommit(commit)
+  private startLoad(commit: Oid): { top: Promise<CommitInfo>; all: Promise<CommitInfo> } {
+    let topDone!: (info: CommitInfo) => void
+    const top = new Promise<CommitInfo>((r) => (topDone = r))
+    const all = (async () => {
+      const marker = this.markerOf(commit)
+      const hasMarker = await fsp.access(marker).then(() => true, () => false)
+      if (hasMarker && (await this.db.has(commit))) {
+        const info = await this.readCommit(commit)
+        topDone(info)
+        return info
+      }
+      const info = await this.fetchTrees(commit, topDone)
+      await fsp.mkdir(join(this.db.dir, 'loaded'), { recursive: true })
+      await fsp.writeFile(marker, '')
+      return info
+    })()
+    // `top` fails with `all` when the failure came first; both are marked handled here (callers still see them).
+    const topOrFail = Promise.race([top, all])
+    topOrFail.catch(() => {})
+    all.catch(() => {})
+    return { top: topOrFail, all }
+  }
+
+  /**
+   * Fetches every tree of `commit`: first the commit and the top two levels (small, stored at
+   * once, then `onTop`), then the subtrees below them in a few parallel requests streamed into
+   * one pack (the server's object walk runs in parallel, and parsing overlaps it). A server that
+   * refuses the filters used gets the single deepen-1 blob:none fetch instead.
+   */
+  private async fetchTrees(commit: Oid, onTop: (info: CommitInfo) => void): Promise<CommitInfo> {
+    const remote = this.remote
+    if (!remote.streamFetch) {
+      const info = await this.fetchTreesAtOnce(commit)
+      onTop(info)
+      return info
+    }
+    // The top levels are served from memory until the rest is in, and stored with it: a failure
+    // leaves nothing behind.
+    let top: { info: CommitInfo; objects: RawObject[]; present: Set<Oid>; frontier: Oid[] } | undefined
+    let topSent = false
+    const mine: Oid[] = []
+    try {
+      top = await this.fetchTop(commit, mine, (info) => {
+        topSent = true
+        onTop(info)
+      })
+      await this.fetchBelow(commit, top)
+      return top.info
+    } catch (err) {
+      if (!refused(err)) throw err
+      const info = await this.fetchTreesAtOnce(commit)
+      if (!topSent) onTop(info)
+      return info
+    } finally {
+      for (const oid of mine) this.provisional.delete(oid)
+    }
+  }
+
+  /**
+   * The commit and the top levels of its trees (checked, not stored yet: served from memory),
+   * one small request per level (`tree:1` on the commit, then `tree:0` on the trees wanted: just
+   * those trees), until a level has enough subtrees to split the rest into parallel requests.
+   * Returns them and the ids of the trees just below them.
+   */
+  private async fetchTop(commit: Oid, mine: Oid[], onTop: (info: CommitInfo) => void): Promise<{ info: CommitInfo; objects: RawObject[]; present: Set<Oid>; frontier: Oid[] }> {
+    this.stats.requests++
+    const t = new MemoryPackTarget()
+    await this.remote.streamFetch!([commit], ['deepen 1', 'filter tree:1'], t)
+    const c = t.objects.find((o) => o.oid === commit)
+    if (!c || c.type !== 'commit') throw new IntegrityError(`${this.remote.describe()} did not send commit ${commit}`)
+    const info = parseCommit(c.body, commit)
+    const objects: RawObject[] = []
+    const present = new Set<Oid>()
+    let frontier: Oid[] = [info.tree]
+    let level: RawObject[] = t.objects
+    for (let depth = 0; ; depth++) {
+      const wanted = new Set(frontier)
+      if (depth === 0) wanted.add(commit)
+      const next = new Set<Oid>()
+      for (const o of level) {
+        if (!wanted.has(o.oid)) continue // only what was asked for is kept
+        if (o.type === 'tree') checkTree(o.body, o.oid, (b, at) => void next.add(b.toString('hex', at, at + 20)))
+        present.add(o.oid)
+        objects.push(o)
+        wanted.delete(o.oid)
+        this.provisional.set(o.oid, { type: o.type, body: o.body })
+        mine.push(o.oid)
+      }
+      if (wanted.size) throw new IntegrityError(`${this.remote.describe()} did not send tree ${wanted.values().next().value} of commit ${commit}; nothing was stored`)
+      this.signalArrival()
+      if (depth === 0) onTop(info)
+      frontier = [...next].filter((oid) => !present.has(oid))
+      trace(`store: top level ${depth} (${objects.length} objects, ${frontier.length} below)`)
+      if (frontier.length === 0 || frontier.length >= 64 || depth >= 3) break
+      this.stats.requests++
+      const lt = new MemoryPackTarget()
+      await this.remote.streamFetch!(frontier, ['filter tree:0'], lt)
+      level = lt.objects
+    }
+    return { info, objects, present, frontier }
+  }
+
+  /** Wakes readTree calls waiting for trees of a fetch in progress. */
+  private signalArrival(): void {
+    const wake = this.wakeArrival
+    this.arrival = new Promise((r) => (this.wakeArrival = r))
+    wake()
+  }
+
+  /** Every tree under the top's frontier (no blobs), in parallel requests, into one pack with the top. */
+  private async fetchBelow(commit: Oid, top: { objects: RawObject[]; present: Set<Oid>; frontier: Oid[] }): Promise<void> {
+    const { frontier, present } = top
+    const parts = frontier.length >= 64 ? TREE_FETCH_PARALLEL : frontier.length ? 1 : 0
+    const groups: Oid[][] = Array.from({ length: parts }, () => [])
+    frontier.forEach((oid, i) => groups[i % parts].push(oid))
+    const subtrees = new IdList()
+    for (const oid of frontier) subtrees.addHex(oid)
+    this.stats.requests += parts
+    await this.receive(
+      async (view) => {
+        const v = view()
+        for (const o of top.objects) await v.add(o.oid, o.type, o.body)
+        await Promise.all(groups.map((g) => this.remote.streamFetch!(g, ['filter blob:none'], view())))
+      },
+      Infinity,
+      (oid, type, body) => {
+        if (type === 'tree') checkTree(body, oid, (b, at) => subtrees.add(b, at))
+      },
+      () => {},
+      (has) => {
+        // Ids cover the type: an id present in the pack that a tree entry names is that tree.
+        const missing = subtrees.firstFailing((b, at) => has(b, at) || present.has(Buffer.from(b.subarray(at, at + 20)).toString('hex')))
+        if (missing) throw new IntegrityError(`${this.remote.describe()} did not send tree ${missing} of commit ${commit}; nothing was stored`)
+      },
+    )
+  }
+
+  /** The commit and all its trees in one deepen-1 blob:none fetch. */
+  private async fetchTreesAtOnce(commit: Oid): Promise<CommitInfo> {
     this.stats.requests++
     // Checked while the pack streams in: every tree well formed (hostile names refused), and every
     // tree under the commit present by the end; objects arrive verified against their ids.
@@ -179,7 +343,7 @@ export class Store implements ObjectStore {
     const want = (b: Uint8Array, at: number) => subtrees.add(b, at)
     const remote = this.remote
     await this.receive(
-      (t) => (remote.streamCommitTrees ? remote.streamCommitTrees(commit, t) : Store.feed(remote.fetchCommitTrees(commit), t)),
+      (t) => (remote.streamCommitTrees ? remote.streamCommitTrees(commit, t()) : Store.feed(remote.fetchCommitTrees(commit), t())),
       Infinity,
       (oid, type, body) => {
         if (type === 'tree') checkTree(body, oid, want)
@@ -197,8 +361,6 @@ export class Store implements ObjectStore {
         if (missing) throw new IntegrityError(`${this.remote.describe()} did not send tree ${missing} of commit ${commit}; nothing was stored`)
       },
     )
-    await fsp.mkdir(join(this.db.dir, 'loaded'), { recursive: true })
-    await fsp.writeFile(marker, '')
     return info!
   }
 
@@ -217,7 +379,7 @@ export class Store implements ObjectStore {
   }
 
   async readObject(oid: Oid): Promise<{ type: ObjectType; body: Uint8Array }> {
-    const m = this.mem.get(oid)
+    const m = this.mem.get(oid) ?? this.provisional.get(oid)
     if (m) return m
     if (oid === EMPTY_BLOB_OID) return { type: 'blob', body: new Uint8Array(0) }
     let o = await this.db.read(oid)
@@ -239,6 +401,10 @@ export class Store implements ObjectStore {
   async readTree(oid: Oid): Promise<TreeEntry[]> {
     const cached = this.trees.get(oid)
     if (cached) return cached
+    // During a commit's tree fetch a missing tree is most likely in it: wait rather than fetch it twice.
+    while (this.treeLoads.size && !this.mem.has(oid) && !this.provisional.has(oid) && !(await this.db.has(oid))) {
+      await Promise.race([this.arrival, ...this.treeLoads])
+    }
     const o = await this.readObject(oid)
     if (o.type !== 'tree') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a tree`)
     const entries = parseTree(o.body, oid)

@@ -41,8 +41,12 @@ export interface FetchProgress {
 export interface ObjectStore {
   /** Resolves a branch, tag, `HEAD` or full commit id on the remote to a commit id. */
   resolveRef(ref: string): Promise<Oid>
-  /** Makes the commit and every tree under it (no blobs) local, in one round trip where the remote allows. */
-  loadCommit(commit: Oid): Promise<CommitInfo>
+  /**
+   * Makes the commit and every tree under it (no blobs) local. With `rootFirst` it may resolve
+   * once the commit and the top levels are local, the rest still arriving: readTree then waits
+   * for a tree that is on its way.
+   */
+  loadCommit(commit: Oid, options?: { rootFirst?: boolean }): Promise<CommitInfo>
   readCommit(oid: Oid): Promise<CommitInfo>
   /** Entries of a tree; fetched if missing. Entry names were validated on arrival. */
   readTree(oid: Oid): Promise<TreeEntry[]>

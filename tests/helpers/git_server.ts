@@ -129,6 +129,7 @@ export function runGitCgi(root: string, info: RequestInfo, res: ServerResponse, 
 export async function startGitServer(root: string): Promise<GitServer> {
   let requests = 0
   let bytesSent = 0
+  let generation = 0
   const log: RequestInfo[] = []
   const hanging = new Set<ServerResponse>()
   const state: GitServer = {
@@ -145,6 +146,7 @@ export async function startGitServer(root: string): Promise<GitServer> {
       requests = 0
       bytesSent = 0
       log.length = 0
+      generation++
     },
     intercept: null,
     close: async () => {
@@ -154,6 +156,9 @@ export async function startGitServer(root: string): Promise<GitServer> {
     },
   }
   const server = createServer(async (req, res) => {
+    // Replies to requests made before a reset() finish later: their bytes do not count after it.
+    const gen = generation
+    const count = (n: number) => void (gen === generation && (bytesSent += n))
     requests++
     const u = new URL(req.url ?? '/', 'http://x')
     const info: RequestInfo = { method: req.method ?? 'GET', path: decodeURIComponent(u.pathname), query: u.search.slice(1), headers: req.headers, body: await readBody(req) }
@@ -165,12 +170,12 @@ export async function startGitServer(root: string): Promise<GitServer> {
     }
     if (ic?.status) {
       const body = Buffer.from(ic.body ?? `error ${ic.status}\n`)
-      bytesSent += body.length
+      count(body.length)
       res.writeHead(ic.status, { 'content-type': 'text/plain' }).end(body)
       return
     }
     if (ic?.rewriteRequest) info.body = ic.rewriteRequest(info.body)
-    bytesSent += await runGitCgi(root, info, res, ic?.rewriteResponse)
+    count(await runGitCgi(root, info, res, ic?.rewriteResponse))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   state.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
