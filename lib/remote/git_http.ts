@@ -70,13 +70,18 @@ export class GitHttpRemote implements Remote {
   }
 
   private async command(command: string, args: string[]): Promise<PktReader> {
-    const caps = await this.capabilities()
+    // ls-refs is the first command of a session: it goes out together with the capability
+    // advertisement (one round trip less) without `object-format` (sha1 is the default), and its
+    // reply is used only once the advertisement confirmed protocol v2.
+    const capsFirst = command !== 'ls-refs'
+    const capsP = this.capabilities()
+    const caps = capsFirst ? await capsP : null
     const parts: Uint8Array[] = [pkt(`command=${command}\n`), pkt(AGENT + '\n')]
-    if ([...caps].some((c) => c.startsWith('object-format='))) parts.push(pkt('object-format=sha1\n'))
+    if (caps && [...caps].some((c) => c.startsWith('object-format='))) parts.push(pkt('object-format=sha1\n'))
     parts.push(DELIM)
     for (const a of args) parts.push(pkt(a + '\n'))
     parts.push(FLUSH)
-    const res = await this.http.request(`${this.http.base}/git-upload-pack`, {
+    const resP = this.http.request(`${this.http.base}/git-upload-pack`, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-git-upload-pack-request',
@@ -85,6 +90,17 @@ export class GitHttpRemote implements Remote {
       },
       body: Buffer.concat(parts),
     })
+    let res: Response
+    if (capsFirst) res = await resP
+    else {
+      const [c, r] = await Promise.allSettled([capsP, resP])
+      if (c.status === 'rejected') {
+        if (r.status === 'fulfilled') void r.value.body?.cancel().catch(() => {})
+        throw c.reason
+      }
+      if (r.status === 'rejected') throw r.reason
+      res = r.value
+    }
     return new PktReader(this.http.body(res, `the ${command} reply`), `${command} reply from ${this.describe()}`)
   }
 

@@ -105,6 +105,21 @@ export class DiskObjectDb {
     }
   }
 
+  /** `has` for many ids: the pack list is re-read once, not once per id missing from it. */
+  async hasMany(oids: Oid[]): Promise<boolean[]> {
+    await this.packs.refresh()
+    const out = oids.map((oid) => !this.bad.has(oid) && this.packs.locate(oid) !== null)
+    const loose: number[] = []
+    out.forEach((inPack, i) => inPack || loose.push(i))
+    // Bounded: a whole commit's worth of ids must not open thousands of files at once.
+    for (let k = 0; k < loose.length; k += 256) {
+      const part = loose.slice(k, k + 256)
+      const found = await Promise.all(part.map((i) => fsp.access(this.pathOf(oids[i])).then(() => true, () => false)))
+      part.forEach((i, j) => (out[i] = found[j]))
+    }
+    return out
+  }
+
   /** The object, or null when absent or corrupt (a corrupt file is removed so it gets re-fetched). */
   async read(oid: Oid): Promise<StoredObject | null> {
     if (!this.bad.has(oid) && this.packs.locate(oid)) {

@@ -491,7 +491,10 @@ export class Store implements ObjectStore {
 
   async prefetch(oids: Oid[], options: { onProgress?: (p: FetchProgress) => void } = {}): Promise<FetchProgress> {
     const uniq = [...new Set(oids)].filter((o) => o !== EMPTY_BLOB_OID)
-    const present = await Promise.all(uniq.map((o) => this.has(o)))
+    const inMem = uniq.map((o) => this.mem.has(o))
+    const onDisk = await this.db.hasMany(uniq.filter((_, i) => !inMem[i]))
+    let k = 0
+    const present = inMem.map((m) => m || onDisk[k++])
     const missing = uniq.filter((_, i) => !present[i])
     const progress: FetchProgress = { objects: 0, bytes: 0 }
     const before = { ...this.stats }

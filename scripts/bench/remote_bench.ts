@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 import { startGitServer } from '../../tests/helpers/git_server.ts'
 import { closestSubtree, ensureBenchRepo } from './_repo.ts'
 
@@ -64,9 +65,21 @@ export async function runRemoteBench(options: { files?: number; log?: (s: string
   mkdirSync(work, { recursive: true })
   const server = await startGitServer(dirname(repo))
   const url = server.url(repo.split('/').pop()!)
-  const child = join(here, 'remote_bench_child.ts')
+  // The measured child runs bundled, as the CLI ships (dist/), not through the TypeScript loader,
+  // whose hooks would be timed at every module a first call loads (fetch, zlib).
+  const child = join(work, 'remote_bench_child.mjs')
+  await build({
+    entryPoints: [join(here, 'remote_bench_child.ts')],
+    outfile: child,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: { js: "import { createRequire as __req } from 'node:module';\nconst require = __req(import.meta.url);" },
+    logLevel: 'warning',
+  })
   const ours = async (op: string, cache: string, extra: string[] = []) => {
-    const t = await timed(process.execPath, ['--import', 'tsx', child, op, url, cache, ...extra])
+    const t = await timed(process.execPath, [child, op, url, cache, ...extra])
     const r = JSON.parse(t.stdout) as { ms: number; objects: number; requests: number }
     return { s: r.ms / 1000, wall: t.wall, rssMb: t.rssKb / 1024, objects: r.objects, requests: r.requests }
   }

@@ -17,7 +17,7 @@ async function blobsUnder(store: Store, tree: string, out: string[]): Promise<st
 }
 
 const t0 = performance.now()
-const lap = (s: string) => process.env.BENCH_DEBUG && console.error(s, (performance.now() - t0).toFixed(0))
+const lap = (s: string) => process.env.BENCH_DEBUG && console.error(s, (performance.now() - t0).toFixed(0), `(process time ${performance.now().toFixed(0)})`)
 const store = await openStore({ remote: await openRemote(url), cacheDir: cache })
 const head = await store.resolveRef('HEAD')
 lap("resolveRef")
@@ -30,6 +30,7 @@ if (op === 'subtree' || op === 'all') {
     for (const part of dir.split('/')) tree = (await store.readTree(tree)).find((e) => e.name === part)!.oid
   }
   const blobs = await blobsUnder(store, tree, [])
+  lap(`walked ${blobs.length} blobs`)
   const p = await store.prefetch(blobs)
   objects = p.objects
 }
