@@ -189,6 +189,26 @@ export async function runWorkspaceBench(options: { files?: number; log?: (line: 
   }
   row('status, first after the edits (nothing kept)', 'binary', median(cold), median(gTimes))
 
+  // The same status with the workspace mounted: the mount process answers over the control socket.
+  const mnt = join(data, 'ws-mnt')
+  mkdirSync(mnt, { recursive: true })
+  const mounted = spawnSync(BINARY, ['mount', wsRemote, mnt, '--state', stateDir, '--cache', cacheDir, '--background'], { timeout: 120_000 })
+  if (mounted.status !== 0) {
+    log(`mounted status: not measured, the mount failed: ${mounted.stderr?.toString().trim().split('\n')[0]}`)
+  } else {
+    try {
+      const mTimes = { binary: [] as number[], node: [] as number[] }
+      for (let i = 0; i < 5; i++) {
+        mTimes.binary.push(scorpio('binary', ['status', '--json', '-C', mnt]))
+        mTimes.node.push(scorpio('node', ['status', '--json', '-C', mnt]))
+      }
+      row('status while mounted (control socket)', 'binary', median(mTimes.binary), median(gTimes))
+      row('status while mounted (control socket)', 'node', median(mTimes.node), median(gTimes))
+    } finally {
+      spawnSync(BINARY, ['umount', mnt], { timeout: 60_000 })
+    }
+  }
+
   // commit + push: the binary on the first 100 edits, the Node CLI on a second round of them
   for (const cli of ['binary', 'node'] as const) {
     if (cli === 'node') editBoth(checkout, upper, edits, 2)
