@@ -2,8 +2,7 @@
 // control it is part of what lies beneath the upper: its tree is written into the store (CL-made
 // directories and locally held CL files; untouched directories keep their ids), and status,
 // diff, commit and restore work on top of it. Commit therefore includes the CL's changes.
-import { openClLayer } from '../mount/cl_layer.ts'
-import { openLower, type LowerEntry, type LowerView } from '../lower/mod.ts'
+import type { LowerEntry, LowerView } from '../lower/mod.ts'
 import type { Remote } from '../remote/types.ts'
 import type { Oid, TreeEntry, TreeMode } from '../store/types.ts'
 import { rootTreeOf, type WorkspaceContext } from './context.ts'
@@ -36,6 +35,8 @@ export async function belowTreeOf(ctx: WorkspaceContext, commit: Oid): Promise<O
   const store = ctx.store as { remote?: Remote; store?: () => Promise<{ remote: Remote }> }
   const remote = store.remote ?? (store.store ? (await store.store()).remote : undefined)
   if (!remote) return plain
+  // Loaded only for a CL workspace: the lower view and the CL layer are not small.
+  const [{ openLower }, { openClLayer }] = await Promise.all([import('../lower/mod.ts'), import('../mount/cl_layer.ts')])
   const lower = await openLower(ctx.store, commit, { path: ctx.state.remote.path })
   const view = await openClLayer(lower, cl, remote)
   return (await entryOid(ctx, view, view.root)) ?? writeTree(ctx.store, [])
