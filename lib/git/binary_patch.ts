@@ -11,7 +11,7 @@
 // A hunk may also be `delta <size>`: a Git delta against the other side (lib/git/delta.ts reads
 // them); whichever of literal and delta deflates smaller is written, as Git does.
 import { deflateSync } from 'node:zlib'
-import { createDelta } from './delta_create.ts'
+import { createDelta, MAX_DELTA_SIZE } from './delta_create.ts'
 
 const EN85 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~'
 
@@ -44,7 +44,7 @@ function hunkBody(deflated: Uint8Array): string {
 /** One hunk turning `from` into `to`: a delta when that deflates smaller, else the literal `to`. */
 function hunk(from: Uint8Array, to: Uint8Array): string {
   const literal = deflateSync(to)
-  if (from.length > 0 && to.length > 0) {
+  if (from.length > 0 && to.length > 0 && from.length <= MAX_DELTA_SIZE && to.length <= MAX_DELTA_SIZE) {
     const delta = createDelta(from, to)
     const packed = deflateSync(delta)
     if (packed.length < literal.length) return `delta ${delta.length}\n` + hunkBody(packed)

@@ -4,8 +4,8 @@
 // good enough for binary patches of edited files.
 const BLOCK = 16
 const MAX_COPY = 0x10000
-/** Sources larger than this are not indexed (the caller falls back to a literal). */
-export const MAX_DELTA_SOURCE = 64 << 20
+/** Larger files are not worth a delta here (the index and the scan cost memory and time): literal. */
+export const MAX_DELTA_SIZE = 16 << 20
 
 class Out {
   private buf = new Uint8Array(256)
@@ -72,7 +72,7 @@ export function createDelta(src: Uint8Array, dst: Uint8Array): Uint8Array {
   varint(out, src.length)
   varint(out, dst.length)
   const index = new Map<string, number>()
-  if (src.length <= MAX_DELTA_SOURCE) {
+  if (src.length <= MAX_DELTA_SIZE) {
     const s = Buffer.from(src.buffer, src.byteOffset, src.length)
     for (let i = 0; i + BLOCK <= src.length; i += BLOCK) {
       const key = s.toString('latin1', i, i + BLOCK)
