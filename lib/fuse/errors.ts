@@ -34,7 +34,12 @@ export class FuseError extends Error {
     const n = typeof errno === 'number' ? Math.abs(errno) : ERRNO[errno]
     if (!n) throw new TypeError(`Unknown errno '${String(errno)}'`)
     const name = typeof errno === 'number' ? errnoName(n) : errno
+    // An expected answer (ENOENT from a lookup, ...), never logged with a stack: skip capturing one,
+    // which costs more than the rest of a request.
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(message ?? name)
+    Error.stackTraceLimit = limit
     this.name = 'FuseError'
     this.errno = n
     this.code = name

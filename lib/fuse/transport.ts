@@ -1,22 +1,43 @@
 // Moving bytes between /dev/fuse and the session.
 //
-// Reading: `readers` worker threads each block in read(2) on the device fd and hand every request
-// to the main thread as a transferred ArrayBuffer. The main thread never blocks on the device, so
-// handlers awaiting the network or timers run freely, and no runtime's async-fs thread pool is
-// tied up by reads that may wait forever (Bun stalled with two async fs.read calls pending on
-// /dev/fuse). On Deno a worker cannot use the main thread's fd through node:fs (per-isolate
-// resource table), so its workers call libc read(2) through Deno.dlopen on the same OS fd.
+// Reading: `readers` worker threads each block in read(2) on the device fd, straight into slots of
+// one SharedArrayBuffer, and publish each filled slot with Atomics (a slot state plus a doorbell
+// counter). The main thread never blocks on the device, so handlers awaiting the network or timers
+// run freely, and no runtime's async-fs thread pool is tied up by reads that may wait forever (Bun
+// stalled with two async fs.read calls pending on /dev/fuse). On Deno a worker cannot use the main
+// thread's fd through node:fs (per-isolate resource table), so its workers call libc read(2)
+// through Deno.dlopen on the same OS fd.
+//
+// The main thread copies each request out of its slot (the slot is free again at once, so a
+// handler waiting on the network holds no slot) and dispatches it. When no request is ready it
+// sleeps in Atomics.waitAsync on the doorbell (cheaper than a MessagePort hand-off: nothing is
+// cloned or transferred). Optionally (`spinUs`) it first polls the slots for a short while once
+// every request has been answered; off by default: on a 2-core machine the poll takes the core
+// the caller and the reader thread need, and measured slower. The poll never runs while a
+// handler is waiting on I/O.
 //
 // Writing: replies go out from the main thread with one writeSync/writevSync per message (the
 // kernel never blocks a reply write); big READ data is passed by reference, not copied.
 import { writeSync, writevSync } from 'node:fs'
+import { setImmediate } from 'node:timers'
 import { Worker } from 'node:worker_threads'
 import { READ_BUFFER_SIZE } from './kernel.ts'
+
+/** Slots per reader: one being read into while the main thread copies the other. */
+const SLOTS_PER_READER = 2
+/** Int32 layout of the control array: [doorbell, state of slot 0.., length of slot 0..]. */
+const DOORBELL = 0
+const STATE = 1
+const FREE = 0
+const FULL = 1
 
 // Plain JavaScript (CommonJS, run with `eval: true`) so it works unbundled, bundled and compiled.
 const READER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
-const { fd, size } = workerData
+const { fd, size, ctrlBuf, dataBuf, first, count, lenBase } = workerData
+const ctrl = new Int32Array(ctrlBuf)
+const slots = []
+for (let i = 0; i < count; i++) slots.push(new Uint8Array(dataBuf, (first + i) * size, size))
 const CODES = { 2: 'ENOENT', 4: 'EINTR', 11: 'EAGAIN', 19: 'ENODEV', 9: 'EBADF', 22: 'EINVAL' }
 let readInto
 if (typeof Deno !== 'undefined') {
@@ -36,21 +57,27 @@ if (typeof Deno !== 'undefined') {
   const fs = require('node:fs')
   readInto = (buf) => fs.readSync(fd, buf, 0, buf.length, null)
 }
-let big = new Uint8Array(size)
-for (;;) {
+for (let k = 0; ; k = (k + 1) % count) {
+  const state = ${STATE} + first + k
+  while (Atomics.load(ctrl, state) !== ${FREE}) Atomics.wait(ctrl, state, ${FULL})
   let n
-  try {
-    n = readInto(big)
-  } catch (err) {
-    const code = (err && err.code) || String(err)
-    if (code === 'ENOENT' || code === 'EINTR' || code === 'EAGAIN') continue
-    parentPort.postMessage(code)
-    break
+  for (;;) {
+    try {
+      n = readInto(slots[k])
+      break
+    } catch (err) {
+      const code = (err && err.code) || String(err)
+      if (code === 'ENOENT' || code === 'EINTR' || code === 'EAGAIN') continue
+      n = code
+      break
+    }
   }
+  if (typeof n === 'string') { parentPort.postMessage(n); break }
   if (n === 0) { parentPort.postMessage('EOF'); break }
-  let out
-  if (n > 65536) { out = big; big = new Uint8Array(size) } else out = big.slice(0, n)
-  parentPort.postMessage(out.buffer, [out.buffer])
+  Atomics.store(ctrl, lenBase + first + k, n)
+  Atomics.store(ctrl, state, ${FULL})
+  Atomics.add(ctrl, ${DOORBELL}, 1)
+  Atomics.notify(ctrl, ${DOORBELL})
 }
 `
 
@@ -61,31 +88,129 @@ export interface DeviceChannel {
   readonly stopped: Promise<string>
 }
 
+export interface DeviceChannelOptions {
+  readers?: number
+  /** Microseconds to poll for the next request once all are answered (default 0 = never). */
+  spinUs?: number
+  /** True while some handler still waits (then the main thread never polls, it yields). */
+  busy?: () => boolean
+}
+
+// Atomics.waitAsync (ES2024; Node 20, Deno 2 and Bun have it, the TypeScript lib here does not).
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> }
+}).waitAsync
+
+/** Longest run of requests handled before the event loop gets a turn (timers, I/O completions). */
+const BATCH = 64
+
 /** Starts `readers` threads reading requests from `fd`; each arrives through `onRequest`. */
-export function openDeviceChannel(fd: number, onRequest: (req: Uint8Array) => void, options: { readers?: number } = {}): DeviceChannel {
+export function openDeviceChannel(fd: number, onRequest: (req: Uint8Array) => void, options: DeviceChannelOptions = {}): DeviceChannel {
   const count = Math.max(1, options.readers ?? 2)
+  const spinMs = (options.spinUs ?? 0) / 1000
+  const busy = options.busy ?? (() => false)
+  const nslots = count * SLOTS_PER_READER
+  const lenBase = STATE + nslots
+  const ctrl = new Int32Array(new SharedArrayBuffer(4 * (lenBase + nslots)))
+  const dataBuf = new SharedArrayBuffer(nslots * READ_BUFFER_SIZE)
+  const data = new Uint8Array(dataBuf)
+  const cursor = new Array<number>(count).fill(0)
+
   let running = count
   let reason = ''
   let resolveStopped!: (r: string) => void
   const stopped = new Promise<string>((resolve) => { resolveStopped = resolve })
+  const workers: Worker[] = []
   const stopOne = (why: string) => {
     if (!reason) reason = why
     if (--running === 0) resolveStopped(reason)
   }
-  for (let i = 0; i < count; i++) {
-    const w = new Worker(READER_SOURCE, { eval: true, workerData: { fd, size: READ_BUFFER_SIZE } })
-    let done = false
-    w.on('message', (m: ArrayBuffer | string) => {
-      if (typeof m === 'string') {
-        if (!done) { done = true; stopOne(m) }
-        return
+
+  /** Takes one ready request out of reader r's next slot, or undefined. */
+  const take = (r: number): Uint8Array | undefined => {
+    const slot = r * SLOTS_PER_READER + cursor[r]
+    if (Atomics.load(ctrl, STATE + slot) !== FULL) return undefined
+    const n = Atomics.load(ctrl, lenBase + slot)
+    const start = slot * READ_BUFFER_SIZE
+    const req = data.slice(start, start + n)
+    Atomics.store(ctrl, STATE + slot, FREE)
+    Atomics.notify(ctrl, STATE + slot)
+    cursor[r] = (cursor[r] + 1) % SLOTS_PER_READER
+    return req
+  }
+
+  /** Dispatches up to BATCH ready requests; returns how many. */
+  const drain = (): number => {
+    let handled = 0
+    for (let more = true; more && handled < BATCH;) {
+      more = false
+      for (let r = 0; r < count; r++) {
+        const req = take(r)
+        if (!req) continue
+        more = true
+        handled++
+        const len = req[0] | (req[1] << 8) | (req[2] << 16) | (req[3] << 24)
+        onRequest(len >>> 0 < req.length ? req.subarray(0, len >>> 0) : req)
       }
-      const len = new DataView(m).getUint32(0, true)
-      onRequest(new Uint8Array(m, 0, Math.min(len, m.byteLength)))
+    }
+    return handled
+  }
+
+  const anyReady = (): boolean => {
+    for (let r = 0; r < count; r++) if (Atomics.load(ctrl, STATE + r * SLOTS_PER_READER + cursor[r]) === FULL) return true
+    return false
+  }
+
+  let closed = false
+  const yieldToLoop = () => new Promise<void>((r) => setImmediate(r))
+  const pump = async (): Promise<void> => {
+    let sinceYield = 0
+    while (!closed) {
+      const bell = Atomics.load(ctrl, DOORBELL)
+      const n = drain()
+      if (n > 0) {
+        // Let handlers that finish without real I/O reply (a few microtask turns), then decide
+        // whether to go on or to give the event loop a turn.
+        for (let i = 0; i < 8 && busy(); i++) await null
+        sinceYield += n
+        if (busy() || sinceYield >= BATCH) {
+          sinceYield = 0
+          await yieldToLoop()
+        }
+        continue
+      }
+      sinceYield = 0
+      if (spinMs > 0 && !busy()) {
+        const until = performance.now() + spinMs
+        while (!anyReady() && performance.now() < until) { /* poll */ }
+        if (anyReady()) continue
+      }
+      const w = waitAsync(ctrl, DOORBELL, bell)
+      if (w.async) await w.value
+    }
+  }
+
+  for (let i = 0; i < count; i++) {
+    const w = new Worker(READER_SOURCE, {
+      eval: true,
+      workerData: { fd, size: READ_BUFFER_SIZE, ctrlBuf: ctrl.buffer, dataBuf, first: i * SLOTS_PER_READER, count: SLOTS_PER_READER, lenBase },
+    })
+    workers.push(w)
+    let done = false
+    w.on('message', (m: string) => {
+      if (!done) { done = true; stopOne(m) }
     })
     w.on('error', (err) => { if (!done) { done = true; stopOne(`reader thread failed: ${err.message}`) } })
     w.on('exit', () => { if (!done) { done = true; stopOne('reader thread exited') } })
   }
+  void stopped.then(() => {
+    // Requests a reader published before it stopped are still answered; then the pump ends.
+    drain()
+    closed = true
+    Atomics.add(ctrl, DOORBELL, 1)
+    Atomics.notify(ctrl, DOORBELL)
+  })
+  void pump()
   return {
     stopped,
     write(chunks) {
