@@ -33,7 +33,10 @@ export interface Vfs {
   readonly inodes: InodeTable
 }
 
-type Handle = { file: OvHandle; ino: number } | { dir: DirEntry[]; path: string }
+type Handle = { file: OvHandle; ino: number }
+type Listing = { path: string; entries: DirEntry[] }
+/** Directories whose listing is kept between the chunks of one READDIR pass. */
+const MAX_LISTINGS = 256
 
 const DT: Record<string, number> = { file: C.S_IFREG, dir: C.S_IFDIR, symlink: C.S_IFLNK, other: 0 }
 
@@ -59,6 +62,7 @@ export function createVfs(options: VfsOptions): Vfs {
   const upperT = options.upperTimeout ?? 1
   const table = new InodeTable()
   const handles = new Map<number, Handle>()
+  const listings = new Map<number, Listing>()
   let nextFh = 1
   let mount: FuseMount | undefined
 
@@ -94,6 +98,23 @@ export function createVfs(options: VfsOptions): Vfs {
     return entryFor(path, node, attr)
   }
 
+  /**
+   * A directory's listing for READDIR(PLUS) at `offset`: read afresh at offset 0, reused for the
+   * following chunks of the same pass (a pass ends with the chunk that reaches the end), so a big
+   * directory is listed once per pass, not once per reply.
+   */
+  async function listing(ino: number, offset: number): Promise<Listing> {
+    const cached = offset > 0 ? listings.get(ino) : undefined
+    if (cached) return cached
+    const n = inode(ino)
+    if (n.detached) return { path: n.path, entries: [] }
+    const l: Listing = { path: n.path, entries: await ov.readdir(n.path) }
+    listings.delete(ino)
+    listings.set(ino, l)
+    if (listings.size > MAX_LISTINGS) listings.delete(listings.keys().next().value!)
+    return l
+  }
+
   function addHandle(h: Handle): number {
     const fh = nextFh++
     handles.set(fh, h)
@@ -101,7 +122,7 @@ export function createVfs(options: VfsOptions): Vfs {
   }
   function fileHandle(fh: number | undefined): OvHandle | undefined {
     const h = fh === undefined ? undefined : handles.get(fh)
-    return h && 'file' in h ? h.file : undefined
+    return h?.file
   }
 
   const fs: R.RawFileSystem = {
@@ -109,7 +130,7 @@ export function createVfs(options: VfsOptions): Vfs {
       // The kernel sends no RELEASE for files still open when the mount goes away.
       const open = [...handles.values()]
       handles.clear()
-      for (const h of open) if ('file' in h) await ov.release(h.file).catch(() => {})
+      for (const h of open) await ov.release(h.file).catch(() => {})
     },
 
     async lookup(_ctx, { parent, name }) {
@@ -130,7 +151,7 @@ export function createVfs(options: VfsOptions): Vfs {
       const n = inode(ino)
       if (n.detached) {
         let h = fileHandle(fh)
-        if (!h) for (const x of handles.values()) if ('file' in x && x.ino === ino && x.file.fd) h = x.file
+        if (!h) for (const x of handles.values()) if (x.ino === ino && x.file.fd) h = x.file
         if (h?.fd) {
           const st = await h.fd.stat()
           return { attrValid: 0, attr: toFuseAttr(ino, { ...st, blksize: 4096 }) }
@@ -261,7 +282,7 @@ export function createVfs(options: VfsOptions): Vfs {
     async release(_ctx, { fh }) {
       const h = handles.get(fh)
       handles.delete(fh)
-      if (h && 'file' in h) await ov.release(h.file)
+      if (h) await ov.release(h.file)
     },
 
     async statfs() {
@@ -269,66 +290,58 @@ export function createVfs(options: VfsOptions): Vfs {
       return { blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, bsize: s.bsize, namelen: s.namelen, frsize: s.bsize }
     },
 
-    async opendir(_ctx, { ino }) {
-      const path = livePath(ino)
-      const [entries, found] = await Promise.all([ov.readdir(path), resolve(path)])
-      // A directory with nothing in the upper layer lists exactly its tree, which never changes for
-      // this base: the kernel may keep the listing (switchBase invalidates it when the base moves).
-      const lowerOnly = !found.node.upper
-      return { fh: addHandle({ dir: entries, path }), cacheDir: lowerOnly, keepCache: lowerOnly }
-    },
-
-    async readdir(_ctx, { ino, fh, offset }, out) {
-      const h = handles.get(fh)
-      if (!h || !('dir' in h)) throw new FuseError('EBADF')
-      const all = h.dir
-      const total = all.length + 2
-      for (let i = offset; i < total; i++) {
+    // No OPENDIR/RELEASEDIR: the first OPENDIR is answered ENOSYS (no method), after which the
+    // kernel sends none, opens every directory with FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR and keeps
+    // its listings. Changes made through the mount reset that cache in the kernel itself; changes
+    // made behind its back (checkout, commit, discard) go through switchBase, which invalidates the
+    // directories concerned. READDIR(PLUS) is therefore stateless (fh 0): by inode and offset.
+    async readdir(_ctx, { ino, offset }, out) {
+      const { path, entries } = await listing(ino, offset)
+      const total = entries.length + 2
+      let i = offset
+      for (; i < total; i++) {
         let d: R.Dirent
         if (i === 0) d = { ino, off: 1, type: C.S_IFDIR, name: '.' }
-        else if (i === 1) d = { ino: h.path === '' ? ROOT_INO : table.peekIno(parentPath(h.path)), off: 2, type: C.S_IFDIR, name: '..' }
+        else if (i === 1) d = { ino: path === '' ? ROOT_INO : table.peekIno(parentPath(path)), off: 2, type: C.S_IFDIR, name: '..' }
         else {
-          const e = all[i - 2]
-          d = { ino: table.peekIno(h.path === '' ? e.name : `${h.path}/${e.name}`), off: i + 1, type: DT[e.type], name: e.name }
+          const e = entries[i - 2]
+          d = { ino: table.peekIno(path === '' ? e.name : `${path}/${e.name}`), off: i + 1, type: DT[e.type], name: e.name }
         }
         if (!out.add(d)) break
       }
+      if (i >= total) listings.delete(ino)
     },
 
-    async readdirplus(_ctx, { ino, fh, offset }, out) {
-      const h = handles.get(fh)
-      if (!h || !('dir' in h)) throw new FuseError('EBADF')
-      const all = h.dir
-      const total = all.length + 2
-      for (let i = offset; i < total; i++) {
+    async readdirplus(_ctx, { ino, offset }, out) {
+      const { path, entries } = await listing(ino, offset)
+      const total = entries.length + 2
+      let i = offset
+      for (; i < total; i++) {
         if (i < 2) {
           const dot: R.DirentPlus = { off: i + 1, name: i === 0 ? '.' : '..', type: C.S_IFDIR, entry: { nodeid: 0, attr: { ino, mode: C.S_IFDIR } } }
           if (!out.add(dot)) break
           continue
         }
-        const e = all[i - 2]
-        const path = h.path === '' ? e.name : `${h.path}/${e.name}`
+        const e = entries[i - 2]
+        const child = path === '' ? e.name : `${path}/${e.name}`
         let found: { node: OvNode; attr: OvAttr } | undefined
         try {
-          found = await resolve(path)
+          found = await resolve(child)
         } catch {
-          found = undefined // gone since OPENDIR: send the name only
+          found = undefined // gone since the listing was read: send the name only
         }
         if (!found) {
-          if (!out.add({ off: i + 1, name: e.name, type: DT[e.type], entry: { nodeid: 0, attr: { ino: table.peekIno(path), mode: DT[e.type] } } })) break
+          if (!out.add({ off: i + 1, name: e.name, type: DT[e.type], entry: { nodeid: 0, attr: { ino: table.peekIno(child), mode: DT[e.type] } } })) break
           continue
         }
         // The reference is taken and the entry built in one synchronous step; given back if it did not fit.
-        const entry = entryFor(path, found.node, found.attr)
+        const entry = entryFor(child, found.node, found.attr)
         if (!out.add({ off: i + 1, name: e.name, type: found.attr.mode & C.S_IFMT, entry })) {
           table.forget(entry.nodeid, 1)
           break
         }
       }
-    },
-
-    async releasedir(_ctx, { fh }) {
-      handles.delete(fh)
+      if (i >= total) listings.delete(ino)
     },
 
     async fsyncdir() {},
@@ -358,9 +371,15 @@ export function createVfs(options: VfsOptions): Vfs {
     const notes: Promise<void>[] = []
     const inval = (p: Promise<void>) => notes.push(p.catch((e) => log(`scorpio: invalidation failed: ${e?.message ?? e}`)))
     const touchedDirs = new Set<string>()
+    // Listings kept between READDIR chunks may be stale now.
+    listings.clear()
     for (const raw of paths) {
       const path = raw.replace(/^\/+|\/+$/g, '')
-      if (path === '') continue
+      if (path === '') {
+        // The root keeps its inode: its own listing and attributes are what may have changed.
+        touchedDirs.add('')
+        continue
+      }
       const parent = parentPath(path)
       touchedDirs.add(parent)
       const name = path.slice(path.lastIndexOf('/') + 1)
@@ -379,9 +398,11 @@ export function createVfs(options: VfsOptions): Vfs {
       const pn = before.get(parent)
       if (mount && pn) inval(mount.notifyInvalEntry(pn.ino, name))
     }
+    // Offset 0 drops the directory's pages, which hold the kernel's copy of its listing (every
+    // directory is opened with FOPEN_CACHE_DIR): a name may have appeared or gone in it.
     for (const d of touchedDirs) {
       const n = before.get(d)
-      if (mount && n) inval(mount.notifyInvalInode(n.ino, -1, 0))
+      if (mount && n) inval(mount.notifyInvalInode(n.ino, 0, 0))
     }
     await Promise.all(notes)
   }
