@@ -54,7 +54,8 @@ export async function mountFuse(mountpoint: string, fs: RawFileSystem, options: 
   const channel = openDeviceChannel(fd, (req) => {
     const p = session.dispatch(req)
     if (p) p.catch((err) => log(`fuse: request failed: ${String(err)}`))
-  }, { readers: options.readers, spinUs: options.spinUs, busy: () => session.pending > 0 })
+  }, { readers: options.readers, busy: () => session.pending > 0,
+    onError: (err) => log(`fuse: request failed: ${String(err)}`) })
   const closed = Promise.race([session.ended, channel.stopped]).then(async (why) => {
     if (typeof why === 'string' && why !== 'ENODEV' && why !== 'EOF') log(`fuse: reading /dev/fuse stopped: ${why}`)
     await session.end()

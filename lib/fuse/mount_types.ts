@@ -21,9 +21,6 @@ export interface MountOptions {
   readAheadKb?: number
   /** Threads blocked in read(2) on /dev/fuse (default 2). */
   readers?: number
-  /** Microseconds the main thread polls for the next request once every request is answered
-   *  (default 0: always sleep until woken). */
-  spinUs?: number
   /** Where log lines go (default: one line to stderr). */
   log?: (line: string) => void
 }

@@ -11,10 +11,9 @@
 // The main thread copies each request out of its slot (the slot is free again at once, so a
 // handler waiting on the network holds no slot) and dispatches it. When no request is ready it
 // sleeps in Atomics.waitAsync on the doorbell (cheaper than a MessagePort hand-off: nothing is
-// cloned or transferred). Optionally (`spinUs`) it first polls the slots for a short while once
-// every request has been answered; off by default: on a 2-core machine the poll takes the core
-// the caller and the reader thread need, and measured slower. The poll never runs while a
-// handler is waiting on I/O.
+// cloned or transferred). Measured and left out on this 2-core machine: polling the slots for
+// 30-100 µs before sleeping, or a short synchronous Atomics.wait, instead of waitAsync; both took
+// the core that the caller and the reader thread need and came out slower.
 //
 // Writing: replies go out from the main thread with one writeSync/writevSync per message (the
 // kernel never blocks a reply write); big READ data is passed by reference, not copied.
@@ -90,10 +89,10 @@ export interface DeviceChannel {
 
 export interface DeviceChannelOptions {
   readers?: number
-  /** Microseconds to poll for the next request once all are answered (default 0 = never). */
-  spinUs?: number
   /** True while some handler still waits (then the main thread never polls, it yields). */
   busy?: () => boolean
+  /** Where an exception thrown by `onRequest` goes (default: one line on stderr). */
+  onError?: (err: unknown) => void
 }
 
 // Atomics.waitAsync (ES2024; Node 20, Deno 2 and Bun have it, the TypeScript lib here does not).
@@ -106,8 +105,8 @@ const BATCH = 64
 
 /** Starts `readers` threads reading requests from `fd`; each arrives through `onRequest`. */
 export function openDeviceChannel(fd: number, onRequest: (req: Uint8Array) => void, options: DeviceChannelOptions = {}): DeviceChannel {
+  const reportError = options.onError ?? ((err: unknown) => process.stderr.write(`fuse: request dispatch failed: ${String(err)}\n`))
   const count = Math.max(1, options.readers ?? 2)
-  const spinMs = (options.spinUs ?? 0) / 1000
   const busy = options.busy ?? (() => false)
   const nslots = count * SLOTS_PER_READER
   const lenBase = STATE + nslots
@@ -150,15 +149,15 @@ export function openDeviceChannel(fd: number, onRequest: (req: Uint8Array) => vo
         more = true
         handled++
         const len = req[0] | (req[1] << 8) | (req[2] << 16) | (req[3] << 24)
-        onRequest(len >>> 0 < req.length ? req.subarray(0, len >>> 0) : req)
+        try {
+          onRequest(len >>> 0 < req.length ? req.subarray(0, len >>> 0) : req)
+        } catch (err) {
+          // The session answers its own failures; anything escaping must not stop the pump.
+          reportError(err)
+        }
       }
     }
     return handled
-  }
-
-  const anyReady = (): boolean => {
-    for (let r = 0; r < count; r++) if (Atomics.load(ctrl, STATE + r * SLOTS_PER_READER + cursor[r]) === FULL) return true
-    return false
   }
 
   let closed = false
@@ -180,11 +179,6 @@ export function openDeviceChannel(fd: number, onRequest: (req: Uint8Array) => vo
         continue
       }
       sinceYield = 0
-      if (spinMs > 0 && !busy()) {
-        const until = performance.now() + spinMs
-        while (!anyReady() && performance.now() < until) { /* poll */ }
-        if (anyReady()) continue
-      }
       const w = waitAsync(ctrl, DOORBELL, bell)
       if (w.async) await w.value
     }
@@ -210,7 +204,10 @@ export function openDeviceChannel(fd: number, onRequest: (req: Uint8Array) => vo
     Atomics.add(ctrl, DOORBELL, 1)
     Atomics.notify(ctrl, DOORBELL)
   })
-  void pump()
+  void pump().catch((err) => {
+    reportError(err)
+    resolveStopped(`request pump failed: ${String(err)}`)
+  })
   return {
     stopped,
     write(chunks) {

@@ -186,13 +186,15 @@ const align8 = (n: number) => (n + 7) & ~7
 
 /** Packs fuse_dirent / fuse_direntplus records into a buffer of at most `max` bytes. */
 export class DirentBuffer {
-  readonly buf: Uint8Array
-  readonly v: DataView
+  /** Grows (doubling) up to OUT_HEADER_SIZE + max: the kernel asks for up to 1 MiB per READDIR
+   *  while most directories fill a few hundred bytes. */
+  buf: Uint8Array
+  v: DataView
   /** Bytes used after the out header. */
   used = 0
   count = 0
   constructor(readonly max: number, readonly plus: boolean) {
-    this.buf = new Uint8Array(OUT_HEADER_SIZE + max)
+    this.buf = new Uint8Array(OUT_HEADER_SIZE + Math.min(max, 4096))
     this.v = new DataView(this.buf.buffer)
   }
   add(d: Dirent | DirentPlus): boolean {
@@ -200,6 +202,12 @@ export class DirentBuffer {
     const fixed = this.plus ? ENTRY_OUT_SIZE + DIRENT_SIZE : DIRENT_SIZE
     const rec = align8(fixed + name.length)
     if (this.used + rec > this.max) return false
+    if (OUT_HEADER_SIZE + this.used + rec > this.buf.length) {
+      const grown = new Uint8Array(Math.min(OUT_HEADER_SIZE + this.max, Math.max(2 * this.buf.length, OUT_HEADER_SIZE + this.used + rec)))
+      grown.set(this.buf.subarray(0, OUT_HEADER_SIZE + this.used))
+      this.buf = grown
+      this.v = new DataView(grown.buffer)
+    }
     let off = OUT_HEADER_SIZE + this.used
     let ino: number
     let type: number
