@@ -8,8 +8,8 @@
 //   e. peak RSS (VmHWM) of the mount process after the full walks (≤ 200 MB)
 // Run alone: node --import tsx scripts/bench/mount_bench.ts [--files N]
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { closestSubtree, ensureBenchRepo } from './_repo.ts'
 
@@ -97,7 +97,9 @@ export async function runMountBench(options: { files?: number; log?: (s: string)
   const log = options.log ?? ((s: string) => console.error(s))
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`)
   const repo = await ensureBenchRepo(files)
-  const work = join(root, 'bench-data', 'mount-bench')
+  // Real path (bench-data is often a symlink shared by worktrees: the mount registry and prefetch
+  // compare resolved paths) and one work dir per checkout (two runs must not remove each other's).
+  const work = join(realpathSync(join(root, 'bench-data')), `mount-bench-${basename(root)}`)
   const mp = join(work, 'mnt')
   rmSync(work, { recursive: true, force: true })
   mkdirSync(mp, { recursive: true })
