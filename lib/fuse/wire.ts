@@ -198,17 +198,22 @@ export class DirentBuffer {
     this.v = new DataView(this.buf.buffer)
   }
   add(d: Dirent | DirentPlus): boolean {
-    const name = enc.encode(d.name)
     const fixed = this.plus ? ENTRY_OUT_SIZE + DIRENT_SIZE : DIRENT_SIZE
-    const rec = align8(fixed + name.length)
-    if (this.used + rec > this.max) return false
-    if (OUT_HEADER_SIZE + this.used + rec > this.buf.length) {
-      const grown = new Uint8Array(Math.min(OUT_HEADER_SIZE + this.max, Math.max(2 * this.buf.length, OUT_HEADER_SIZE + this.used + rec)))
+    // The name is encoded straight into the buffer: make room for its longest UTF-8 form first.
+    const worst = OUT_HEADER_SIZE + this.used + align8(fixed + 3 * d.name.length)
+    if (worst > this.buf.length && this.buf.length < OUT_HEADER_SIZE + this.max) {
+      const grown = new Uint8Array(Math.min(OUT_HEADER_SIZE + this.max, Math.max(2 * this.buf.length, worst)))
       grown.set(this.buf.subarray(0, OUT_HEADER_SIZE + this.used))
       this.buf = grown
       this.v = new DataView(grown.buffer)
     }
     let off = OUT_HEADER_SIZE + this.used
+    const nameOff = off + fixed
+    const { read, written } = enc.encodeInto(d.name, this.buf.subarray(nameOff, OUT_HEADER_SIZE + this.max))
+    if (read < d.name.length) return false
+    const rec = align8(fixed + written)
+    if (this.used + rec > this.max) return false
+    this.buf.fill(0, nameOff + written, off + rec)
     let ino: number
     let type: number
     if (this.plus) {
@@ -224,9 +229,8 @@ export class DirentBuffer {
     }
     setU64(this.v, off, ino)
     setU64(this.v, off + 8, d.off)
-    this.v.setUint32(off + 16, name.length, true)
+    this.v.setUint32(off + 16, written, true)
     this.v.setUint32(off + 20, type, true)
-    this.buf.set(name, off + DIRENT_SIZE)
     this.used += rec
     this.count++
     return true

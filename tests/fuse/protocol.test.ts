@@ -247,6 +247,26 @@ test('READDIR packs aligned fuse_dirent records and stops when the buffer is ful
   assert.is(b.getUint32(20, true), 4, 'DT_DIR for .')
 })
 
+test('READDIR: UTF-8 names and replies past the first 4 KiB come back intact, padding zeroed', async () => {
+  const names = Array.from({ length: 400 }, (_, k) => (k % 3 ? `fïlé-${k}-ß` : `f${k}`))
+  const { send } = harness({
+    async readdir(_c, i, out) {
+      for (let k = i.offset; k < names.length; k++) if (!out.add({ ino: 100 + k, off: k + 1, type: 0o100000, name: names[k] })) break
+    },
+  })
+  const r = (await send(request(OPCODE.READDIR, 1, struct(40, (v) => v.setUint32(16, 65536, true)))))!
+  assert.ok(r.len > 4096, 'more than the first 4 KiB')
+  const got: string[] = []
+  for (let p = 16; p < r.len;) {
+    const namelen = r.body.getUint32(p - 16 + 16, true)
+    got.push(new TextDecoder().decode(r.bytes.subarray(p + 24, p + 24 + namelen)))
+    const rec = (24 + namelen + 7) & ~7
+    for (let q = p + 24 + namelen; q < p + rec; q++) assert.is(r.bytes[q], 0, 'padding is zero')
+    p += rec
+  }
+  assert.equal(got, names)
+})
+
 test('READDIRPLUS through MemFs: entries carry fuse_entry_out and count as lookups', async () => {
   const fs = new MemFs()
   const { send } = harness(fs)
