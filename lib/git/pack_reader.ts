@@ -51,6 +51,7 @@ function sha1(data: Uint8Array): string {
 }
 
 class Input {
+  /** Contiguous received bytes; `pos` is the parse position. */
   buf: Buffer = Buffer.alloc(0)
   pos = 0
   /** Bytes of `buf` already fed to the pack checksum (always ≤ pos). */
@@ -59,36 +60,58 @@ class Input {
   base = 0
   ended = false
   hash = nodeCrypto.createHash('sha1')
+  /** Chunks received but not merged into `buf` yet: merging only when needed keeps big objects linear. */
+  private extra: Buffer[] = []
+  private extraLen = 0
   private it: AsyncIterator<Uint8Array>
   constructor(src: AsyncIterable<Uint8Array>, readonly what: string) {
     this.it = src[Symbol.asyncIterator]()
   }
+  /** Bytes received and not parsed yet (contiguous or not). */
   get avail(): number {
-    return this.buf.length - this.pos
+    return this.buf.length - this.pos + this.extraLen
   }
   get offset(): number {
     return this.base + this.pos
   }
-  /** Appends one more chunk (dropping what was consumed); false at the end of the stream. */
-  async more(): Promise<boolean> {
+  /** Receives one more chunk, without copying; false at the end of the stream. */
+  async pull(): Promise<boolean> {
     if (this.ended) return false
     const r = await this.it.next()
     if (r.done) {
       this.ended = true
       return false
     }
-    const chunk = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length)
+    this.extra.push(Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length))
+    this.extraLen += r.value.length
+    return true
+  }
+  /** Makes everything received contiguous in `buf` (dropping what was parsed). */
+  merge(): void {
+    if (this.extraLen === 0) return
     if (this.hashed < this.pos) this.hash.update(this.buf.subarray(this.hashed, this.pos))
     const rest = this.buf.subarray(this.pos)
     this.base += this.pos
-    this.buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk])
+    this.buf = rest.length === 0 && this.extra.length === 1 ? this.extra[0] : Buffer.concat([rest, ...this.extra])
     this.pos = 0
     this.hashed = 0
-    return true
+    this.extra = []
+    this.extraLen = 0
   }
-  /** Pulls until `n` bytes are buffered (or the stream ends: then throws truncated). */
+  /** More contiguous input: what was received already, else one more chunk; false at the end of the stream. */
+  async more(): Promise<boolean> {
+    if (this.extraLen > 0) {
+      this.merge()
+      return true
+    }
+    const ok = await this.pull()
+    this.merge()
+    return ok
+  }
+  /** Pulls until `n` bytes are buffered and contiguous (or the stream ends: then throws truncated). */
   async need(n: number): Promise<void> {
-    while (this.avail < n) if (!(await this.more())) throw truncated(this.what)
+    while (this.avail < n) if (!(await this.pull())) throw truncated(this.what)
+    if (this.buf.length - this.pos < n) this.merge()
   }
 }
 
@@ -103,6 +126,7 @@ function corrupt(what: string, why: string): RemoteError {
 /** Inflates a large object with node's zlib, waiting for more input while the stream is incomplete. */
 async function inflateLarge(inp: Input, size: number): Promise<Buffer> {
   for (;;) {
+    inp.merge()
     const chunk = inp.buf.subarray(inp.pos)
     try {
       // info: true gives the engine, whose bytesWritten is the compressed length consumed.
@@ -117,7 +141,7 @@ async function inflateLarge(inp: Input, size: number): Promise<Buffer> {
       // Incomplete: wait until the buffered data has doubled (or covers the whole object) and retry.
       const have = chunk.length
       const target = Math.max(have * 2, have + 65536, Math.min(size + 64, have * 8))
-      while (inp.avail < target) if (!(await inp.more())) break
+      while (inp.avail < target) if (!(await inp.pull())) break
       if (inp.avail === have) throw truncated(inp.what)
     }
   }
@@ -174,7 +198,8 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
       await new Promise<void>((r) => setImmediate(r))
     }
     // An object header (type, size, delta offset) is at most a few dozen bytes.
-    if (inp.avail < 32) while (inp.avail < 32 && (await inp.more()));
+    if (inp.avail < 32) while (inp.avail < 32 && (await inp.pull()));
+    if (inp.buf.length - inp.pos < 32) inp.merge()
     if (inp.avail === 0) throw truncated(what)
     const offset = inp.offset
     const b = inp.buf
@@ -251,6 +276,7 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
   const trailer = inp.buf.toString('hex', inp.pos, inp.pos + 20)
   if (trailer !== expect) throw new IntegrityError(`Pack from ${what} fails its checksum (${trailer} ≠ ${expect}); nothing was stored`)
   if (pending.length) {
+    trace(`pack: resolving ${pending.length} deltas`)
     const nStreamed = streamed()
     const indexOfOffset = (off: number): number | null => {
       const d = deltaIndex.get(off)

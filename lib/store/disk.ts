@@ -111,7 +111,17 @@ export class DiskObjectDb {
     const out = oids.map((oid) => !this.bad.has(oid) && this.packs.locate(oid) !== null)
     const loose: number[] = []
     out.forEach((inPack, i) => inPack || loose.push(i))
-    // Bounded: a whole commit's worth of ids must not open thousands of files at once.
+    if (loose.length > 512) {
+      // Many ids: list the fan-out directories they fall in (at most 256) instead of one access each.
+      const dirs = new Map<string, Promise<Set<string>>>()
+      for (const i of loose) {
+        const sub = oids[i].slice(0, 2)
+        if (!dirs.has(sub)) dirs.set(sub, fsp.readdir(join(this.dir, sub)).then((names) => new Set(names), () => new Set<string>()))
+      }
+      for (const i of loose) out[i] = (await dirs.get(oids[i].slice(0, 2))!).has(oids[i].slice(2))
+      return out
+    }
+    // Bounded: never thousands of files at once.
     for (let k = 0; k < loose.length; k += 256) {
       const part = loose.slice(k, k + 256)
       const found = await Promise.all(part.map((i) => fsp.access(this.pathOf(oids[i])).then(() => true, () => false)))

@@ -128,6 +128,8 @@ export class PackWriter {
   /** Writes of full stages, in order; their number bounds the memory held. */
   private writes: Promise<void> = Promise.resolve()
   private queued = 0
+  /** Stage buffers whose write finished, for reuse (fewer 1 MiB allocations on a big fetch). */
+  private spare: Buffer[] = []
   /** Index entries in arrival order (own ArrayBuffer: aligned for word copies). */
   private ent = Buffer.from(new ArrayBuffer(REC * 1024))
   private byOid: Map<Oid, number> | null = null
@@ -146,18 +148,22 @@ export class PackWriter {
     while (done < buf.length) done += (await this.fh.write(buf, done, buf.length - done, pos + done)).bytesWritten
   }
 
-  /** Queues `buf` (owned by the queue from now on) to be written at `pos` after the earlier writes. */
-  private queue(buf: Uint8Array, pos: number): void {
+  /** Queues `buf` (owned by the queue from now on) to be written at `pos` after the earlier writes; `reuse` takes it back after. */
+  private queue(buf: Uint8Array, pos: number, reuse?: Buffer): void {
     this.queued++
-    this.writes = this.writes.then(() => this.writeAt(buf, pos)).finally(() => void this.queued--)
+    this.writes = this.writes.then(() => this.writeAt(buf, pos)).finally(() => {
+      this.queued--
+      if (reuse && this.spare.length < 2) this.spare.push(reuse)
+    })
     this.writes.catch(() => {}) // surfaced by the next add that waits, or by commit
   }
 
   /** Hands the current stage to the write queue and starts a new one. */
   private rotate(): void {
-    if (this.used > 0) this.queue(this.stage.subarray(0, this.used), this.stageStart)
+    if (this.used === 0) return
+    this.queue(this.stage.subarray(0, this.used), this.stageStart, this.stage)
     this.stageStart += this.used
-    this.stage = Buffer.allocUnsafe(this.stageBytes)
+    this.stage = this.spare.pop() ?? Buffer.allocUnsafe(this.stageBytes)
     this.used = 0
   }
 
