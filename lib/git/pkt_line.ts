@@ -32,22 +32,43 @@ export class PktReader {
     this.it = source[Symbol.asyncIterator]()
   }
 
+  /** Chunks received after `buf`, merged only when a packet needs them (no copy per chunk). */
+  private extra: Uint8Array[] = []
+  private extraLen = 0
+
   private async fill(n: number): Promise<boolean> {
-    while (this.buf.length - this.pos < n) {
-      if (this.done) return false
-      const r = await this.it.next()
-      if (r.done) {
+    let ok = true
+    while (this.buf.length - this.pos + this.extraLen < n) {
+      if (!this.done) {
+        const r = await this.it.next()
+        if (!r.done) {
+          this.extra.push(r.value)
+          this.extraLen += r.value.length
+          continue
+        }
         this.done = true
-        return false
       }
-      const rest = this.buf.subarray(this.pos)
-      const merged = new Uint8Array(rest.length + r.value.length)
-      merged.set(rest, 0)
-      merged.set(r.value, rest.length)
-      this.buf = merged
-      this.pos = 0
+      ok = false
+      break
     }
-    return true
+    if (this.extraLen > 0 && (!ok || this.buf.length - this.pos < n)) {
+      const rest = this.buf.subarray(this.pos)
+      if (rest.length === 0 && this.extra.length === 1) this.buf = this.extra[0]
+      else {
+        const merged = new Uint8Array(rest.length + this.extraLen)
+        merged.set(rest, 0)
+        let at = rest.length
+        for (const c of this.extra) {
+          merged.set(c, at)
+          at += c.length
+        }
+        this.buf = merged
+      }
+      this.pos = 0
+      this.extra = []
+      this.extraLen = 0
+    }
+    return ok
   }
 
   /** The next packet, or null at a clean end of stream. */

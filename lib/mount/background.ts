@@ -63,7 +63,8 @@ export async function startInBackground(options: BackgroundOptions): Promise<{ p
         child.kill('SIGTERM')
         throw new ScorpioError('background', `The mount did not become ready in time; see "${options.logFile}"`)
       }
-      await new Promise((r) => setTimeout(r, 50))
+      // Short polls first: a mount of a cached or small repository is ready in a fraction of a second.
+      await new Promise((r) => setTimeout(r, Date.now() < deadline - (options.timeoutMs ?? 600_000) + 3000 ? 10 : 50))
     }
   } finally {
     closeSync(fd)

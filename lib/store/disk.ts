@@ -109,8 +109,12 @@ export class DiskObjectDb {
   async hasMany(oids: Oid[]): Promise<boolean[]> {
     await this.packs.refresh()
     const out = oids.map((oid) => !this.bad.has(oid) && this.packs.locate(oid) !== null)
-    const loose: number[] = []
-    out.forEach((inPack, i) => inPack || loose.push(i))
+    const candidates: number[] = []
+    out.forEach((inPack, i) => inPack || candidates.push(i))
+    if (candidates.length === 0) return out
+    // Only ids whose fan-out directory exists can be loose (most fetches go to packs).
+    const subs = new Set(await fsp.readdir(this.dir).catch(() => [] as string[]))
+    const loose = candidates.filter((i) => subs.has(oids[i].slice(0, 2)))
     if (loose.length > 512) {
       // Many ids: list the fan-out directories they fall in (at most 256) instead of one access each.
       const dirs = new Map<string, Promise<Set<string>>>()

@@ -10,6 +10,9 @@ import { writeObjectHeader } from '../git/pack_reader.ts'
 import type { ObjectType, Oid } from './types.ts'
 
 const REC = 32
+/** A pack read this many times, and no bigger than HOT_MAX_BYTES, is kept in memory. */
+const HOT_READS = 256
+const HOT_MAX_BYTES = 24 << 20
 const MAGIC = 'SCPI0001'
 
 export interface PackLoc {
@@ -45,7 +48,28 @@ export class PackFile {
     for (let i = 0; i < this.count; i++) out.push(this.idx.toString('hex', 8 + i * REC, 8 + i * REC + 20))
     return out
   }
+  /** The whole data file once the pack is hot and small (a commit's trees: a walk reads thousands). */
+  private data: Buffer | null = null
+  private reads = 0
+  private loading: Promise<void> | null = null
+
   async read(offset: number, length: number): Promise<Buffer> {
+    if (this.data) return Buffer.from(this.data.subarray(offset, offset + length))
+    if (++this.reads === HOT_READS && !this.loading) {
+      this.loading = (async () => {
+        const fh = await (this.fh ??= fsp.open(this.dataPath, 'r'))
+        const st = await fh.stat()
+        if (st.size > HOT_MAX_BYTES) return
+        const all = Buffer.allocUnsafe(st.size)
+        let got = 0
+        while (got < st.size) {
+          const { bytesRead } = await fh.read(all, got, st.size - got, got)
+          if (bytesRead === 0) return
+          got += bytesRead
+        }
+        this.data = all
+      })().catch(() => {})
+    }
     if (!this.fh) this.fh = fsp.open(this.dataPath, 'r')
     const fh = await this.fh
     const buf = Buffer.allocUnsafe(length)
@@ -58,6 +82,8 @@ export class PackFile {
     return buf.subarray(0, got)
   }
   async close(): Promise<void> {
+    await this.loading
+    this.data = null
     if (this.fh) await (await this.fh.catch(() => null))?.close().catch(() => {})
     this.fh = null
   }
