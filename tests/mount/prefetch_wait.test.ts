@@ -71,6 +71,9 @@ test('prefetch --record writes the paths a job read; --profile fetches them in o
   const env2 = { ...sb.env, XDG_CACHE_HOME: join(sb.root, 'cache-rec2') }
   m = await mountForeground([served.url, mp2], { env: env2 })
   try {
+    // The mount answers before all its trees are in; a deep lookup waits for them, so the counts
+    // below see only what the prefetch asks for.
+    for (const p of read) await fsp.stat(join(mp2, p))
     served.server.reset()
     const r = await scorpio(['prefetch', '--profile', profile, '--json'], { env: env2, cwd: mp2 })
     assert.is(r.status, 0, r.stderr)
