@@ -1,6 +1,7 @@
 // lib/vfs: the overlay as a RawFileSystem. Maps kernel inodes to workspace paths, keeps lookup
-// counts, hands out file and directory handles, and tells the kernel what may be cached: lower
-// entries never change for a base commit (long timeouts + keep_cache), upper ones may (short).
+// counts, hands out file handles, and tells the kernel what may be cached: lower entries never
+// change for a base commit (long timeouts + keep_cache), upper ones may (short); every directory
+// listing is kept by the kernel (no OPENDIR, see readdir) until a change invalidates it.
 import { constants as C } from 'node:fs'
 import type * as R from '../fuse/raw_fs.ts'
 import { FuseError } from '../fuse/errors.ts'
