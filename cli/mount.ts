@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings, type Settings } from '../lib/config/mod.ts'
 import { startInBackground } from '../lib/mount/background.ts'
+import { boundHeapGrowth } from '../lib/mount/heap.ts'
 import { resolvePaths } from '../lib/mount/options.ts'
 import { runMount } from '../lib/mount/run_mount.ts'
 import { action, isDebug, UsageError } from './_common.ts'
@@ -82,6 +83,7 @@ export function register(program: Command): void {
         process.stdout.write(`ready ${mountpoint}\n`)
         return 0
       }
+      boundHeapGrowth()
       return runMount(options)
     }))
 }

@@ -1,5 +1,6 @@
 // The lower layer: a lazy, read-only view of one commit's tree. Trees are made local at open
 // (store.loadCommit); file contents and sizes come through the store on first use.
+import { LRUCache } from 'lru-cache'
 import { UsageError } from '../errors.ts'
 import type { ObjectStore, Oid, TreeEntry } from '../store/types.ts'
 import { splitPath, walkPath, type LowerEntry, type LowerView } from './types.ts'
@@ -34,9 +35,14 @@ export function entryFromGit(mode: string, oid: Oid, group?: SizeGroup): LowerEn
 /** Blob ids per size request when sizing a whole commit ahead of need. */
 const BULK_SIZE_BATCH = 20_000
 
+/** Directory listings kept built. A walk touches each directory once and the kernel caches what it
+ *  saw, so a bounded set suffices; an evicted listing is rebuilt from the store's tree on demand.
+ *  Unbounded, a 100,000-file tree kept ~92k Maps alive (~60 MB). */
+const LISTINGS_KEPT = 4096
+
 export class GitLowerView implements LowerView {
   readonly root: LowerEntry
-  private readonly listings = new Map<Oid, Map<string, LowerEntry>>()
+  private readonly listings = new LRUCache<Oid, Map<string, LowerEntry>>({ max: LISTINGS_KEPT })
   private readonly sizes = new Map<Oid, number>()
   private bulkSizes?: Promise<void>
 
@@ -113,8 +119,13 @@ export class GitLowerView implements LowerView {
         }
       }
       for (let i = 0; i < blobs.length; i += BULK_SIZE_BATCH) {
-        const sizes = await this.store.cheapSizes!(blobs.slice(i, i + BULK_SIZE_BATCH))
-        for (const [oid, n] of sizes) this.sizes.set(oid, n)
+        const part = blobs.slice(i, i + BULK_SIZE_BATCH)
+        const sizes = await this.store.cheapSizes!(part)
+        // Keyed by our own id strings, not the reply's (which may be slices of a large text).
+        for (const oid of part) {
+          const n = sizes.get(oid)
+          if (n !== undefined) this.sizes.set(oid, n)
+        }
       }
     } catch {
       // Sizing ahead is an optimisation: each miss still asks for its own directory.

@@ -3,6 +3,7 @@
 // separated, '' for the root.
 import { constants as C, promises as fsp, type Stats } from 'node:fs'
 import { join } from 'node:path'
+import { LRUCache } from 'lru-cache'
 import type { LowerEntry, LowerView } from '../lower/types.ts'
 import { fsError, isErrno } from './errors.ts'
 import { loadOrigins } from './xattr.ts'
@@ -93,7 +94,9 @@ export class OverlayCore {
   protected readonly log: (line: string) => void
   /** Every origin xattr in the upper, by path; this process is the only writer while mounted. */
   origins = new Map<string, Origin>()
-  private dirs = new Map<string, DirState>()
+  /** Directory states by path: a cache (rebuilt by lookup on a miss), bounded so that a walk of a
+   *  big tree does not keep one entry per directory. */
+  private dirs = new LRUCache<string, DirState>({ max: 8192 })
 
   constructor(options: OverlayOptions) {
     this.upperDir = options.upperDir
@@ -120,7 +123,8 @@ export class OverlayCore {
   protected invalidate(path: string): void {
     if (path === '') return this.dirs.clear()
     const prefix = path + '/'
-    for (const k of this.dirs.keys()) if (k === path || k.startsWith(prefix)) this.dirs.delete(k)
+    const gone = [...this.dirs.keys()].filter((k) => k === path || k.startsWith(prefix))
+    for (const k of gone) this.dirs.delete(k)
   }
 
   protected async dirState(path: string): Promise<DirState> {

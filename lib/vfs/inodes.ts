@@ -13,11 +13,27 @@ export interface Inode {
   nlookup: number
   /** No longer reachable by its path (deleted, replaced, or the base moved under it). */
   detached: boolean
-  /** Last attributes answered: served for a detached inode the kernel still asks about. */
-  lastAttr?: Attr
+  /** Last attributes answered (see InodeTable.remember / lastAttr): kept whole only when they
+   *  share nothing with other entries' ... */
+  attr?: Attr
+  /** ... otherwise as mode + size + the fields shared by many entries (owner, times, nlink). */
+  mode?: number
+  size?: number
+  shared?: SharedAttr
 }
 
+/** The attribute fields most entries of a lower layer have in common (one object for thousands). */
+type SharedAttr = Readonly<Omit<Required<Attr>, 'ino' | 'mode' | 'size' | 'blocks' | 'flags'>>
+const SHARED_FIELDS = ['nlink', 'uid', 'gid', 'rdev', 'blksize', 'atime', 'atimensec', 'mtime', 'mtimensec', 'ctime', 'ctimensec'] as const
+/** Recently used shared parts (lower files and lower directories differ in nlink). */
+const SHARED_KEPT = 4
+
 const MASK = 2 ** 48
+
+/** All fields set at creation, so every inode has one shape with its fields inside the object. */
+function newInode(ino: number, path: string): Inode {
+  return { ino, path, nlookup: 0, detached: false, attr: undefined, mode: 0, size: 0, shared: undefined }
+}
 
 /** 48 bits of a two-lane multiplicative hash of the path's UTF-16 units: the same id for the same
  *  path in every process, at a fraction of a SHA-1's cost (collisions are probed past in ref()). */
@@ -45,7 +61,8 @@ export class InodeTable {
   readonly byPath = new Map<string, Inode>()
 
   constructor() {
-    const root: Inode = { ino: ROOT_INO, path: '', nlookup: 1, detached: false }
+    const root = newInode(ROOT_INO, '')
+    root.nlookup = 1
     this.byIno.set(ROOT_INO, root)
     this.byPath.set('', root)
   }
@@ -65,7 +82,7 @@ export class InodeTable {
     if (!node) {
       let ino = pathIno(path)
       while (this.byIno.has(ino)) ino = ino + 1 >= MASK ? 2 : ino + 1
-      node = { ino, path, nlookup: 0, detached: false }
+      node = newInode(ino, path)
       this.byIno.set(ino, node)
       this.byPath.set(path, node)
     }
@@ -114,5 +131,48 @@ export class InodeTable {
 
   get size(): number {
     return this.byIno.size
+  }
+
+  private readonly shared: SharedAttr[] = []
+
+  /** Keeps `attr` as the last attributes answered for `node` (served while it is detached). A
+   *  100,000-entry walk kept one 16-field object per inode (~50 MB); lower entries differ only in
+   *  mode and size, so those two are kept and the rest is one object shared by all of them. */
+  remember(node: Inode, attr: Attr): void {
+    const size = attr.size ?? 0
+    const shared = attr.flags || (attr.blocks ?? Math.ceil(size / 512)) !== Math.ceil(size / 512) ? undefined : this.sharedPart(attr)
+    if (shared) {
+      node.attr = undefined
+      node.mode = attr.mode
+      node.size = size
+      node.shared = shared
+    } else {
+      node.attr = attr
+      node.shared = undefined
+    }
+  }
+
+  /** The last attributes remembered for `node`, if any. */
+  lastAttr(node: Inode): Attr | undefined {
+    if (node.attr) return node.attr
+    const sh = node.shared
+    if (!sh) return undefined
+    const size = node.size ?? 0
+    return { ino: node.ino, mode: node.mode ?? 0, size, blocks: Math.ceil(size / 512), ...sh }
+  }
+
+  private sharedPart(attr: Attr): SharedAttr | undefined {
+    const same = (s: SharedAttr) => SHARED_FIELDS.every((k) => s[k] === (attr[k] ?? 0))
+    const i = this.shared.findIndex(same)
+    if (i === 0) return this.shared[0]
+    if (i > 0) {
+      const [s] = this.shared.splice(i, 1)
+      this.shared.unshift(s)
+      return s
+    }
+    const s = Object.freeze(Object.fromEntries(SHARED_FIELDS.map((k) => [k, attr[k] ?? 0]))) as SharedAttr
+    this.shared.unshift(s)
+    if (this.shared.length > SHARED_KEPT) this.shared.pop()
+    return s
   }
 }

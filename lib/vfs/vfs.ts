@@ -89,7 +89,7 @@ export function createVfs(options: VfsOptions): Vfs {
   function entryFor(path: string, node: OvNode, attr: OvAttr): R.EntryOut {
     const n = table.ref(path)
     const fattr = toFuseAttr(n.ino, attr)
-    n.lastAttr = fattr
+    table.remember(n, fattr)
     const t = timeout(node)
     return { nodeid: n.ino, entryValid: t, attrValid: t, attr: fattr }
   }
@@ -157,12 +157,14 @@ export function createVfs(options: VfsOptions): Vfs {
           const st = await h.fd.stat()
           return { attrValid: 0, attr: toFuseAttr(ino, { ...st, blksize: 4096 }) }
         }
-        if (n.lastAttr) return { attrValid: 0, attr: n.lastAttr }
+        const last = table.lastAttr(n)
+        if (last) return { attrValid: 0, attr: last }
         throw new FuseError('ENOENT')
       }
       const { node, attr } = await resolve(n.path)
-      n.lastAttr = toFuseAttr(ino, attr)
-      return { attrValid: timeout(node), attr: n.lastAttr }
+      const fattr = toFuseAttr(ino, attr)
+      table.remember(n, fattr)
+      return { attrValid: timeout(node), attr: fattr }
     },
 
     async setattr(_ctx, a) {
@@ -183,8 +185,9 @@ export function createVfs(options: VfsOptions): Vfs {
       )
       const { node, attr } = await resolve(path)
       const n = inode(a.ino)
-      n.lastAttr = toFuseAttr(a.ino, attr)
-      return { attrValid: timeout(node), attr: n.lastAttr }
+      const fattr = toFuseAttr(a.ino, attr)
+      table.remember(n, fattr)
+      return { attrValid: timeout(node), attr: fattr }
     },
 
     async readlink(_ctx, { ino }) {

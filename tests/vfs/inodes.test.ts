@@ -59,4 +59,33 @@ test('rename moves the subtree; exchange swaps; a forgotten child does not resur
   assert.is(t.byPath.get('e/c'), undefined)
 })
 
+test('remembered attributes come back exactly; lower-like entries share one object for the common fields', () => {
+  const t = new InodeTable()
+  const common = { nlink: 1, uid: 1000, gid: 1000, rdev: 0, blksize: 4096, atime: 1700000000, atimensec: 5, mtime: 1700000000, mtimensec: 5, ctime: 1700000000, ctimensec: 5 }
+  const a = t.ref('a.txt')
+  const b = t.ref('dir/b.bin')
+  const attrA = { ino: a.ino, mode: 0o100644, size: 1234, blocks: 3, ...common }
+  const attrB = { ino: b.ino, mode: 0o100755, size: 3_000_000_000, blocks: Math.ceil(3_000_000_000 / 512), ...common }
+  t.remember(a, attrA)
+  t.remember(b, attrB)
+  assert.equal(t.lastAttr(a), attrA)
+  assert.equal(t.lastAttr(b), attrB)
+  assert.is(a.attr, undefined, 'kept compact')
+  assert.is(a.shared, b.shared, 'one shared object')
+  // Upper entries: own times and blocks that are not ceil(size / 512) are kept whole.
+  const u = t.ref('upper.txt')
+  const attrU = { ino: u.ino, mode: 0o100600, size: 10, blocks: 8, ...common, mtime: 1800000000 }
+  t.remember(u, attrU)
+  assert.equal(t.lastAttr(u), attrU)
+  assert.is(u.attr, attrU)
+  // Re-remembering switches form; a never-answered inode has none.
+  t.remember(u, { ...attrU, blocks: 1 })
+  assert.equal(t.lastAttr(u), { ...attrU, blocks: 1 })
+  assert.is(u.attr, undefined)
+  assert.is(t.lastAttr(t.ref('new')), undefined)
+  // Many different shared parts (upper entries) never break earlier ones.
+  for (let i = 0; i < 10; i++) t.remember(t.ref(`x${i}`), { ino: 9, mode: 0o100644, size: 0, blocks: 0, ...common, mtime: i })
+  assert.equal(t.lastAttr(a), attrA)
+})
+
 test.run()
