@@ -176,6 +176,26 @@ export class DiskObjectDb {
     return o
   }
 
+  /**
+   * `size` for many ids: the pack list is re-read once, and loose files are tried only where their
+   * fan-out directory exists (not a failed open plus a pack-directory stat per id).
+   */
+  async sizeMany(oids: Oid[]): Promise<({ type: ObjectType; size: number } | null)[]> {
+    await this.packs.refresh()
+    const subs = new Set(await fsp.readdir(this.dir).catch(() => [] as string[]))
+    return Promise.all(
+      oids.map(async (oid) => {
+        const loc = this.bad.has(oid) ? null : this.packs.locate(oid)
+        if (loc) {
+          const head = await loc.pack.read(loc.offset, Math.min(40, loc.length)).catch(() => null)
+          const h = head && parseHeader(head)
+          if (h && h.start + h.size === loc.length) return { type: h.type, size: h.size }
+        }
+        return subs.has(oid.slice(0, 2)) ? this.size(oid) : null
+      }),
+    )
+  }
+
   /** Size from the header (and the file length agreeing with it), without reading the body. */
   async size(oid: Oid): Promise<{ type: ObjectType; size: number } | null> {
     let fh: fsp.FileHandle

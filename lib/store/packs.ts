@@ -10,9 +10,12 @@ import { writeObjectHeader } from '../git/pack_reader.ts'
 import type { ObjectType, Oid } from './types.ts'
 
 const REC = 32
-/** A pack read this many times, and no bigger than HOT_MAX_BYTES, is kept in memory. */
+/** A pack read this many times, and no bigger than HOT_MAX_BYTES, is kept in memory... */
 const HOT_READS = 256
 const HOT_MAX_BYTES = 24 << 20
+/** ...while all such packs of the process stay within this (the first hot one is a commit's trees). */
+const HOT_BUDGET = 32 << 20
+let hotBytes = 0
 const MAGIC = 'SCPI0001'
 
 export interface PackLoc {
@@ -59,15 +62,20 @@ export class PackFile {
       this.loading = (async () => {
         const fh = await (this.fh ??= fsp.open(this.dataPath, 'r'))
         const st = await fh.stat()
-        if (st.size > HOT_MAX_BYTES) return
+        if (st.size > HOT_MAX_BYTES || hotBytes + st.size > HOT_BUDGET) return
+        hotBytes += st.size
         const all = Buffer.allocUnsafe(st.size)
         let got = 0
-        while (got < st.size) {
-          const { bytesRead } = await fh.read(all, got, st.size - got, got)
-          if (bytesRead === 0) return
-          got += bytesRead
+        try {
+          while (got < st.size) {
+            const { bytesRead } = await fh.read(all, got, st.size - got, got)
+            if (bytesRead === 0) break
+            got += bytesRead
+          }
+        } finally {
+          if (got === st.size) this.data = all
+          else hotBytes -= st.size
         }
-        this.data = all
       })().catch(() => {})
     }
     if (!this.fh) this.fh = fsp.open(this.dataPath, 'r')
@@ -83,6 +91,7 @@ export class PackFile {
   }
   async close(): Promise<void> {
     await this.loading
+    if (this.data) hotBytes -= this.data.length
     this.data = null
     if (this.fh) await (await this.fh.catch(() => null))?.close().catch(() => {})
     this.fh = null

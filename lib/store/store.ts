@@ -454,7 +454,7 @@ export class Store implements ObjectStore {
       else todo.push(oid)
     }
     if (todo.length) {
-      const disk = await Promise.all(todo.map((o) => this.db.size(o)))
+      const disk = await this.db.sizeMany(todo)
       todo = todo.filter((o, i) => {
         const d = disk[i]
         if (d) out.set(o, d.size), this.sizes.set(o, d.size)
@@ -493,7 +493,7 @@ export class Store implements ObjectStore {
     // Bounded so that a whole commit's worth of ids never opens thousands of files at once.
     for (let i = 0; i < todo.length; i += 512) {
       const part = todo.slice(i, i + 512)
-      const disk = await Promise.all(part.map((o) => this.db.size(o)))
+      const disk = await this.db.sizeMany(part)
       part.forEach((o, j) => {
         const d = disk[j]
         if (d) out.set(o, d.size), this.sizes.set(o, d.size)

@@ -117,15 +117,40 @@ export async function runMountBench(options: { files?: number; log?: (s: string)
   let mounted = false
   let pid = 0
   try {
-    // a. Time to a listing, cold cache, vs the blobless clone (interleaved: git, ours).
-    const gA = await sh('git', ['clone', '-q', '--filter=blob:none', '--depth', '1', '--no-checkout', url, join(work, 'blobless')])
-    const t0 = performance.now()
-    await scorpio(['mount', url, mp, '--background', '--cache', join(work, 'cache'), '--state', join(work, 'state')])
-    mounted = true
-    const ls = await sh('ls', [mp])
-    const oursA = (performance.now() - t0) / 1000
-    if (!ls.stdout.trim()) throw new Error('the mount lists nothing')
-    row('mount until ls answers', oursA, gA.s, 's', '≤ 1.0×', oursA / gA.s <= 1.0, `(git clone --filter=blob:none --depth 1 --no-checkout)`)
+    // a. Time to a listing, cold cache, vs the blobless clone (interleaved: git, ours); three
+    //    samples each side on fresh caches and clones, the best of each (a shared machine). The
+    //    last mount stays for the rows below; earlier ones are unmounted.
+    let gA: Ran | undefined
+    let oursA = Infinity
+    let secondA = Infinity
+    for (let i = 0; i < 3; i++) {
+      const last = i === 2
+      const clone = join(work, last ? 'blobless' : `blobless-${i}`)
+      const g = await sh('git', ['clone', '-q', '--filter=blob:none', '--depth', '1', '--no-checkout', url, clone])
+      if (!gA || g.s < gA.s) gA = g
+      const cache = join(work, last ? 'cache' : `cache-${i}`)
+      const state = join(work, last ? 'state' : `state-${i}`)
+      const t0 = performance.now()
+      await scorpio(['mount', url, mp, '--background', '--cache', cache, '--state', state])
+      mounted = true
+      const ls = await sh('ls', [mp])
+      oursA = Math.min(oursA, (performance.now() - t0) / 1000)
+      if (!ls.stdout.trim()) throw new Error('the mount lists nothing')
+      if (!last) {
+        // Second mount of the same remote and commit (a new workspace, same cache): stored trees are reused.
+        await sh('find', [mp, '-maxdepth', '3'], { check: false }) // waits for the trees to be in
+        await scorpio(['umount', mp])
+        const t1 = performance.now()
+        await scorpio(['mount', url, mp, '--background', '--cache', cache, '--state', `${state}-again`])
+        await sh('ls', [mp])
+        secondA = Math.min(secondA, (performance.now() - t1) / 1000)
+        await scorpio(['umount', mp])
+        mounted = false
+        rmSync(clone, { recursive: true, force: true })
+      }
+    }
+    row('mount until ls answers', oursA, gA!.s, 's', '≤ 1.0×', oursA / gA!.s <= 1.0, `(git clone --filter=blob:none --depth 1 --no-checkout; best of 3)`)
+    row('second mount of the same commit until ls (trees from the cache)', secondA, gA!.s, 's', '—', true, '(best of 2; git column: the blobless clone)')
     const list = JSON.parse((await scorpio(['list', '--json'])).stdout) as { mountpoint: string; pid: number }[] | { mounts: { mountpoint: string; pid: number }[] }
     const mounts = Array.isArray(list) ? list : list.mounts
     pid = mounts.find((m) => resolve(m.mountpoint) === resolve(mp))?.pid ?? 0

@@ -1,6 +1,7 @@
 // Remote + store benchmark on a 100,000-file repository served by git http-backend:
 //   1. tree fetch (commit + all trees)      vs git clone --filter=blob:none --depth 1 --no-checkout  (target ≤ 1.0×)
 //   2. blobs of a ~360-file subtree         vs git sparse-checkout of it in a blobless clone       (target ≤ 0.5×)
+//   (1 and 2: three interleaved samples per side, the best of each)
 //   3. all blobs                            vs git checkout in a blobless clone                    (target ≤ 1.0×)
 // with the peak RSS of each side. Run alone: node --import tsx scripts/bench/remote_bench.ts [--files N]
 import { spawn } from 'node:child_process'
@@ -100,17 +101,28 @@ export async function runRemoteBench(options: { files?: number; log?: (s: string
     log(`${name}: ours ${r.ours_s}s (wall ${r.ours_wall_s}s, ${r.ours_rss_mb} MB) vs git ${r.git_s}s (${r.git_rss_mb} MB) → ${r.ratio}× (target ≤ ${target}×) ${note}`)
   }
   try {
-    // 1. Tree fetch.
-    const cacheA = join(work, 'cache-a')
-    const oA = await ours('trees', cacheA)
-    const gA = await timed('git', ['clone', '-q', '--filter=blob:none', '--depth', '1', '--no-checkout', url, join(work, 'clone-a')])
-    row('tree fetch', oA, gA, 1.0, `(${oA.requests} request(s))`)
-
-    // 2. A ~360-file subtree.
+    // 1. Tree fetch, and 2. a ~360-file subtree: three samples each side, interleaved, best of
+    // each (the machine is shared: one sample is at the mercy of the other engineers' load).
+    const SAMPLES = 3
     const sub = await pickSubtree(repo, 360)
-    const oB = await ours('subtree', cacheA, [sub.dir])
-    const gB = await timed('sh', ['-c', `git -C clone-a sparse-checkout set --cone '${sub.dir}' && git -C clone-a checkout -q main`], work)
-    row(`subtree blobs (${sub.dir}, ${sub.files} files)`, oB, gB, 0.5, `(${oB.objects} blobs, ${oB.requests} requests)`)
+    let oA: Awaited<ReturnType<typeof ours>> | undefined
+    let gA: Timed | undefined
+    let oB: Awaited<ReturnType<typeof ours>> | undefined
+    let gB: Timed | undefined
+    for (let i = 0; i < SAMPLES; i++) {
+      const cache = join(work, `cache-a${i}`)
+      const clone = join(work, `clone-a${i}`)
+      const o = await ours('trees', cache)
+      const g = await timed('git', ['clone', '-q', '--filter=blob:none', '--depth', '1', '--no-checkout', url, clone])
+      if (!oA || o.s < oA.s) oA = o
+      if (!gA || g.wall < gA.wall) gA = g
+      const ob = await ours('subtree', cache, [sub.dir])
+      const gb = await timed('sh', ['-c', `git -C '${clone}' sparse-checkout set --cone '${sub.dir}' && git -C '${clone}' checkout -q main`], work)
+      if (!oB || ob.s < oB.s) oB = ob
+      if (!gB || gb.wall < gB.wall) gB = gb
+    }
+    row('tree fetch', oA!, gA!, 1.0, `(${oA!.requests} request(s); best of ${SAMPLES})`)
+    row(`subtree blobs (${sub.dir}, ${sub.files} files)`, oB!, gB!, 0.5, `(${oB!.objects} blobs, ${oB!.requests} requests; best of ${SAMPLES})`)
 
     // 3. Every blob (fresh caches and clone, trees fetched untimed).
     const cacheC = join(work, 'cache-c')
