@@ -61,6 +61,14 @@ test('prefetch --record writes the paths a job read; --profile fetches them in o
   let m = await mountForeground([served.url, mp1], { env: { ...sb.env, XDG_CACHE_HOME: join(sb.root, 'cache-rec1') } })
   try {
     for (const p of read) await fsp.readFile(join(mp1, p))
+    // The mount appends its read log in batches, 200 ms after a read: wait for it (a loaded machine
+    // can start the next command sooner than that).
+    for (let i = 0; i < 50; i++) {
+      const rec = await scorpio(['prefetch', '--record', profile], { env: sb.env, cwd: mp1 })
+      assert.is(rec.status, 0, rec.stderr)
+      if ((await fsp.readFile(profile, 'utf8')).trim().split('\n').length >= read.length) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
     const r = await scorpio(['prefetch', '--record', profile], { env: sb.env, cwd: mp1 })
     assert.is(r.status, 0, r.stderr)
     assert.equal((await fsp.readFile(profile, 'utf8')).trim().split('\n'), [...read].sort())
