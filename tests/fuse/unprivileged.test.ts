@@ -3,6 +3,7 @@
 // that it cannot and what to do instead. Runs the same on every host runtime.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { unprivilegedBox, NOBODY, type UnprivilegedBox } from '../helpers/unprivileged.ts'
 
@@ -34,6 +35,18 @@ for (const runtime of ['bun', 'deno']) {
     assert.is(r.status, 0, r.stderr)
   })
 }
+
+test('bun: allow_other without user_allow_other in /etc/fuse.conf is a clear error naming the fix', async () => {
+  const conf = await readFile('/etc/fuse.conf', 'utf8').catch(() => '')
+  if (/^\s*user_allow_other\s*$/m.test(conf)) return // this machine allows it: nothing to check
+  const mnt = box.dir('mnt-allow-other')
+  const r = await box.run(`SCORPIO_TEST_ALLOW_OTHER=1 ${RUNTIMES.bun} '${mnt}'`)
+  const res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}')
+  assert.is(res.ok, false)
+  assert.not.match(res.error, /\n/)
+  assert.match(res.error, /user_allow_other/)
+  assert.match(res.error, /\/etc\/fuse\.conf, or mount without --allow-other/)
+})
 
 test('node: a clear one-line error that says to run as root or use the binary', async () => {
   const mnt = box.dir('mnt-node')

@@ -1,6 +1,7 @@
 // Run by tests/fuse/unprivileged.test.ts as an unprivileged user: mounts a MemFs at argv[2] (through
 // fusermount3), writes and reads a file there from a shell, unmounts, and prints one JSON line:
-// {ok, uid, fuseType, wrote, read, mountedAfter} or {ok: false, error}.
+// {ok, uid, fuseType, wrote, read, mountedAfter} or {ok: false, error}. With SCORPIO_TEST_ALLOW_OTHER=1
+// it asks for allow_other.
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mountFuse } from '../../lib/fuse/mod.ts'
@@ -14,7 +15,7 @@ const sh = (script: string) => new Promise<string>((resolve, reject) => {
 })
 
 try {
-  const mount = await mountFuse(mnt, new MemFs(), { log: () => {} })
+  const mount = await mountFuse(mnt, new MemFs(), { log: () => {}, allowOther: process.env.SCORPIO_TEST_ALLOW_OTHER === '1' })
   let result: Record<string, unknown>
   try {
     const fuseType = entry()?.split(' ')[2]
