@@ -16,6 +16,7 @@ export interface StoredObject {
 
 const TYPES = new Set(['blob', 'tree', 'commit', 'tag'])
 const TOUCH_AFTER_MS = 10 * 60 * 1000
+const ORPHAN_AGE_MS = 10 * 60 * 1000
 
 function parseHeader(buf: Uint8Array): { type: ObjectType; size: number; start: number } | null {
   const nul = buf.indexOf(0)
@@ -45,7 +46,45 @@ export class DiskObjectDb {
 
   async init(): Promise<void> {
     await fsp.mkdir(join(this.dir, 'tmp'), { recursive: true })
+    await this.removeOrphans()
     await this.packs.refresh()
+  }
+
+  /**
+   * Temp files of writers that died (kill -9 mid-fetch): `.incoming.<pid>.*` and `.<name>.idx.<pid>.*`
+   * in packs/, `<oid>.<pid>.*` in tmp/. Never visible as objects, but they would stay forever.
+   * Only files of processes that no longer exist, untouched for 10 minutes (a writer in another
+   * pid namespace may share the cache), are removed.
+   */
+  private async removeOrphans(): Promise<void> {
+    const dead = (pid: number) => {
+      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false
+      try {
+        process.kill(pid, 0)
+        return false
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'ESRCH'
+      }
+    }
+    const sweep = async (dir: string, pidOf: (name: string) => number) => {
+      const names = await fsp.readdir(dir).catch(() => [] as string[])
+      await Promise.all(
+        names
+          .filter((n) => dead(pidOf(n)))
+          .map(async (n) => {
+            const st = await fsp.stat(join(dir, n)).catch(() => null)
+            if (st && Date.now() - st.mtimeMs > ORPHAN_AGE_MS) await fsp.rm(join(dir, n), { force: true }).catch(() => {})
+          }),
+      )
+    }
+    await sweep(join(this.dir, 'packs'), (n) => {
+      const m = /^\.incoming\.(\d+)\.[0-9a-f]+$/.exec(n) ?? /^\.[0-9a-f]{40}\.idx\.(\d+)\.[0-9a-f]+$/.exec(n)
+      return m ? Number(m[1]) : 0
+    })
+    await sweep(join(this.dir, 'tmp'), (n) => {
+      const m = /^[0-9a-f]{40}\.(\d+)\.[0-9a-f]+$/.exec(n)
+      return m ? Number(m[1]) : 0
+    })
   }
 
   private async locate(oid: Oid, rescan: boolean) {

@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { streamPack } from '../../lib/git/pack_reader.ts'
@@ -56,6 +56,38 @@ test('an aborted PackWriter leaves no file', async () => {
     await w.abort()
     assert.equal(readdirSync(join(dir, 'packs')), [])
     assert.is(await db.read('ce013625030ba8dba906f756967f9e9ca394464a'), null)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('temp files of a dead writer are removed on open, those of a live one kept', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scorpio-packs-'))
+  try {
+    mkdirSync(join(dir, 'packs'), { recursive: true })
+    mkdirSync(join(dir, 'tmp'), { recursive: true })
+    // A pid far above pid_max (4194304) is never alive.
+    const dead = 99999999
+    const old = new Date(Date.now() - 3600_000)
+    const files = {
+      deadIncoming: join(dir, 'packs', `.incoming.${dead}.0a1b2c3d`),
+      deadIdx: join(dir, 'packs', `.${'a'.repeat(40)}.idx.${dead}.0a1b2c3d`),
+      deadLoose: join(dir, 'tmp', `${'b'.repeat(40)}.${dead}.0a1b2c3d`),
+      liveIncoming: join(dir, 'packs', `.incoming.${process.ppid}.0a1b2c3d`),
+      recentDead: join(dir, 'packs', `.incoming.${dead}.ffffffff`),
+    }
+    for (const [k, f] of Object.entries(files)) {
+      writeFileSync(f, 'partial')
+      if (k !== 'recentDead') utimesSync(f, old, old)
+    }
+    const db = new DiskObjectDb(dir)
+    await db.init()
+    assert.is(existsSync(files.deadIncoming), false)
+    assert.is(existsSync(files.deadIdx), false)
+    assert.is(existsSync(files.deadLoose), false)
+    assert.is(existsSync(files.liveIncoming), true, 'a live process keeps its temp file')
+    assert.is(existsSync(files.recentDead), true, 'a recent file is kept (maybe another pid namespace)')
+    await db.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
