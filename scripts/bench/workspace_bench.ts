@@ -11,18 +11,17 @@
 // Node alone takes ~60 ms to start, so no Node command can meet a 50 ms status.
 // Run: node --import tsx scripts/bench/workspace_bench.ts [--files N]
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { openLocalRemote } from '../../lib/remote/mod.ts'
 import { openStore } from '../../lib/store/mod.ts'
 import { createWorkspaceState } from '../../lib/workspace/state.ts'
+import { BINARY, ensureBuilt, NODE_CLI } from './_build.ts'
 
 const ROOT = resolve(import.meta.dirname ?? '.', '..', '..')
 const GEN = resolve(ROOT, '..', 'shared', 'bench', 'gen-monorepo.mjs')
-const NODE_CLI = join(ROOT, 'dist', 'scorpio.mjs')
-const BINARY = join(ROOT, 'dist', 'scorpio')
 
 export interface BenchRow {
   name: string
@@ -59,28 +58,6 @@ type Cli = 'binary' | 'node'
 
 function scorpio(cli: Cli, args: string[], cwd = ROOT): number {
   return cli === 'binary' ? timed(BINARY, args, cwd) : timed(process.execPath, [NODE_CLI, ...args], cwd)
-}
-
-function newest(dir: string): number {
-  let t = 0
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs)
-  }
-  return t
-}
-
-/** Builds dist/scorpio.mjs and dist/scorpio unless they are newer than every source. */
-function ensureBuilt(log: (line: string) => void): void {
-  const sources = Math.max(newest(join(ROOT, 'cli')), newest(join(ROOT, 'lib')), statSync(join(ROOT, 'package.json')).mtimeMs)
-  const stale = (f: string) => !existsSync(f) || statSync(f).mtimeMs < sources
-  if (stale(NODE_CLI)) {
-    log('building dist/scorpio.mjs…')
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
-  }
-  if (stale(BINARY) || statSync(BINARY).mtimeMs < statSync(join(ROOT, 'scripts', 'compile.mjs')).mtimeMs) {
-    log('building dist/scorpio (bun build --compile)…')
-    execFileSync('npm', ['run', 'compile'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
-  }
 }
 
 /** 100 text files spread over the repo (every k-th regular file). */
