@@ -1,10 +1,13 @@
 // The object store of one remote: memory LRU → disk object DB → remote (batched, single-flight).
 // Implements the ObjectStore contract (types.ts) plus push, gc and pins.
 import { promises as fsp } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { IntegrityError, RemoteError } from '../errors.ts'
 import { trace } from '../trace.ts'
+import { pidAlive, pidStartTime } from '../registry/mountinfo.ts'
 import { parseCommit } from '../git/commit.ts'
 import { EMPTY_BLOB_OID, hashObject, isOid } from '../git/sha1.ts'
 import { checkTree, parseTree } from '../git/tree.ts'
@@ -51,6 +54,25 @@ class BoundedMap<K, V> extends Map<K, V> {
 /** Parallel requests for the trees below the top two levels of a commit. */
 const TREE_FETCH_PARALLEL = 3
 
+/**
+ * Cross-process single-flight of a commit's tree load: `loaded/<commit>.lock` (O_EXCL) names the
+ * loading process; the others poll for the `loaded/<commit>` marker. The holder touches the lock
+ * every LOCK_BEAT_MS; a lock of a dead process (same host) or untouched for LOCK_STALE_MS is taken over.
+ */
+const LOCK_POLL_MS = 25
+const LOCK_BEAT_MS = 2000
+const LOCK_STALE_MS = 20000
+const HOST = hostname()
+
+/** True when the holder named in a lock's `pid start host token` text is gone, or the lock is old. */
+function lockStale(text: string, mtimeMs: number): boolean {
+  if (Date.now() - mtimeMs > LOCK_STALE_MS) return true
+  const [pid, start, host] = text.split(' ')
+  if (host !== HOST || !pid) return false // another machine or pid namespace: only age tells
+  const n = Number(pid)
+  return !pidAlive(n) || (!!start && pidStartTime(n) !== start)
+}
+
 /** A server that cannot serve a staged fetch (filter, want of a tree) rather than a broken one. */
 function refused(err: unknown): boolean {
   const code = (err as { code?: string }).code
@@ -64,7 +86,7 @@ export class Store implements ObjectStore {
   private trees = new LRUCache<Oid, TreeEntry[]>({ max: 20000 })
   private sizes = new BoundedMap<Oid, number>(500000)
   private batcher: Batcher
-  private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo> }>()
+  private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo>; wantTop: () => void }>()
   /** Tree fetches in flight (settle, never reject): a tree missing on disk may be on its way. */
   private treeLoads = new Set<Promise<void>>()
   /** The top trees of a commit whose other trees are still arriving (verified; stored with them). */
@@ -213,30 +235,93 @@ export class Store implements ObjectStore {
         this.treeLoads.delete(settled)
       })
     }
+    if (options.rootFirst) load.wantTop()
     return options.rootFirst ? load.top : load.all
   }
 
-  private startLoad(commit: Oid): { top: Promise<CommitInfo>; all: Promise<CommitInfo> } {
+  private startLoad(commit: Oid): { top: Promise<CommitInfo>; all: Promise<CommitInfo>; wantTop: () => void } {
     let topDone!: (info: CommitInfo) => void
     const top = new Promise<CommitInfo>((r) => (topDone = r))
-    const all = (async () => {
-      const marker = this.markerOf(commit)
-      const hasMarker = await fsp.access(marker).then(() => true, () => false)
-      if (hasMarker && (await this.db.has(commit))) {
-        const info = await this.readCommit(commit)
-        topDone(info)
-        return info
-      }
-      const info = await this.fetchTrees(commit, topDone)
-      await fsp.mkdir(join(this.db.dir, 'loaded'), { recursive: true })
-      await fsp.writeFile(marker, '')
-      return info
-    })()
+    let topWanted = false
+    const all = this.loadShared(commit, topDone, () => topWanted)
     // `top` fails with `all` when the failure came first; both are marked handled here (callers still see them).
     const topOrFail = Promise.race([top, all])
     topOrFail.catch(() => {})
     all.catch(() => {})
-    return { top: topOrFail, all }
+    return { top: topOrFail, all, wantTop: () => void (topWanted = true) }
+  }
+
+  private async loadedOnDisk(commit: Oid): Promise<boolean> {
+    const hasMarker = await fsp.access(this.markerOf(commit)).then(() => true, () => false)
+    return hasMarker && (await this.db.has(commit))
+  }
+
+  /**
+   * Loads the commit's trees once across every process sharing this cache: the process holding
+   * `loaded/<commit>.lock` fetches them; the others wait for its marker (and, when a caller wants
+   * the top early, fetch only the small top levels themselves, kept in memory). A holder that
+   * fails or dies leaves the load to a waiter.
+   */
+  private async loadShared(commit: Oid, topDone: (info: CommitInfo) => void, topWanted: () => boolean): Promise<CommitInfo> {
+    const lock = this.markerOf(commit) + '.lock'
+    let ownTop: Promise<void> | null = null
+    const mine: Oid[] = []
+    let made = false
+    const me = `${process.pid} ${pidStartTime(process.pid) ?? ''} ${HOST} ${randomBytes(6).toString('hex')}`
+    try {
+      for (;;) {
+        if (await this.loadedOnDisk(commit)) {
+          const info = await this.readCommit(commit)
+          topDone(info)
+          return info
+        }
+        if (!made) await fsp.mkdir(join(this.db.dir, 'loaded'), { recursive: true }), (made = true)
+        const taken = await fsp.writeFile(lock, me, { flag: 'wx' }).then(
+          () => true,
+          (e: NodeJS.ErrnoException) => {
+            if (e.code === 'EEXIST') return false
+            throw e
+          },
+        )
+        if (taken) {
+          const beat = setInterval(() => {
+            const now = new Date()
+            fsp.utimes(lock, now, now).catch(() => {})
+          }, LOCK_BEAT_MS)
+          beat.unref?.()
+          try {
+            if (await this.loadedOnDisk(commit)) continue // finished by another process just before
+            if (ownTop) await ownTop
+            const info = await this.fetchTrees(commit, topDone)
+            await fsp.writeFile(this.markerOf(commit), '')
+            return info
+          } finally {
+            clearInterval(beat)
+            // Only our own lock: a takeover (after a long stall) may have replaced it.
+            if ((await fsp.readFile(lock, 'utf8').catch(() => null)) === me) await fsp.rm(lock, { force: true })
+          }
+        }
+        const [text, st] = await Promise.all([fsp.readFile(lock, 'utf8').catch(() => null), fsp.stat(lock).catch(() => null)])
+        if (text === null || st === null) continue // just released: look again
+        // An empty lock is one being written, or of a process that died right after creating it.
+        if (text ? lockStale(text, st.mtimeMs) : Date.now() - st.mtimeMs > 1000) {
+          // Removed only if still the lock judged stale; then whoever creates it first loads.
+          if ((await fsp.readFile(lock, 'utf8').catch(() => null)) === text) await fsp.rm(lock, { force: true })
+          trace(`store: took over the stale tree-load lock of ${commit} (${text})`)
+          continue
+        }
+        if (topWanted() && !ownTop && this.remote.streamFetch) {
+          ownTop = this.fetchTop(commit, mine, topDone).then(
+            () => {},
+            (err) => trace(`store: early top of ${commit} failed, waiting for the whole load: ${(err as Error).message}`),
+          )
+        }
+        await new Promise((r) => setTimeout(r, LOCK_POLL_MS))
+      }
+    } finally {
+      if (ownTop) await ownTop
+      for (const oid of mine) this.provisional.delete(oid)
+    }
   }
 
   /**

@@ -1,0 +1,101 @@
+// Separate processes loading the same commit into one cache fetch its trees once (a lock file in
+// the store), and a lock left by a killed process does not block the next one.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startGitServer, type GitServer } from '../helpers/git_server.ts'
+import { lsTree, makeBareRepo, type RepoFile, type TestRepo } from '../helpers/repos.ts'
+
+const child = join(dirname(fileURLToPath(import.meta.url)), '_load_child.ts')
+
+function start(args: string[]): { p: ChildProcess; done: Promise<{ requests: number; trees: number }> } {
+  const p = spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  p.stdout!.on('data', (d) => (out += d))
+  p.stderr!.on('data', (d) => (err += d))
+  const done = new Promise<{ requests: number; trees: number }>((resolve, reject) =>
+    p.on('close', (code, sig) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child failed (${code ?? sig}): ${err}`)))),
+  )
+  done.catch(() => {})
+  return { p, done }
+}
+
+/** 120 top directories of 4 subdirectories of 2 files: ~600 trees, enough for the parallel stage. */
+function manyDirs(): RepoFile[] {
+  const files: RepoFile[] = []
+  for (let i = 0; i < 120; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 2; k++) files.push({ path: `d${i}/s${j}/f${k}.txt`, content: `${i} ${j} ${k}\n` })
+  return files
+}
+
+let repo: TestRepo
+let server: GitServer
+let treeCount = 0
+const caches: string[] = []
+const newCache = () => {
+  const c = mkdtempSync(join(tmpdir(), 'scorpio-cache-'))
+  caches.push(c)
+  return c
+}
+
+test.before(async () => {
+  repo = await makeBareRepo({ files: manyDirs() })
+  server = await startGitServer(dirname(repo.path))
+  treeCount = 1 + lsTree(repo.path, repo.head).filter((r) => r.type === 'tree').length
+})
+
+test.after(async () => {
+  await server.close()
+  for (const c of caches) rmSync(c, { recursive: true, force: true })
+  repo.cleanup()
+})
+
+test('three processes loading the same commit into one cache fetch its trees once', async () => {
+  const url = server.url('repo.git')
+  server.reset()
+  const one = await start([url, newCache(), repo.head]).done
+  assert.is(one.trees, treeCount)
+  const oneBytes = server.bytesSent
+  const cache = newCache()
+  server.reset()
+  const all = await Promise.all([start([url, cache, repo.head, 'rootFirst']).done, start([url, cache, repo.head]).done, start([url, cache, repo.head, 'rootFirst']).done])
+  for (const r of all) assert.is(r.trees, treeCount)
+  const ratio = server.bytesSent / oneBytes
+  console.log(`  three processes: ${server.bytesSent} bytes, one load ${oneBytes} bytes (${ratio.toFixed(2)}×)`)
+  assert.ok(ratio < 1.5, `three processes pulled ${ratio.toFixed(2)}× one load's bytes`)
+  assert.equal(readdirSync(join(cache, 'objects', readdirSync(join(cache, 'objects'))[0], 'loaded')), [repo.head])
+})
+
+test('a lock left by a killed process is taken over', async () => {
+  const url = server.url('repo.git')
+  const cache = newCache()
+  // The first loader's subtree requests never answer: it holds the lock when it is killed.
+  server.intercept = (req) => (req.path.endsWith('git-upload-pack') && req.body.includes('blob:none') ? { hang: true } : undefined)
+  const first = start([url, cache, repo.head])
+  const objects = join(cache, 'objects')
+  const lockPath = () => {
+    const key = existsSync(objects) ? readdirSync(objects)[0] : undefined
+    return key ? join(objects, key, 'loaded', `${repo.head}.lock`) : ''
+  }
+  const t0 = Date.now()
+  while (!(lockPath() && existsSync(lockPath()))) {
+    if (Date.now() - t0 > 20000) throw new Error('the first loader never took the lock')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  first.p.kill('SIGKILL')
+  await first.done.catch(() => {})
+  assert.ok(existsSync(lockPath()), 'the killed process left its lock')
+  server.intercept = null
+  const t1 = Date.now()
+  const r = await start([url, cache, repo.head]).done
+  assert.is(r.trees, treeCount)
+  assert.ok(r.requests >= 1, 'the second process fetched the trees itself')
+  assert.ok(Date.now() - t1 < 15000, 'a dead holder does not block until the lock ages out')
+  assert.not.ok(existsSync(lockPath()), 'the lock is removed after the load')
+})
+
+test.run()
