@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { openRemote } from '../../lib/remote/mod.ts'
+import { openStore } from '../../lib/store/mod.ts'
 import { startGitServer, type GitServer } from '../helpers/git_server.ts'
 import { lsTree, makeBareRepo, type RepoFile, type TestRepo } from '../helpers/repos.ts'
 
@@ -96,6 +98,35 @@ test('a lock left by a killed process is taken over', async () => {
   assert.ok(r.requests >= 1, 'the second process fetched the trees itself')
   assert.ok(Date.now() - t1 < 15000, 'a dead holder does not block until the lock ages out')
   assert.not.ok(existsSync(lockPath()), 'the lock is removed after the load')
+})
+
+test('when the lock holder fails, a waiting store loads the trees itself', async () => {
+  const url = server.url('repo.git')
+  const cache = newCache()
+  let failing = true
+  server.intercept = (req) => (failing && req.path.endsWith('git-upload-pack') && req.body.includes('blob:none') ? { status: 500, body: 'broken' } : undefined)
+  try {
+    const a = await openStore({ remote: await openRemote(url), cacheDir: cache })
+    const b = await openStore({ remote: await openRemote(url), cacheDir: cache })
+    const first = a.loadCommit(repo.head)
+    const lock = join(a.db.dir, 'loaded', `${repo.head}.lock`)
+    while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 5))
+    const second = b.loadCommit(repo.head, { rootFirst: true })
+    const err = await first.then(() => null, (e: Error) => e)
+    failing = false
+    assert.ok(err, 'the holder failed')
+    assert.not.ok(existsSync(join(a.db.dir, 'loaded', repo.head)), 'no marker after a failed load')
+    const info = await second
+    await b.loadCommit(repo.head)
+    assert.ok(existsSync(join(a.db.dir, 'loaded', repo.head)))
+    assert.not.ok(existsSync(lock))
+    for (const t of lsTree(repo.path, repo.head).filter((r) => r.type === 'tree')) assert.ok(await b.db.has(t.oid))
+    assert.is(info.tree, (await a.readCommit(repo.head)).tree)
+    await a.close()
+    await b.close()
+  } finally {
+    server.intercept = null
+  }
 })
 
 test.run()
