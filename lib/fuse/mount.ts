@@ -64,8 +64,11 @@ export async function mountFuse(mountpoint: string, fs: RawFileSystem, options: 
   })
   const ended = await Promise.race([initialized.then(() => false), closed.then(() => true)])
   if (ended) throw new MountError(`The kernel ended the FUSE session at '${mnt}' before it started`)
-  // Only now: a stat of the mountpoint waits for INIT to be answered.
-  const dev = await fsp.stat(mnt).then((s) => s.dev, () => undefined)
+  // The device number from mountinfo, not from a stat of the mountpoint: that stat would be a
+  // GETATTR to this very process, blocking a thread-pool thread until answered; with several
+  // mounts starting at once those threads ran out before the handlers needing them (antares
+  // serving 8 jobs of a 100k-file tree hung at mount time).
+  const dev = await mountedDev(mnt)
   const readAheadKb = options.readAheadKb ?? 1024
   if (dev !== undefined && readAheadKb > 0 && isRoot()) {
     // The kernel caps FUSE readahead at 128 KiB through INIT; the bdi knob lifts it to max_pages.
@@ -177,6 +180,22 @@ export async function unmountPath(path: string, options: { dev?: number } = {}):
   }
   await run('umount', ['-l', mnt])
   if (options.dev !== undefined) await abortConnection(options.dev)
+}
+
+/** The device number (as stat reports it) of the FUSE mount at `mnt`, read from mountinfo. */
+async function mountedDev(mnt: string): Promise<number | undefined> {
+  const text = await fsp.readFile('/proc/self/mountinfo', 'utf8').catch(() => '')
+  let found: string | undefined
+  for (const line of text.split('\n')) {
+    const f = line.split(' ')
+    const at = f[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
+    const type = f[f.indexOf('-') + 1]
+    if (at === mnt && type?.startsWith('fuse')) found = f[2] // the last one is on top
+  }
+  if (!found) return undefined
+  const [major, minor] = found.split(':').map(Number)
+  // Linux's new_encode_dev, the layout stat's st_dev uses (devMinor below undoes it).
+  return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)
 }
 
 /** Aborts FUSE connection of device `dev` through fusectl (mounting fusectl if needed). */
