@@ -9,7 +9,7 @@
 //      `scorpio status --json` inside a mounted workspace, binary vs npm-installed CLI
 // Run alone: node --import tsx scripts/bench/antares_bench.ts [--files N] [--jobs N] [--reads N] [--json]
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -116,7 +116,7 @@ async function startAntares(cmd: string[], args: string[], env: NodeJS.ProcessEn
   let out = ''
   let err = ''
   child.stdout!.on('data', (d) => (out += d))
-  child.stderr!.on('data', (d) => (err += d))
+  child.stderr!.on('data', (d) => { err += d; if (process.env.ANTARES_BENCH_SERVER_LOG) appendFileSync(process.env.ANTARES_BENCH_SERVER_LOG, d) })
   const exited = new Promise<void>((r) => child.on('exit', () => r()))
   for (;;) {
     const m = out.match(/^listening (\S+)\n/m)
