@@ -8,6 +8,7 @@ import type { FuseMount, MountOptions } from './mount_types.ts'
 import { FuseSession } from './session.ts'
 import { openDeviceChannel } from './transport.ts'
 import { fusermountFd, fusermountUnmount } from './fusermount.ts'
+import { fuseMountAt, parseMountInfo } from './mountinfo.ts'
 
 /** A mount could not be set up or taken down; `message` says what to do. */
 export class MountError extends Error {
@@ -185,15 +186,9 @@ export async function unmountPath(path: string, options: { dev?: number } = {}):
 /** The device number (as stat reports it) of the FUSE mount at `mnt`, read from mountinfo. */
 async function mountedDev(mnt: string): Promise<number | undefined> {
   const text = await fsp.readFile('/proc/self/mountinfo', 'utf8').catch(() => '')
-  let found: string | undefined
-  for (const line of text.split('\n')) {
-    const f = line.split(' ')
-    const at = f[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
-    const type = f[f.indexOf('-') + 1]
-    if (at === mnt && type?.startsWith('fuse')) found = f[2] // the last one is on top
-  }
-  if (!found) return undefined
-  const [major, minor] = found.split(':').map(Number)
+  const at = fuseMountAt(mnt, parseMountInfo(text))
+  if (!at) return undefined
+  const [major, minor] = at.dev.split(':').map(Number)
   // Linux's new_encode_dev, the layout stat's st_dev uses (devMinor below undoes it).
   return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)
 }

@@ -8,11 +8,11 @@ import { findMount, findWorkspaceForPath, listMounts, parseMountInfo, registerMo
 
 const dir = mkdtempSync(join(tmpdir(), 'scorpio-registry-'))
 
-test('parseMountInfo reads mountpoint, fstype and unescapes spaces', () => {
+test('parseMountInfo reads mountpoint, fstype, device and unescapes spaces', () => {
   const text = '36 35 98:0 / /mnt/a\\040b rw,noatime master:1 - fuse.scorpio scorpio rw,user_id=0\n37 35 98:0 / /proc rw - proc proc rw\n'
   assert.equal(parseMountInfo(text), [
-    { mountpoint: '/mnt/a b', fstype: 'fuse.scorpio', source: 'scorpio' },
-    { mountpoint: '/proc', fstype: 'proc', source: 'proc' },
+    { mountpoint: '/mnt/a b', fstype: 'fuse.scorpio', source: 'scorpio', dev: '98:0' },
+    { mountpoint: '/proc', fstype: 'proc', source: 'proc', dev: '98:0' },
   ])
 })
 
