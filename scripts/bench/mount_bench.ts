@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync 
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { closestSubtree, ensureBenchRepo } from './_repo.ts'
-import { BINARY, ensureBuilt } from './_build.ts'
+import { BINARY, ensureBuilt } from '../_build.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks'
 import { openLocalRemote } from '../../lib/remote/mod.ts'
 import { openStore } from '../../lib/store/mod.ts'
 import { createWorkspaceState } from '../../lib/workspace/state.ts'
-import { BINARY, ensureBuilt, NODE_CLI } from './_build.ts'
+import { BINARY, ensureBuilt, NODE_CLI } from '../_build.ts'
 
 const ROOT = resolve(import.meta.dirname ?? '.', '..', '..')
 const GEN = resolve(ROOT, '..', 'shared', 'bench', 'gen-monorepo.mjs')

@@ -1,10 +1,10 @@
-// Shared by the benchmark scripts: the two ways to run `scorpio` they time, built when stale.
+// The two ways to run `scorpio` that tests and benchmarks time: built when older than their sources.
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 /** The single binary the project ships (`npm run compile`): the `scorpio` command targets apply to. */
 export const BINARY = join(ROOT, 'dist', 'scorpio')
 /** The npm package's bundled CLI, run with node (reported beside the binary). */
@@ -18,16 +18,25 @@ function newest(dir: string): number {
   return t
 }
 
+const sourcesTime = () => Math.max(newest(join(ROOT, 'cli')), newest(join(ROOT, 'lib')), statSync(join(ROOT, 'package.json')).mtimeMs)
+const older = (file: string, than: number) => !existsSync(file) || statSync(file).mtimeMs < than
+
+const binaryStale = () => older(BINARY, Math.max(sourcesTime(), statSync(join(ROOT, 'scripts', 'compile.mjs')).mtimeMs))
+
+/** Builds dist/scorpio unless it is newer than every source it is built from. */
+export function ensureBinary(): void {
+  if (!binaryStale()) return
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'compile.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+}
+
 /** Builds dist/scorpio.mjs and dist/scorpio unless they are newer than every source. */
 export function ensureBuilt(log: (line: string) => void): void {
-  const sources = Math.max(newest(join(ROOT, 'cli')), newest(join(ROOT, 'lib')), statSync(join(ROOT, 'package.json')).mtimeMs)
-  const stale = (f: string) => !existsSync(f) || statSync(f).mtimeMs < sources
-  if (stale(NODE_CLI)) {
+  if (older(NODE_CLI, sourcesTime())) {
     log('building dist/scorpio.mjs…')
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
   }
-  if (stale(BINARY) || statSync(BINARY).mtimeMs < statSync(join(ROOT, 'scripts', 'compile.mjs')).mtimeMs) {
+  if (binaryStale()) {
     log('building dist/scorpio (bun build --compile)…')
-    execFileSync('npm', ['run', 'compile'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+    ensureBinary()
   }
 }
