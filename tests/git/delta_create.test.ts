@@ -3,18 +3,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createDelta } from '../../lib/git/delta_create.ts'
 import { applyDelta } from '../../lib/git/delta.ts'
-
-function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
+import { noise } from '../helpers/bytes.ts'
 
 test('round trips: edits, moves, appends, empty sides, copies longer than 64 KiB', () => {
   const src = noise(300000, 3)

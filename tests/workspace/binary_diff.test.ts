@@ -5,18 +5,12 @@ import * as assert from 'uvu/assert'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { noise as randomBytes } from '../helpers/bytes.ts'
 import { edit, makeEnv, mirrorTree, sh, treeOfDir } from './_env.ts'
 
-/** Deterministic pseudo-random bytes (incompressible, with a NUL early on so both sides are binary). */
+/** Incompressible bytes with a NUL early on, so both sides of a diff are binary. */
 function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
+  const out = randomBytes(n, seed)
   out[3] = 0
   return out
 }
