@@ -98,27 +98,13 @@ export function cliCommand(): string[] {
   return CLI_FROM_SOURCE
 }
 
-export interface RunResult {
-  status: number | null
-  stdout: string
-  stderr: string
-}
+import { runToEnd, type RunResult } from '../helpers/run.ts'
+export type { RunResult }
 
 /** Runs the CLI to completion without blocking this process (its git server must keep answering). */
 export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; command?: string[]; timeoutMs?: number } = {}): Promise<RunResult> {
   const [cmd, ...pre] = options.command ?? cliCommand()
-  return new Promise((done) => {
-    const child = spawn(cmd, [...pre, ...args], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout!.on('data', (d) => (stdout += d))
-    child.stderr!.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
-    child.on('close', (status) => {
-      clearTimeout(timer)
-      done({ status, stdout, stderr })
-    })
-  })
+  return runToEnd(cmd, [...pre, ...args], { env: options.env, cwd: options.cwd, timeoutMs: options.timeoutMs ?? 120_000 })
 }
 
 /** The git server counts a reply's bytes when its CGI exits: wait until the counters stop moving. */

@@ -3,10 +3,10 @@
 // node of mode 0666 (Debian's usual mode; this machine's /dev/fuse is 0600): the machine's
 // /dev/fuse is never changed, and every mount made inside disappears with the namespace, so
 // nothing is left mounted even when the script or a test fails. fusermount3 must be setuid root.
-import { spawn } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runToEnd } from './run.ts'
 
 export const NOBODY = 65534
 
@@ -47,18 +47,7 @@ export function unprivilegedBox(prefix = 'scorpio-unpriv-'): UnprivilegedBox {
       }
       const setup = `rm -f '${device}' && mknod '${device}' c 10 229 && chmod 666 '${device}' && mount --bind '${device}' /dev/fuse && ` +
         `exec setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups sh -c "$0"`
-      return new Promise((resolve) => {
-        const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', setup, script], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-        let stdout = ''
-        let stderr = ''
-        child.stdout!.on('data', (d) => (stdout += d))
-        child.stderr!.on('data', (d) => (stderr += d))
-        const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
-        child.on('close', (status) => {
-          clearTimeout(timer)
-          resolve({ status, stdout, stderr })
-        })
-      })
+      return runToEnd('unshare', ['-m', '--propagation', 'private', 'sh', '-c', setup, script], { env, timeoutMs: options.timeoutMs ?? 120_000 })
     },
     cleanup() {
       rmSync(root, { recursive: true, force: true })

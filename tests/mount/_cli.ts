@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { runToEnd, type RunResult } from '../helpers/run.ts'
 
 export const CLI = resolve('dist/scorpio.mjs')
 
@@ -60,26 +61,11 @@ export function sandbox(prefix = 'scorpio-e2e-'): Sandbox {
   }
 }
 
-export interface RunResult {
-  status: number | null
-  stdout: string
-  stderr: string
-}
+export type { RunResult }
 
 /** Runs the CLI to completion (asynchronously: a mount served by this process must keep answering). */
 export function scorpio(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
-    child.on('close', (status) => {
-      clearTimeout(timer)
-      resolvePromise({ status, stdout, stderr })
-    })
-  })
+  return runToEnd(process.execPath, [CLI, ...args], { env: options.env, cwd: options.cwd, timeoutMs: options.timeoutMs ?? 60_000 })
 }
 
 export interface ForegroundMount {
