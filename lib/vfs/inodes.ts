@@ -3,37 +3,26 @@
 // past ids still alive, so a path deleted and re-created while the kernel still holds the old
 // inode gets a new id and a late FORGET of the old one can never drop the new one (the ENOENT
 // Mega's client hit under Buck2).
+//
+// A walk of a big tree leaves the kernel holding every entry (192,736 for a 100,000-file repo), so
+// the table is compact: one record per entry in typed arrays (id, parent record, lookup count,
+// flags), its name as the only string, and two open-addressing indexes (id → record, parent record
+// + name → record). A path is the chain of names up to the root; a rename re-parents one record.
+// Records the kernel forgot stay while records beneath them need them as parents.
 import type { Attr } from '../fuse/raw_fs.ts'
+import { AttrMemory } from './attr_memory.ts'
+import { grown, inoHash, insert, nameHash, remove } from './_slots.ts'
 
 export const ROOT_INO = 1
 
-export interface Inode {
-  ino: number
-  path: string
-  nlookup: number
-  /** No longer reachable by its path (deleted, replaced, or the base moved under it). */
-  detached: boolean
-  /** Last attributes answered (see InodeTable.remember / lastAttr): kept whole only when they
-   *  share nothing with other entries' ... */
-  attr?: Attr
-  /** ... otherwise as mode + size + the fields shared by many entries (owner, times, nlink). */
-  mode?: number
-  size?: number
-  shared?: SharedAttr
-}
-
-/** The attribute fields most entries of a lower layer have in common (one object for thousands). */
-type SharedAttr = Readonly<Omit<Required<Attr>, 'ino' | 'mode' | 'size' | 'blocks' | 'flags'>>
-const SHARED_FIELDS = ['nlink', 'uid', 'gid', 'rdev', 'blksize', 'atime', 'atimensec', 'mtime', 'mtimensec', 'ctime', 'ctimensec'] as const
-/** Recently used shared parts (lower files and lower directories differ in nlink). */
-const SHARED_KEPT = 4
-
 const MASK = 2 ** 48
-
-/** All fields set at creation, so every inode has one shape with its fields inside the object. */
-function newInode(ino: number, path: string): Inode {
-  return { ino, path, nlookup: 0, detached: false, attr: undefined, mode: 0, size: 0, shared: undefined }
-}
+/** Record flags. */
+const USED = 1
+/** The kernel holds the id (nlookup > 0; the root always). */
+const LIVE = 2
+/** No longer reachable by its path (deleted, replaced, or the base moved under it). */
+const DETACHED = 4
+const ROOT = 0
 
 /** 48 bits of a two-lane multiplicative hash of the path's UTF-16 units: the same id for the same
  *  path in every process, at a fraction of a SHA-1's cost (collisions are probed past in ref()). */
@@ -57,122 +46,399 @@ export function parentPath(path: string): string {
 }
 
 export class InodeTable {
-  readonly byIno = new Map<number, Inode>()
-  readonly byPath = new Map<string, Inode>()
+  private cap = 0
+  /** Slots ever handed out; freed ones are chained through `parents` from `freeHead`. */
+  private used = 0
+  private freeHead = -1
+  private recordCount = 0
+  private inos = new Float64Array(0)
+  private parents = new Int32Array(0)
+  private nlookups = new Float64Array(0)
+  private flags = new Uint8Array(0)
+  /** Records whose parent is this one, detached ones included. */
+  private kids = new Int32Array(0)
+  /** nameHash(parent, name) of each record. */
+  private hashes = new Uint32Array(0)
+  private names: string[] = []
+  /** id → slot + 1 of the live records (0: empty). */
+  private byIno: Int32Array = new Int32Array(1024)
+  private inoCount = 0
+  /** (parent, name) → slot + 1 of the records not detached. */
+  private byName: Int32Array = new Int32Array(1024)
+  private nameCount = 0
+  private readonly attrs = new AttrMemory()
+  /** The directory last resolved by path (a READDIRPLUS refs all its children in a row). */
+  private lastDir = ''
+  private lastDirSlot = -1
 
   constructor() {
-    const root = newInode(ROOT_INO, '')
-    root.nlookup = 1
-    this.byIno.set(ROOT_INO, root)
-    this.byPath.set('', root)
+    this.grow(1024)
+    const root = this.alloc()
+    this.inos[root] = ROOT_INO
+    this.parents[root] = -1
+    this.nlookups[root] = 1
+    this.flags[root] = USED | LIVE
+    this.names[root] = ''
+    this.inoInsert(root)
   }
 
-  get(ino: number): Inode | undefined {
-    return this.byIno.get(ino)
+  /** Kernel-held inodes (the root included). */
+  get size(): number {
+    return this.inoCount
+  }
+
+  /** Records held (live inodes and the directories above them; for tests). */
+  get records(): number {
+    return this.recordCount
+  }
+
+  has(ino: number): boolean {
+    return this.slotOf(ino) >= 0
+  }
+
+  /** The path of a live inode (its last path if detached), or undefined for an unknown id. */
+  path(ino: number): string | undefined {
+    const s = this.slotOf(ino)
+    return s < 0 ? undefined : this.pathOf(s)
+  }
+
+  /** True when the inode (or a directory above it) is no longer reachable by its path. */
+  isDetached(ino: number): boolean {
+    for (let s = this.slotOf(ino); s > ROOT; s = this.parents[s]) if (this.flags[s] & DETACHED) return true
+    return false
+  }
+
+  nlookup(ino: number): number {
+    const s = this.slotOf(ino)
+    return s < 0 ? 0 : this.nlookups[s]
+  }
+
+  /** The live inode at `path`, if the kernel holds one. */
+  lookup(path: string): number | undefined {
+    const s = this.find(path)
+    return s >= 0 && this.flags[s] & LIVE ? this.inos[s] : undefined
   }
 
   /** The id a path would get now, without registering it (READDIR's d_ino). */
   peekIno(path: string): number {
-    return this.byPath.get(path)?.ino ?? pathIno(path)
+    return this.lookup(path) ?? pathIno(path)
   }
 
-  /** Registers one more kernel reference to the entry at `path`. Synchronous on purpose. */
-  ref(path: string): Inode {
-    let node = this.byPath.get(path)
-    if (!node) {
+  /** Registers one more kernel reference to the entry at `path`; returns its id. Synchronous on purpose. */
+  ref(path: string): number {
+    const s = this.ensure(path)
+    if (!(this.flags[s] & LIVE)) {
       let ino = pathIno(path)
-      while (this.byIno.has(ino)) ino = ino + 1 >= MASK ? 2 : ino + 1
-      node = newInode(ino, path)
-      this.byIno.set(ino, node)
-      this.byPath.set(path, node)
+      while (this.slotOf(ino) >= 0) ino = ino + 1 >= MASK ? 2 : ino + 1
+      this.inos[s] = ino
+      this.flags[s] |= LIVE
+      this.inoInsert(s)
     }
-    node.nlookup++
-    return node
+    this.nlookups[s]++
+    return this.inos[s]
   }
 
   forget(ino: number, n: number): void {
     if (ino === ROOT_INO) return
-    const node = this.byIno.get(ino)
-    if (!node) return
-    node.nlookup -= n
-    if (node.nlookup > 0) return
-    this.byIno.delete(ino)
-    if (this.byPath.get(node.path) === node) this.byPath.delete(node.path)
+    const s = this.slotOf(ino)
+    if (s < 0) return
+    this.nlookups[s] -= n
+    if (this.nlookups[s] > 0) return
+    this.nlookups[s] = 0
+    this.flags[s] &= ~LIVE
+    this.inoRemove(s)
+    this.attrs.release(s)
+    this.prune(s)
   }
 
-  /** The entry at `path` is gone (unlink, rmdir, replaced by a rename, base moved). */
-  detach(path: string): Inode | undefined {
-    const node = this.byPath.get(path)
-    if (!node || node.ino === ROOT_INO) return undefined
-    this.byPath.delete(path)
-    node.detached = true
-    return node
+  /** The entry at `path` is gone (unlink, rmdir, replaced by a rename); returns its id if live. */
+  detach(path: string): number | undefined {
+    const s = this.find(path)
+    if (s <= ROOT || !(this.flags[s] & LIVE)) return undefined
+    this.unlinkName(s)
+    return this.inos[s]
+  }
+
+  /** Detaches the entries at and beneath `paths` (the base moved); returns the live ids detached. */
+  detachUnder(paths: Iterable<string>): number[] {
+    const marked = new Set<number>()
+    for (const p of paths) {
+      const s = this.find(p)
+      if (s > ROOT) marked.add(s)
+    }
+    if (marked.size === 0) return []
+    // 0: not known yet, 1: beneath a marked record, 2: not.
+    const state = new Uint8Array(this.used)
+    const under = (s: number): boolean => {
+      const chain: number[] = []
+      let verdict = 2
+      for (let x = s; x > ROOT; x = this.parents[x]) {
+        if (state[x]) {
+          verdict = state[x]
+          break
+        }
+        if (marked.has(x)) {
+          verdict = 1
+          break
+        }
+        chain.push(x)
+      }
+      for (const x of chain) state[x] = verdict
+      if (marked.has(s)) state[s] = 1
+      return verdict === 1
+    }
+    const gone: number[] = []
+    for (let s = 1; s < this.used; s++) {
+      if (this.flags[s] & USED && !(this.flags[s] & DETACHED) && under(s)) gone.push(s)
+    }
+    const inos: number[] = []
+    for (const s of gone) {
+      if (this.flags[s] & LIVE) inos.push(this.inos[s])
+      this.unlinkName(s)
+    }
+    for (const s of gone) if (this.flags[s] & USED) this.prune(s)
+    return inos
+  }
+
+  /** Every live, attached path with its id (a base move without a list of changed paths). */
+  livePaths(): Map<string, number> {
+    const out = new Map<string, number>()
+    for (let s = 0; s < this.used; s++) {
+      if (this.flags[s] & LIVE && !this.isDetachedSlot(s)) out.set(this.pathOf(s), this.inos[s])
+    }
+    return out
   }
 
   /** Moves `from` and everything beneath it to `to` (after a rename). */
   move(from: string, to: string): void {
-    const prefix = from + '/'
-    const moved: Inode[] = []
-    for (const [p, node] of this.byPath) if (p === from || p.startsWith(prefix)) moved.push(node)
-    for (const node of moved) this.byPath.delete(node.path)
-    for (const node of moved) {
-      node.path = to + node.path.slice(from.length)
-      this.byPath.set(node.path, node)
-    }
+    const s = this.find(from)
+    if (s <= ROOT || from === to) return
+    const existing = this.find(to)
+    if (existing > ROOT) this.unlinkName(existing)
+    const i = to.lastIndexOf('/')
+    const parent = i < 0 ? ROOT : this.ensureDir(to.slice(0, i))
+    for (let x = parent; x > ROOT; x = this.parents[x]) if (x === s) return // into itself: refused by the kernel
+    this.relink(s, parent, i < 0 ? to : to.slice(i + 1))
+    if (existing > ROOT) this.prune(existing)
   }
 
   /** Swaps two subtrees (RENAME_EXCHANGE). */
   exchange(a: string, b: string): void {
-    const tmp = `\0exchange\0${a}`
-    this.move(a, tmp)
-    this.move(b, a)
-    this.move(tmp, b)
-  }
-
-  get size(): number {
-    return this.byIno.size
-  }
-
-  private readonly shared: SharedAttr[] = []
-
-  /** Keeps `attr` as the last attributes answered for `node` (served while it is detached). A
-   *  100,000-entry walk kept one 16-field object per inode (~50 MB); lower entries differ only in
-   *  mode and size, so those two are kept and the rest is one object shared by all of them. */
-  remember(node: Inode, attr: Attr): void {
-    const size = attr.size ?? 0
-    const shared = attr.flags || (attr.blocks ?? Math.ceil(size / 512)) !== Math.ceil(size / 512) ? undefined : this.sharedPart(attr)
-    if (shared) {
-      node.attr = undefined
-      node.mode = attr.mode
-      node.size = size
-      node.shared = shared
-    } else {
-      node.attr = attr
-      node.shared = undefined
+    const sa = this.find(a)
+    const sb = this.find(b)
+    if (sa <= ROOT || sb <= ROOT) {
+      if (sa > ROOT) this.move(a, b)
+      else if (sb > ROOT) this.move(b, a)
+      return
     }
+    for (let x = this.parents[sb]; x > ROOT; x = this.parents[x]) if (x === sa) return
+    for (let x = this.parents[sa]; x > ROOT; x = this.parents[x]) if (x === sb) return
+    const [pa, na, pb, nb] = [this.parents[sa], this.names[sa], this.parents[sb], this.names[sb]]
+    this.nameRemove(sa)
+    this.nameRemove(sb)
+    this.kids[pa]--
+    this.kids[pb]--
+    this.place(sa, pb, nb)
+    this.place(sb, pa, na)
+    this.lastDirSlot = -1
   }
 
-  /** The last attributes remembered for `node`, if any. */
-  lastAttr(node: Inode): Attr | undefined {
-    if (node.attr) return node.attr
-    const sh = node.shared
-    if (!sh) return undefined
-    const size = node.size ?? 0
-    return { ino: node.ino, mode: node.mode ?? 0, size, blocks: Math.ceil(size / 512), ...sh }
+  /** Keeps `attr` as the last attributes answered for `ino`. */
+  remember(ino: number, attr: Attr): void {
+    const s = this.slotOf(ino)
+    if (s >= 0) this.attrs.set(s, attr)
   }
 
-  private sharedPart(attr: Attr): SharedAttr | undefined {
-    const same = (s: SharedAttr) => SHARED_FIELDS.every((k) => s[k] === (attr[k] ?? 0))
-    const i = this.shared.findIndex(same)
-    if (i === 0) return this.shared[0]
-    if (i > 0) {
-      const [s] = this.shared.splice(i, 1)
-      this.shared.unshift(s)
+  /** The last attributes remembered for `ino`, if any. */
+  lastAttr(ino: number): Attr | undefined {
+    const s = this.slotOf(ino)
+    return s < 0 ? undefined : this.attrs.get(s, ino)
+  }
+
+  /** What the remembered attributes take (for tests). */
+  attrStats(): { whole: number; shared: number } {
+    return this.attrs.stats()
+  }
+
+  // ---- records ------------------------------------------------------------------------------
+
+  private grow(min: number): void {
+    const cap = Math.max(min, this.cap * 2)
+    this.inos = grown(this.inos, cap)
+    this.parents = grown(this.parents, cap)
+    this.nlookups = grown(this.nlookups, cap)
+    this.flags = grown(this.flags, cap)
+    this.kids = grown(this.kids, cap)
+    this.hashes = grown(this.hashes, cap)
+    this.attrs.grow(cap)
+    this.cap = cap
+  }
+
+  private alloc(): number {
+    this.recordCount++
+    if (this.freeHead >= 0) {
+      const s = this.freeHead
+      this.freeHead = this.parents[s]
       return s
     }
-    const s = Object.freeze(Object.fromEntries(SHARED_FIELDS.map((k) => [k, attr[k] ?? 0]))) as SharedAttr
-    this.shared.unshift(s)
-    if (this.shared.length > SHARED_KEPT) this.shared.pop()
+    if (this.used === this.cap) this.grow(this.used + 1)
+    return this.used++
+  }
+
+  private create(parent: number, name: string, hash: number): number {
+    const s = this.alloc()
+    this.inos[s] = 0
+    this.nlookups[s] = 0
+    this.flags[s] = USED
+    this.kids[s] = 0
+    this.place(s, parent, name, hash)
     return s
+  }
+
+  /** Sets the record's parent and name and indexes it under them. */
+  private place(s: number, parent: number, name: string, hash = nameHash(parent, name)): void {
+    this.parents[s] = parent
+    this.kids[parent]++
+    this.names[s] = name
+    this.hashes[s] = hash
+    this.nameInsert(s)
+  }
+
+  /** Re-parents a record (rename), pruning the old parent if it is left unneeded. */
+  private relink(s: number, parent: number, name: string): void {
+    const old = this.parents[s]
+    this.nameRemove(s)
+    this.kids[old]--
+    this.place(s, parent, name)
+    this.lastDirSlot = -1
+    this.prune(old)
+  }
+
+  /** Makes the record unreachable by its path (it keeps its name and parent for its last path). */
+  private unlinkName(s: number): void {
+    if (this.flags[s] & DETACHED) return
+    this.nameRemove(s)
+    this.flags[s] |= DETACHED
+    this.lastDirSlot = -1
+  }
+
+  /** Frees `s` and then its ancestors while nothing needs them: not live, no records beneath. */
+  private prune(s: number): void {
+    while (s > ROOT && !(this.flags[s] & LIVE) && this.kids[s] === 0) {
+      const parent = this.parents[s]
+      if (!(this.flags[s] & DETACHED)) this.nameRemove(s)
+      this.attrs.release(s)
+      this.flags[s] = 0
+      this.names[s] = ''
+      this.parents[s] = this.freeHead
+      this.freeHead = s
+      this.recordCount--
+      this.kids[parent]--
+      this.lastDirSlot = -1
+      s = parent
+    }
+  }
+
+  private pathOf(s: number): string {
+    if (s === ROOT) return ''
+    let path = this.names[s]
+    for (let x = this.parents[s]; x > ROOT; x = this.parents[x]) path = `${this.names[x]}/${path}`
+    return path
+  }
+
+  private isDetachedSlot(s: number): boolean {
+    for (let x = s; x > ROOT; x = this.parents[x]) if (this.flags[x] & DETACHED) return true
+    return false
+  }
+
+  // ---- paths --------------------------------------------------------------------------------
+
+  /** The attached record at `path`, or -1. */
+  private find(path: string): number {
+    if (path === '') return ROOT
+    const i = path.lastIndexOf('/')
+    const dir = i < 0 ? ROOT : this.findDir(path.slice(0, i), false)
+    return dir < 0 ? -1 : this.child(dir, i < 0 ? path : path.slice(i + 1))
+  }
+
+  /** The attached record at `path`, created (not live) with its parents if missing. */
+  private ensure(path: string): number {
+    if (path === '') return ROOT
+    const i = path.lastIndexOf('/')
+    const dir = i < 0 ? ROOT : this.ensureDir(path.slice(0, i))
+    const name = i < 0 ? path : path.slice(i + 1)
+    const hash = nameHash(dir, name)
+    const s = this.child(dir, name, hash)
+    return s >= 0 ? s : this.create(dir, name, hash)
+  }
+
+  private ensureDir(dir: string): number {
+    return this.findDir(dir, true)
+  }
+
+  private findDir(dir: string, create: boolean): number {
+    if (this.lastDirSlot >= 0 && dir === this.lastDir) return this.lastDirSlot
+    let s = ROOT
+    for (const name of dir.split('/')) {
+      const hash = nameHash(s, name)
+      let c = this.child(s, name, hash)
+      if (c < 0) {
+        if (!create) return -1
+        c = this.create(s, name, hash)
+      }
+      s = c
+    }
+    this.lastDir = dir
+    this.lastDirSlot = s
+    return s
+  }
+
+  // ---- indexes (linear probing, deletion by backward shift) ---------------------------------
+
+  private slotOf(ino: number): number {
+    const tab = this.byIno
+    const mask = tab.length - 1
+    for (let i = inoHash(ino) & mask; ; i = (i + 1) & mask) {
+      const v = tab[i]
+      if (v === 0) return -1
+      if (this.inos[v - 1] === ino) return v - 1
+    }
+  }
+
+  private child(parent: number, name: string, hash = nameHash(parent, name)): number {
+    const tab = this.byName
+    const mask = tab.length - 1
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const v = tab[i]
+      if (v === 0) return -1
+      const s = v - 1
+      if (this.hashes[s] === hash && this.parents[s] === parent && this.names[s] === name) return s
+    }
+  }
+
+  private inoInsert(s: number): void {
+    if (++this.inoCount * 2 > this.byIno.length) this.byIno = this.rehash(this.byIno, (x) => inoHash(this.inos[x]))
+    insert(this.byIno, s, inoHash(this.inos[s]))
+  }
+
+  private inoRemove(s: number): void {
+    remove(this.byIno, s, inoHash(this.inos[s]), (x) => inoHash(this.inos[x]))
+    this.inoCount--
+  }
+
+  private nameInsert(s: number): void {
+    if (++this.nameCount * 2 > this.byName.length) this.byName = this.rehash(this.byName, (x) => this.hashes[x])
+    insert(this.byName, s, this.hashes[s])
+  }
+
+  private nameRemove(s: number): void {
+    remove(this.byName, s, this.hashes[s], (x) => this.hashes[x])
+    this.nameCount--
+  }
+
+  private rehash(tab: Int32Array, hashOf: (s: number) => number): Int32Array {
+    const next = new Int32Array(tab.length * 2)
+    for (const v of tab) if (v !== 0) insert(next, v - 1, hashOf(v - 1))
+    return next
   }
 }

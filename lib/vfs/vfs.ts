@@ -10,7 +10,7 @@ import type { LowerView } from '../lower/types.ts'
 import type { Overlay, OvHandle } from '../overlay/overlay.ts'
 import type { Attr as OvAttr, DirEntry, OvNode } from '../overlay/core.ts'
 import { isPrivateXattr } from '../overlay/xattr.ts'
-import { InodeTable, parentPath, ROOT_INO, type Inode } from './inodes.ts'
+import { InodeTable, parentPath, ROOT_INO } from './inodes.ts'
 
 export interface VfsOptions {
   overlay: Overlay
@@ -67,15 +67,16 @@ export function createVfs(options: VfsOptions): Vfs {
   let nextFh = 1
   let mount: FuseMount | undefined
 
-  const inode = (ino: number): Inode => {
-    const n = table.get(ino)
-    if (!n) throw new FuseError('ESTALE', `unknown inode ${ino}`)
-    return n
+  /** The inode's path; throws for an unknown inode. */
+  const pathOf = (ino: number): string => {
+    const p = table.path(ino)
+    if (p === undefined) throw new FuseError('ESTALE', `unknown inode ${ino}`)
+    return p
   }
   const livePath = (ino: number): string => {
-    const n = inode(ino)
-    if (n.detached) throw new FuseError('ENOENT', `/${n.path} was removed`)
-    return n.path
+    const p = pathOf(ino)
+    if (table.isDetached(ino)) throw new FuseError('ENOENT', `/${p} was removed`)
+    return p
   }
   const timeout = (node: OvNode) => (node.upper ? upperT : lowerT)
 
@@ -87,11 +88,11 @@ export function createVfs(options: VfsOptions): Vfs {
 
   /** Builds the entry reply and takes the kernel reference in one synchronous step. */
   function entryFor(path: string, node: OvNode, attr: OvAttr): R.EntryOut {
-    const n = table.ref(path)
-    const fattr = toFuseAttr(n.ino, attr)
-    table.remember(n, fattr)
+    const ino = table.ref(path)
+    const fattr = toFuseAttr(ino, attr)
+    table.remember(ino, fattr)
     const t = timeout(node)
-    return { nodeid: n.ino, entryValid: t, attrValid: t, attr: fattr }
+    return { nodeid: ino, entryValid: t, attrValid: t, attr: fattr }
   }
 
   async function entryAfterChange(path: string): Promise<R.EntryOut> {
@@ -107,9 +108,9 @@ export function createVfs(options: VfsOptions): Vfs {
   async function listing(ino: number, offset: number): Promise<Listing> {
     const cached = offset > 0 ? listings.get(ino) : undefined
     if (cached) return cached
-    const n = inode(ino)
-    if (n.detached) return { path: n.path, entries: [] }
-    const l: Listing = { path: n.path, entries: await ov.readdir(n.path) }
+    const path = pathOf(ino)
+    if (table.isDetached(ino)) return { path, entries: [] }
+    const l: Listing = { path, entries: await ov.readdir(path) }
     listings.delete(ino)
     listings.set(ino, l)
     if (listings.size > MAX_LISTINGS) listings.delete(listings.keys().next().value!)
@@ -149,21 +150,21 @@ export function createVfs(options: VfsOptions): Vfs {
     },
 
     async getattr(_ctx, { ino, fh }) {
-      const n = inode(ino)
-      if (n.detached) {
+      const path = pathOf(ino)
+      if (table.isDetached(ino)) {
         let h = fileHandle(fh)
         if (!h) for (const x of handles.values()) if (x.ino === ino && x.file.fd) h = x.file
         if (h?.fd) {
           const st = await h.fd.stat()
           return { attrValid: 0, attr: toFuseAttr(ino, { ...st, blksize: 4096 }) }
         }
-        const last = table.lastAttr(n)
+        const last = table.lastAttr(ino)
         if (last) return { attrValid: 0, attr: last }
         throw new FuseError('ENOENT')
       }
-      const { node, attr } = await resolve(n.path)
+      const { node, attr } = await resolve(path)
       const fattr = toFuseAttr(ino, attr)
-      table.remember(n, fattr)
+      table.remember(ino, fattr)
       return { attrValid: timeout(node), attr: fattr }
     },
 
@@ -184,9 +185,9 @@ export function createVfs(options: VfsOptions): Vfs {
         fileHandle(a.fh),
       )
       const { node, attr } = await resolve(path)
-      const n = inode(a.ino)
+      pathOf(a.ino)
       const fattr = toFuseAttr(a.ino, attr)
-      table.remember(n, fattr)
+      table.remember(a.ino, fattr)
       return { attrValid: timeout(node), attr: fattr }
     },
 
@@ -370,15 +371,18 @@ export function createVfs(options: VfsOptions): Vfs {
 
   async function switchBase(lower: LowerView, changedPaths?: Iterable<string>): Promise<void> {
     ov.switchLower(lower)
-    const before = new Map(table.byPath)
-    const paths = changedPaths ? [...changedPaths] : [...before.keys()].filter((p) => p !== '')
-    const notes: Promise<void>[] = []
-    const inval = (p: Promise<void>) => notes.push(p.catch((e) => log(`scorpio: invalidation failed: ${e?.message ?? e}`)))
-    const touchedDirs = new Set<string>()
     // Listings kept between READDIR chunks may be stale now.
     listings.clear()
-    for (const raw of paths) {
-      const path = raw.replace(/^\/+|\/+$/g, '')
+    const notes: Promise<void>[] = []
+    const inval = (p: Promise<void>) => notes.push(p.catch((e) => log(`scorpio: invalidation failed: ${e?.message ?? e}`)))
+    // Without a list, every path the kernel holds may have changed; the root keeps its inode.
+    const all = changedPaths ? undefined : table.livePaths()
+    const paths = changedPaths ? [...changedPaths].map((p) => p.replace(/^\/+|\/+$/g, '')) : [...all!.keys()].filter((p) => p !== '')
+    // The inodes of the directories concerned and of the changed entries' parents, taken before
+    // anything is detached.
+    const touchedDirs = new Set<string>()
+    const entries: [number, string][] = []
+    for (const path of paths) {
       if (path === '') {
         // The root keeps its inode: its own listing and attributes are what may have changed.
         touchedDirs.add('')
@@ -386,28 +390,18 @@ export function createVfs(options: VfsOptions): Vfs {
       }
       const parent = parentPath(path)
       touchedDirs.add(parent)
-      const name = path.slice(path.lastIndexOf('/') + 1)
-      // Everything at and beneath a changed path gets a fresh inode on its next lookup.
-      if (changedPaths) {
-        const prefix = path + '/'
-        for (const [p, n] of [...table.byPath]) {
-          if (p !== path && !p.startsWith(prefix)) continue
-          table.detach(p)
-          if (mount) inval(mount.notifyInvalInode(n.ino, 0, 0))
-        }
-      } else {
-        const n = table.detach(path)
-        if (mount && n) inval(mount.notifyInvalInode(n.ino, 0, 0))
-      }
-      const pn = before.get(parent)
-      if (mount && pn) inval(mount.notifyInvalEntry(pn.ino, name))
+      const pn = all ? all.get(parent) : table.lookup(parent)
+      if (pn !== undefined) entries.push([pn, path.slice(path.lastIndexOf('/') + 1)])
     }
+    const dirs = [...touchedDirs].map((d) => (all ? all.get(d) : table.lookup(d)))
+    // Everything at and beneath a changed path gets a fresh inode on its next lookup.
+    const gone = all ? paths.map((p) => table.detach(p)) : table.detachUnder(paths.filter((p) => p !== ''))
+    if (!mount) return
+    for (const ino of gone) if (ino !== undefined) inval(mount.notifyInvalInode(ino, 0, 0))
+    for (const [pn, name] of entries) inval(mount.notifyInvalEntry(pn, name))
     // Offset 0 drops the directory's pages, which hold the kernel's copy of its listing (every
     // directory is opened with FOPEN_CACHE_DIR): a name may have appeared or gone in it.
-    for (const d of touchedDirs) {
-      const n = before.get(d)
-      if (mount && n) inval(mount.notifyInvalInode(n.ino, 0, 0))
-    }
+    for (const ino of dirs) if (ino !== undefined) inval(mount.notifyInvalInode(ino, 0, 0))
     await Promise.all(notes)
   }
 

@@ -10,36 +10,40 @@ test('ids are a stable hash of the path; the root is 1', () => {
   assert.is.not(pathIno('src/a.ts'), pathIno('src/b.ts'))
   assert.ok(Number.isSafeInteger(pathIno('x')) && pathIno('x') > 1)
   const t = new InodeTable()
-  assert.is(t.ref('src/a.ts').ino, pathIno('src/a.ts'), 'same id in a new table (a remount)')
+  assert.is(t.ref('src/a.ts'), pathIno('src/a.ts'), 'same id in a new table (a remount)')
+  assert.is(t.ref('src'), pathIno('src'), 'a parent registered after its child gets its own id')
 })
 
 test('delete + re-create while the old inode is alive: new id, late FORGET leaves the new one', () => {
   const t = new InodeTable()
   const old = t.ref('out/x.o')
   t.ref('out/x.o')
-  assert.is(old.nlookup, 2)
+  assert.is(t.nlookup(old), 2)
   t.detach('out/x.o') // unlink
+  assert.ok(t.isDetached(old))
+  assert.is(t.path(old), 'out/x.o', 'a detached inode keeps its last path')
   const fresh = t.ref('out/x.o') // create again, kernel still holds `old`
-  assert.is.not(fresh.ino, old.ino)
-  t.forget(old.ino, 2)
-  assert.is(t.get(old.ino), undefined)
-  assert.is(t.get(fresh.ino), fresh)
-  assert.is(t.byPath.get('out/x.o'), fresh, 'the path still resolves to the live inode')
-  t.forget(fresh.ino, 1)
+  assert.is.not(fresh, old)
+  t.forget(old, 2)
+  assert.not.ok(t.has(old))
+  assert.ok(t.has(fresh))
+  assert.is(t.lookup('out/x.o'), fresh, 'the path still resolves to the live inode')
+  t.forget(fresh, 1)
   assert.is(t.size, 1, 'only the root is left')
+  assert.is(t.lookup('out'), undefined)
 })
 
 test('partial FORGETs count down exactly; BATCH of many', () => {
   const t = new InodeTable()
   const n = t.ref('a')
   for (let i = 0; i < 9; i++) t.ref('a')
-  t.forget(n.ino, 4)
-  assert.is(t.get(n.ino)?.nlookup, 6)
-  t.forget(n.ino, 6)
-  assert.is(t.get(n.ino), undefined)
-  t.forget(n.ino, 1) // unknown: ignored, no crash
+  t.forget(n, 4)
+  assert.is(t.nlookup(n), 6)
+  t.forget(n, 6)
+  assert.not.ok(t.has(n))
+  t.forget(n, 1) // unknown: ignored, no crash
   t.forget(ROOT_INO, 100)
-  assert.ok(t.get(ROOT_INO))
+  assert.ok(t.has(ROOT_INO))
 })
 
 test('rename moves the subtree; exchange swaps; a forgotten child does not resurrect', () => {
@@ -48,44 +52,143 @@ test('rename moves the subtree; exchange swaps; a forgotten child does not resur
   const c = t.ref('d/c')
   const e = t.ref('e')
   t.move('d', 'moved/d')
-  assert.is(d.path, 'moved/d')
-  assert.is(c.path, 'moved/d/c')
-  assert.is(t.byPath.get('d'), undefined)
+  assert.is(t.path(d), 'moved/d')
+  assert.is(t.path(c), 'moved/d/c')
+  assert.is(t.lookup('d'), undefined)
+  assert.is(t.lookup('d/c'), undefined)
+  assert.is(t.lookup('moved/d/c'), c)
   t.exchange('moved/d', 'e')
-  assert.is(d.path, 'e')
-  assert.is(e.path, 'moved/d')
-  assert.is(c.path, 'e/c')
-  t.forget(c.ino, 1)
-  assert.is(t.byPath.get('e/c'), undefined)
+  assert.is(t.path(d), 'e')
+  assert.is(t.path(e), 'moved/d')
+  assert.is(t.path(c), 'e/c')
+  t.forget(c, 1)
+  assert.is(t.lookup('e/c'), undefined)
+  const c2 = t.ref('e/c')
+  assert.is(c2, pathIno('e/c'))
+  for (const ino of [c2, d, e]) t.forget(ino, 1)
+  assert.is(t.size, 1)
+  assert.is(t.records, 1, 'nothing kept for forgotten entries')
 })
 
-test('remembered attributes come back exactly; lower-like entries share one object for the common fields', () => {
+test('a forgotten directory stays as the parent of live entries beneath it', () => {
+  const t = new InodeTable()
+  const d = t.ref('d')
+  const f = t.ref('d/e/f')
+  t.forget(d, 1)
+  assert.not.ok(t.has(d))
+  assert.is(t.path(f), 'd/e/f')
+  assert.is(t.lookup('d/e/f'), f)
+  assert.is(t.ref('d'), d, 'looked up again: the same id')
+  t.move('d', 'x')
+  assert.is(t.path(f), 'x/e/f')
+  t.forget(f, 1)
+  t.forget(d, 1)
+  assert.is(t.size, 1)
+})
+
+test('detachUnder: every live entry at and beneath the paths, nothing else', () => {
+  const t = new InodeTable()
+  const ids = ['a', 'a/b', 'a/b/c', 'a/bb', 'b', 'b/a'].map((p) => t.ref(p))
+  const gone = t.detachUnder(['a/b', 'b/a', 'missing/x'])
+  assert.equal(gone.sort(), [ids[1], ids[2], ids[5]].sort())
+  assert.ok(t.isDetached(ids[2]))
+  assert.not.ok(t.isDetached(ids[3]))
+  assert.is(t.lookup('a/bb'), ids[3])
+  assert.is(t.lookup('a/b/c'), undefined)
+  assert.equal([...t.livePaths().keys()].sort(), ['', 'a', 'a/bb', 'b'])
+})
+
+test('many entries: random ref / forget / detach / rename agree with a plain model', () => {
+  // The model: the previous table, one object per inode and two Maps.
+  type Node = { ino: number; path: string; n: number }
+  const byIno = new Map<number, Node>()
+  const byPath = new Map<string, Node>()
+  const t = new InodeTable()
+  let seed = 7
+  const rnd = (k: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % k)
+  const paths = Array.from({ length: 3000 }, (_, i) => `d${i % 7}/s${i % 13}/f${i}`)
+  for (let step = 0; step < 60000; step++) {
+    const op = rnd(10)
+    const p = paths[rnd(paths.length)]
+    if (op < 5) {
+      const ino = t.ref(p)
+      let node = byPath.get(p)
+      if (!node) {
+        node = { ino, path: p, n: 0 }
+        assert.not.ok(byIno.has(ino), 'a fresh id is not in use')
+        byIno.set(ino, node)
+        byPath.set(p, node)
+      }
+      assert.is(ino, node.ino)
+      node.n++
+    } else if (op < 8) {
+      const node = byPath.get(p)
+      if (!node) continue
+      const k = 1 + rnd(node.n)
+      t.forget(node.ino, k)
+      node.n -= k
+      if (node.n === 0) {
+        byIno.delete(node.ino)
+        if (byPath.get(node.path) === node) byPath.delete(node.path)
+      }
+    } else if (op < 9) {
+      const node = byPath.get(p)
+      t.detach(p)
+      if (node) byPath.delete(p)
+    } else {
+      // Rename a file to a free path.
+      const to = `r${rnd(5)}/${p.split('/').pop()}`
+      if (byPath.has(to) || !byPath.has(p)) continue
+      t.move(p, to)
+      const node = byPath.get(p)!
+      byPath.delete(p)
+      node.path = to
+      byPath.set(to, node)
+    }
+  }
+  assert.is(t.size, byIno.size + 1)
+  assert.ok(t.records <= byIno.size + 1 + 12 + 7 * 14, 'records: live ones and their directories')
+  for (const [ino, node] of byIno) {
+    assert.is(t.nlookup(ino), node.n)
+    assert.is(t.path(ino), node.path)
+    assert.is(t.isDetached(ino), byPath.get(node.path) !== node)
+  }
+  for (const [path, node] of byPath) assert.is(t.lookup(path), node.ino)
+  for (const node of byIno.values()) t.forget(node.ino, node.n)
+  assert.is(t.size, 1)
+  assert.is(t.records, 1)
+})
+
+test('remembered attributes come back exactly; lower-like entries share one part for the common fields', () => {
   const t = new InodeTable()
   const common = { nlink: 1, uid: 1000, gid: 1000, rdev: 0, blksize: 4096, atime: 1700000000, atimensec: 5, mtime: 1700000000, mtimensec: 5, ctime: 1700000000, ctimensec: 5 }
   const a = t.ref('a.txt')
   const b = t.ref('dir/b.bin')
-  const attrA = { ino: a.ino, mode: 0o100644, size: 1234, blocks: 3, ...common }
-  const attrB = { ino: b.ino, mode: 0o100755, size: 3_000_000_000, blocks: Math.ceil(3_000_000_000 / 512), ...common }
+  const attrA = { ino: a, mode: 0o100644, size: 1234, blocks: 3, ...common }
+  const attrB = { ino: b, mode: 0o100755, size: 3_000_000_000, blocks: Math.ceil(3_000_000_000 / 512), ...common }
   t.remember(a, attrA)
   t.remember(b, attrB)
   assert.equal(t.lastAttr(a), attrA)
   assert.equal(t.lastAttr(b), attrB)
-  assert.is(a.attr, undefined, 'kept compact')
-  assert.is(a.shared, b.shared, 'one shared object')
+  assert.equal(t.attrStats(), { whole: 0, shared: 1 }, 'kept compact, one shared part')
   // Upper entries: own times and blocks that are not ceil(size / 512) are kept whole.
   const u = t.ref('upper.txt')
-  const attrU = { ino: u.ino, mode: 0o100600, size: 10, blocks: 8, ...common, mtime: 1800000000 }
+  const attrU = { ino: u, mode: 0o100600, size: 10, blocks: 8, ...common, mtime: 1800000000 }
   t.remember(u, attrU)
   assert.equal(t.lastAttr(u), attrU)
-  assert.is(u.attr, attrU)
+  assert.equal(t.attrStats(), { whole: 1, shared: 1 })
   // Re-remembering switches form; a never-answered inode has none.
   t.remember(u, { ...attrU, blocks: 1 })
   assert.equal(t.lastAttr(u), { ...attrU, blocks: 1 })
-  assert.is(u.attr, undefined)
+  assert.equal(t.attrStats(), { whole: 0, shared: 2 })
   assert.is(t.lastAttr(t.ref('new')), undefined)
   // Many different shared parts (upper entries) never break earlier ones.
   for (let i = 0; i < 10; i++) t.remember(t.ref(`x${i}`), { ino: 9, mode: 0o100644, size: 0, blocks: 0, ...common, mtime: i })
   assert.equal(t.lastAttr(a), attrA)
+  // A forgotten inode's attributes go with it.
+  t.forget(u, 1)
+  for (let i = 0; i < 10; i++) t.forget(pathIno(`x${i}`), 1)
+  assert.equal(t.attrStats(), { whole: 0, shared: 1 })
 })
 
 test.run()
