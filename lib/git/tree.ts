@@ -4,7 +4,8 @@ import { IntegrityError } from '../errors.ts'
 import type { Oid, TreeEntry, TreeMode } from '../store/types.ts'
 import { bytesToHex, hexToBytes } from './sha1.ts'
 
-const MODES = new Set<string>(['100644', '100755', '120000', '40000', '160000'])
+/** Each mode as one shared string (a parsed entry would otherwise carry its own copy). */
+const MODES = new Map<string, TreeMode>((['100644', '100755', '120000', '40000', '160000'] as const).map((m) => [m, m]))
 const dec = new TextDecoder('utf-8', { fatal: false })
 const enc = new TextEncoder()
 
@@ -25,7 +26,8 @@ export function checkEntryName(name: string, treeOid = '?'): void {
 
 function normalizeMode(raw: string, treeOid: string): TreeMode {
   const m = raw === '040000' ? '40000' : raw
-  if (MODES.has(m)) return m as TreeMode
+  const known = MODES.get(m)
+  if (known) return known
   // Old Git wrote group-writable files as 100664; treat like 100644 as Git does.
   if (/^100[0-7]{3}$/.test(m)) return (parseInt(m.slice(3), 8) & 0o100 ? '100755' : '100644') as TreeMode
   throw new IntegrityError(`Tree ${treeOid} has an entry with unknown mode "${raw}"`)

@@ -43,6 +43,7 @@ const LISTINGS_KEPT = 4096
 export class GitLowerView implements LowerView {
   readonly root: LowerEntry
   private readonly listings = new LRUCache<Oid, Map<string, LowerEntry>>({ max: LISTINGS_KEPT })
+  /** Sizes, only for a store that does not remember them (see known()). */
   private readonly sizes = new Map<Oid, number>()
   private bulkSizes?: Promise<void>
 
@@ -75,13 +76,23 @@ export class GitLowerView implements LowerView {
     return walkPath(this, path)
   }
 
+  /** A size known without I/O: the store remembers sizes for every view (one table); a store
+   *  without that keeps them here. */
+  private known(oid: Oid): number | undefined {
+    return this.store.knownSize ? this.store.knownSize(oid) : this.sizes.get(oid)
+  }
+
+  private learn(oid: Oid, n: number): void {
+    if (!this.store.knownSize) this.sizes.set(oid, n)
+  }
+
   async size(entry: LowerEntry): Promise<number> {
     if (entry.kind === 'dir' || entry.kind === 'submodule' || !entry.oid) return 0
-    const known = this.sizes.get(entry.oid)
+    const known = this.known(entry.oid)
     if (known !== undefined) return known
     if (this.bulkSizes) {
       await this.bulkSizes
-      const n = this.sizes.get(entry.oid)
+      const n = this.known(entry.oid)
       if (n !== undefined) return n
     } else if (this.store.cheapSizes) {
       // The first size miss answers its own directory at once and starts sizing the whole commit
@@ -91,7 +102,7 @@ export class GitLowerView implements LowerView {
     const group = entry.ref as SizeGroup | undefined
     if (group && group.oids.length > 1) {
       group.pending ??= this.store.blobSizes(group.oids).then((m) => {
-        for (const [oid, n] of m) this.sizes.set(oid, n)
+        for (const [oid, n] of m) this.learn(oid, n)
       })
       try {
         await group.pending
@@ -99,34 +110,36 @@ export class GitLowerView implements LowerView {
         group.pending = undefined
         throw e
       }
-      const n = this.sizes.get(entry.oid)
+      const n = this.known(entry.oid)
       if (n !== undefined) return n
     }
     const n = await this.store.blobSize(entry.oid)
-    this.sizes.set(entry.oid, n)
+    this.learn(entry.oid, n)
     return n
   }
 
+  /** Sizes every blob of the commit, a part at a time as the trees are walked (no list of all ids). */
   private async sizeEverything(): Promise<void> {
     try {
-      const blobs: Oid[] = []
-      const seen = new Set<Oid>()
-      const stack: Oid[] = [this.root.oid!]
-      while (stack.length) {
-        for (const e of await this.store.readTree(stack.pop()!)) {
-          if (e.mode === '40000') stack.push(e.oid)
-          else if (e.mode !== '160000' && !seen.has(e.oid) && !this.sizes.has(e.oid)) seen.add(e.oid), blobs.push(e.oid)
-        }
-      }
-      for (let i = 0; i < blobs.length; i += BULK_SIZE_BATCH) {
-        const part = blobs.slice(i, i + BULK_SIZE_BATCH)
+      let part: Oid[] = []
+      const flush = async () => {
         const sizes = await this.store.cheapSizes!(part)
         // Keyed by our own id strings, not the reply's (which may be slices of a large text).
         for (const oid of part) {
           const n = sizes.get(oid)
-          if (n !== undefined) this.sizes.set(oid, n)
+          if (n !== undefined) this.learn(oid, n)
         }
+        part = []
       }
+      const stack: Oid[] = [this.root.oid!]
+      while (stack.length) {
+        for (const e of await this.store.readTree(stack.pop()!)) {
+          if (e.mode === '40000') stack.push(e.oid)
+          else if (e.mode !== '160000' && this.known(e.oid) === undefined) part.push(e.oid)
+        }
+        if (part.length >= BULK_SIZE_BATCH) await flush()
+      }
+      if (part.length) await flush()
     } catch {
       // Sizing ahead is an optimisation: each miss still asks for its own directory.
     }
@@ -135,7 +148,7 @@ export class GitLowerView implements LowerView {
   async read(entry: LowerEntry): Promise<Uint8Array> {
     if (!entry.oid || (entry.kind !== 'file' && entry.kind !== 'symlink')) return new Uint8Array(0)
     const body = await this.store.readBlob(entry.oid)
-    this.sizes.set(entry.oid, body.length)
+    this.learn(entry.oid, body.length)
     return body
   }
 

@@ -15,6 +15,7 @@ import { MemoryPackTarget, targetView, type PackTarget } from '../git/pack_reade
 import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
+import { SizeTable } from './size_table.ts'
 import { IdList } from './packs.ts'
 import { gcDb, type GcResult } from './gc.ts'
 import { allPinned, pinObjects, unpinObjects } from './pins.ts'
@@ -29,26 +30,6 @@ export interface StoreOptions {
   maxBatch?: number
   /** Remote requests in flight at once (default 4). */
   parallel?: number
-}
-
-/**
- * A Map that forgets its oldest quarter when full. For blob sizes, which never change for an id:
- * an LRUCache with `max` 500,000 preallocates its arrays (~120 ms and ~20 MB at every store open).
- */
-class BoundedMap<K, V> extends Map<K, V> {
-  constructor(private readonly cap: number) {
-    super()
-  }
-  override set(k: K, v: V): this {
-    if (this.size >= this.cap && !this.has(k)) {
-      let drop = this.cap >> 2
-      for (const key of this.keys()) {
-        if (drop-- <= 0) break
-        this.delete(key)
-      }
-    }
-    return super.set(k, v)
-  }
 }
 
 /** Parallel requests for the trees below the top two levels of a commit. */
@@ -84,7 +65,7 @@ export class Store implements ObjectStore {
   readonly db: DiskObjectDb
   private mem: LRUCache<Oid, StoredObject>
   private trees = new LRUCache<Oid, TreeEntry[]>({ max: 20000 })
-  private sizes = new BoundedMap<Oid, number>(500000)
+  private sizes = new SizeTable(500_000)
   private batcher: Batcher
   private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo>; wantTop: () => void }>()
   /** Tree fetches in flight (settle, never reject): a tree missing on disk may be on its way. */
@@ -523,7 +504,13 @@ export class Store implements ObjectStore {
   async readBlob(oid: Oid): Promise<Uint8Array> {
     const o = await this.readObject(oid)
     if (o.type !== 'blob') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a blob`)
+    this.sizes.set(oid, o.body.length)
     return o.body
+  }
+
+  /** The size of a blob when it is known without any I/O (remembered, or the blob is in memory). */
+  knownSize(oid: Oid): number | undefined {
+    return oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid)?.body.length)
   }
 
   async blobSize(oid: Oid): Promise<number> {
@@ -561,6 +548,7 @@ export class Store implements ObjectStore {
         const s = this.sizes.get(o) ?? (await this.db.size(o))?.size
         if (s === undefined) throw new RemoteError('object-lost', `Size of ${o} unknown after fetching it`)
         out.set(o, s)
+        this.sizes.set(o, s)
       }
     }
     return out

@@ -54,6 +54,8 @@ export interface ObjectStore {
   readBlob(oid: Oid): Promise<Uint8Array>
   /** Exact size of a blob, without downloading it where the remote can say. Never a guess. */
   blobSize(oid: Oid): Promise<number>
+  /** The size of a blob if known without any I/O (the lower view keeps no sizes of its own). */
+  knownSize?(oid: Oid): number | undefined
   /** Sizes of many blobs in as few round trips as possible (for `stat` of a whole directory). */
   blobSizes(oids: Oid[]): Promise<Map<Oid, number>>
   /**

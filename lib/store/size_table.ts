@@ -1,0 +1,101 @@
+// Blob sizes by id, compact: the 20 id bytes and the size in typed arrays (open addressing, linear
+// probing), ~24 bytes an entry instead of a Map entry plus a 40-character key string (a
+// 100,000-file commit kept two such Maps, ~12 MB). Sizes never change for an id; when `max`
+// entries are reached the table starts afresh (a size is then asked from the disk again).
+
+const EMPTY = 0
+/** Stored as size + 1; sizes from 2^32 - 1 up live in `big`. */
+const BIG = 0xffff_ffff
+
+const HEX40 = /^[0-9a-f]{40}$/
+
+function hexWord(oid: string, at: number): number {
+  let w = 0
+  for (let i = at; i < at + 8; i++) {
+    const c = oid.charCodeAt(i)
+    const v = c <= 57 ? c - 48 : c - 87
+    w = (w << 4) | v
+  }
+  return w
+}
+
+export class SizeTable {
+  private keys = new Int32Array(5 * 1024)
+  private vals = new Uint32Array(1024)
+  private readonly big = new Map<string, number>()
+  private readonly key = new Int32Array(5)
+  private count = 0
+
+  constructor(private readonly max = 500_000) {}
+
+  get size(): number {
+    return this.count
+  }
+
+  get(oid: string): number | undefined {
+    if (!HEX40.test(oid)) return undefined
+    const i = this.find(oid)
+    const v = this.vals[i]
+    if (v === EMPTY) return undefined
+    return v === BIG ? this.big.get(oid) : v - 1
+  }
+
+  set(oid: string, size: number): void {
+    if (!HEX40.test(oid)) return
+    let i = this.find(oid)
+    if (this.vals[i] === EMPTY) {
+      if (this.count >= this.max) this.clear()
+      else if ((this.count + 1) * 10 > this.vals.length * 7) this.resize(this.vals.length * 2)
+      else return this.put(i, oid, size)
+      i = this.find(oid)
+    }
+    this.put(i, oid, size)
+  }
+
+  clear(): void {
+    this.keys = new Int32Array(5 * 1024)
+    this.vals = new Uint32Array(1024)
+    this.big.clear()
+    this.count = 0
+  }
+
+  private put(i: number, oid: string, size: number): void {
+    if (this.vals[i] === EMPTY) {
+      this.count++
+      this.keys.set(this.key, i * 5)
+    }
+    if (size + 1 >= BIG) {
+      this.vals[i] = BIG
+      this.big.set(oid, size)
+    } else this.vals[i] = size + 1
+  }
+
+  /** The slot holding `oid`, or the empty slot where it would go; leaves its words in `key`. */
+  private find(oid: string): number {
+    const key = this.key
+    for (let w = 0; w < 5; w++) key[w] = hexWord(oid, w * 8)
+    const keys = this.keys
+    const mask = this.vals.length - 1
+    // Ids are SHA-1s: any of their words is a good hash.
+    for (let i = key[4] & mask; ; i = (i + 1) & mask) {
+      if (this.vals[i] === EMPTY) return i
+      const k = i * 5
+      if (keys[k + 4] === key[4] && keys[k] === key[0] && keys[k + 1] === key[1] && keys[k + 2] === key[2] && keys[k + 3] === key[3]) return i
+    }
+  }
+
+  private resize(cap: number): void {
+    const keys = this.keys
+    const vals = this.vals
+    this.keys = new Int32Array(5 * cap)
+    this.vals = new Uint32Array(cap)
+    const mask = cap - 1
+    for (let j = 0; j < vals.length; j++) {
+      if (vals[j] === EMPTY) continue
+      let i = keys[j * 5 + 4] & mask
+      while (this.vals[i] !== EMPTY) i = (i + 1) & mask
+      this.keys.set(keys.subarray(j * 5, j * 5 + 5), i * 5)
+      this.vals[i] = vals[j]
+    }
+  }
+}
