@@ -177,44 +177,101 @@ function codes(out: Uint8Array, o: number, oEnd: number, oStart: number, lit: Hu
   const dt = dist.table
   const dbits = dist.bits
   const dmask = (1 << dbits) - 1
+  // The bit reader's state lives in locals in this loop (module variables are memory loads and
+  // stores on every use); it is written back around the calls to the slow paths and on return.
+  // NEED_INPUT restarts the whole stream, so a throw needs no write-back.
+  const s = src
+  const e = end
+  let p = pos
+  let bb = bitbuf
+  let bc = bitcnt
   for (;;) {
-    // Fast path inline (state in module variables, but the table lookups stay in this loop).
-    while (bitcnt < lbits && pos < end) {
-      bitbuf |= src[pos++] << bitcnt
-      bitcnt += 8
+    // Two bytes at a time while they are there (at most 31 bits held: no sign trouble); bytes read
+    // past the stream's end are given back by the caller.
+    if (bc < 16) {
+      if (p + 1 < e) {
+        bb |= (s[p] | (s[p + 1] << 8)) << bc
+        p += 2
+        bc += 16
+      } else {
+        while (bc < lbits && p < e) {
+          bb |= s[p++] << bc
+          bc += 8
+        }
+      }
     }
     let sym: number
-    let e = bitcnt >= lbits ? lt[bitbuf & lmask] : 0
-    if (e !== 0) {
-      const len = e & 15
-      bitbuf >>>= len
-      bitcnt -= len
-      sym = e >> 4
-    } else sym = decode(lit)
+    let t = bc >= lbits ? lt[bb & lmask] : 0
+    if (t !== 0) {
+      const len = t & 15
+      bb >>>= len
+      bc -= len
+      sym = t >> 4
+    } else {
+      pos = p
+      bitbuf = bb
+      bitcnt = bc
+      sym = decode(lit)
+      p = pos
+      bb = bitbuf
+      bc = bitcnt
+    }
     if (sym < 256) {
       if (o >= oEnd) throw new InflateError('stream is longer than the size announced')
       out[o++] = sym
-    } else if (sym === 256) return o
-    else {
+    } else if (sym === 256) {
+      pos = p
+      bitbuf = bb
+      bitcnt = bc
+      return o
+    } else {
       sym -= 257
       if (sym >= 29) throw new InflateError('bad length code')
       const lext = LEXT[sym]
-      const len = LBASE[sym] + (lext ? getBits(lext) : 0)
-      while (bitcnt < dbits && pos < end) {
-        bitbuf |= src[pos++] << bitcnt
-        bitcnt += 8
+      let len = LBASE[sym]
+      if (lext) {
+        while (bc < lext) {
+          if (p >= e) throw NEED_INPUT
+          bb |= s[p++] << bc
+          bc += 8
+        }
+        len += bb & ((1 << lext) - 1)
+        bb >>>= lext
+        bc -= lext
+      }
+      while (bc < dbits && p < e) {
+        bb |= s[p++] << bc
+        bc += 8
       }
       let ds: number
-      e = bitcnt >= dbits ? dt[bitbuf & dmask] : 0
-      if (e !== 0) {
-        const l = e & 15
-        bitbuf >>>= l
-        bitcnt -= l
-        ds = e >> 4
-      } else ds = decode(dist)
+      t = bc >= dbits ? dt[bb & dmask] : 0
+      if (t !== 0) {
+        const l = t & 15
+        bb >>>= l
+        bc -= l
+        ds = t >> 4
+      } else {
+        pos = p
+        bitbuf = bb
+        bitcnt = bc
+        ds = decode(dist)
+        p = pos
+        bb = bitbuf
+        bc = bitcnt
+      }
       if (ds >= 30) throw new InflateError('bad distance code')
       const dext = DEXT[ds]
-      const d = DBASE[ds] + (dext ? getBits(dext) : 0)
+      let d = DBASE[ds]
+      if (dext) {
+        while (bc < dext) {
+          if (p >= e) throw NEED_INPUT
+          bb |= s[p++] << bc
+          bc += 8
+        }
+        d += bb & ((1 << dext) - 1)
+        bb >>>= dext
+        bc -= dext
+      }
       if (d > o - oStart) throw new InflateError('distance before the start of the output')
       if (o + len > oEnd) throw new InflateError('stream is longer than the size announced')
       for (let k = 0; k < len; k++, o++) out[o] = out[o - d]

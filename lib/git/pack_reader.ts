@@ -14,6 +14,8 @@ import { applyDelta } from './delta.ts'
 import { inflateZlib, InflateError, NEED_INPUT } from './inflate.ts'
 
 const TYPES: (ObjectType | undefined)[] = [undefined, 'commit', 'tree', 'blob', 'tag']
+/** Object type by pack type code (1 commit, 2 tree, 3 blob, 4 tag), as `addRecord` gives it. */
+export const TYPE_NAMES = TYPES as readonly ObjectType[]
 /**
  * Objects up to this size are inflated in JS; larger ones by node's zlib, whose per-call set-up
  * (~5 µs) is then small beside its faster decoding.
@@ -36,6 +38,13 @@ export interface PackTarget {
   get(n: number): Promise<{ type: ObjectType; body: Uint8Array }>
   /** The index (as in `get`) of an object already added with this id, if any. */
   find(oid: Oid): Promise<number | null>
+  /**
+   * Optional form of `add` for small whole objects, used instead of it when present: the object
+   * as its record `rec[start .. end)` = `type size\0body` (body from `bodyAt`), its type code
+   * (1 commit, 2 tree, 3 blob, 4 tag) and its id both as hex and as bytes `id[0 .. 20)`. No
+   * views are made per object; all are valid only during the call.
+   */
+  addRecord?(oid: Oid, id: Uint8Array, typeCode: number, rec: Uint8Array, start: number, bodyAt: number, end: number): void | Promise<void>
 }
 
 export interface ReadPackOptions {
@@ -45,9 +54,19 @@ export interface ReadPackOptions {
 }
 
 const hashOneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash
-/** SHA-1 hex of bytes (one-shot where the runtime has crypto.hash: no Hash object per call). */
-function sha1(data: Uint8Array): string {
+/** SHA-1 hex of `b[0 .. end)` (one-shot where the runtime has crypto.hash: no Hash object per call). */
+function sha1(b: Uint8Array, end: number): string {
+  // A plain Uint8Array view is cheaper to make than a Buffer's subarray.
+  const data = new Uint8Array(b.buffer, b.byteOffset, end)
   return hashOneShot ? hashOneShot('sha1', data, 'hex') : nodeCrypto.createHash('sha1').update(data).digest('hex')
+}
+
+const HEX_VALUE = new Uint8Array(128)
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i
+
+/** Writes the 20 bytes of a 40-digit lowercase hex id into `out[0 .. 20)`. */
+function hexToId(hex: string, out: Uint8Array): void {
+  for (let k = 0; k < 20; k++) out[k] = (HEX_VALUE[hex.charCodeAt(2 * k)] << 4) | HEX_VALUE[hex.charCodeAt(2 * k + 1)]
 }
 
 class Input {
@@ -173,20 +192,24 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
   let offsets = new Float64Array(1024)
   let added = 0
   const deltaIndex = new Map<number, number>()
+  /** Records the pack offset of the next streamed object (for delta bases). */
+  const noteOffset = (offset: number): void => {
+    if (added === offsets.length) {
+      const grown = new Float64Array(offsets.length * 2)
+      grown.set(offsets)
+      offsets = grown
+    }
+    offsets[added++] = offset
+  }
   const add = (offset: number, oid: Oid, type: ObjectType, body: Uint8Array, streaming: boolean): void | Promise<void> => {
-    if (streaming) {
-      if (added === offsets.length) {
-        const grown = new Float64Array(offsets.length * 2)
-        grown.set(offsets)
-        offsets = grown
-      }
-      offsets[added] = offset
-    } else deltaIndex.set(offset, added)
-    added++
+    if (streaming) noteOffset(offset)
+    else deltaIndex.set(offset, added++)
     return target.add(oid, type, body)
   }
   const streamed = () => added - deltaIndex.size
   let scratch = Buffer.allocUnsafe(64 * 1024)
+  const id = new Uint8Array(20)
+  const addRecord = target.addRecord ? target.addRecord.bind(target) : null
   const pending: Pending[] = []
   let sinceYield = 0
   for (let n = 0; n < count; n++) {
@@ -265,7 +288,13 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
       }
     }
     if (type) {
-      const r = add(offset, sha1(out.subarray(0, start + size)), type, out.subarray(start, start + size), true)
+      const oid = sha1(out, start + size)
+      let r: void | Promise<void>
+      if (addRecord) {
+        hexToId(oid, id)
+        noteOffset(offset)
+        r = addRecord(oid, id, typeCode, out, 0, start, start + size)
+      } else r = add(offset, oid, type, out.subarray(start, start + size), true)
       if (r) await r
     } else pending.push({ offset, baseOffset, baseOid, delta: out })
   }
@@ -367,12 +396,20 @@ async function resolveDeltas(
 export function targetView(base: PackTarget & { readonly count: number }): PackTarget {
   const local: number[] = []
   let back: Map<number, number> | null = null
+  const addRecord = base.addRecord?.bind(base)
   return {
     add(oid, type, body) {
       back?.set(base.count, local.length)
       local.push(base.count)
       return base.add(oid, type, body)
     },
+    addRecord: addRecord
+      ? (oid, id, typeCode, rec, start, bodyAt, end) => {
+          back?.set(base.count, local.length)
+          local.push(base.count)
+          return addRecord(oid, id, typeCode, rec, start, bodyAt, end)
+        }
+      : undefined,
     get: (n) => base.get(local[n]),
     async find(oid) {
       const g = await base.find(oid)

@@ -107,22 +107,32 @@ function decimalDigits(n: number): number {
   return d
 }
 
-/** Membership test over a sorted index (binary search on the first 48 bits as numbers). */
+/**
+ * Membership test over an index's ids: an open-addressing hash table keyed by the ids' first 32
+ * bits (ids are uniformly distributed), probed with byte compares in JS (no native call per id).
+ */
 function indexLookup(idx: Buffer): (b: Uint8Array, at: number) => boolean {
   const n = (idx.length - 8) / REC
-  const prefix = new Float64Array(n)
-  for (let i = 0, at = 8; i < n; i++, at += REC) prefix[i] = idx.readUInt32BE(at) * 65536 + idx.readUInt16BE(at + 4)
+  let size = 1024
+  while (size < n * 2) size *= 2
+  const mask = size - 1
+  // Slot → 1 + the entry's number; 0 = empty.
+  const slots = new Int32Array(size)
+  const word = (b: Uint8Array, at: number) => (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]
+  for (let i = 0; i < n; i++) {
+    let h = word(idx, 8 + i * REC) & mask
+    while (slots[h] !== 0) h = (h + 1) & mask
+    slots[h] = i + 1
+  }
   return (b, at) => {
-    const key = (((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0) * 65536 + ((b[at + 4] << 8) | b[at + 5])
-    let lo = 0
-    let hi = n - 1
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (prefix[mid] < key) lo = mid + 1
-      else hi = mid
+    for (let h = word(b, at) & mask; ; h = (h + 1) & mask) {
+      const e = slots[h]
+      if (e === 0) return false
+      const o = 8 + (e - 1) * REC
+      let k = 0
+      while (k < 20 && idx[o + k] === b[at + k]) k++
+      if (k === 20) return true
     }
-    for (let i = lo; i < n && prefix[i] === key; i++) if (idx.compare(b, at, at + 20, 8 + i * REC, 8 + i * REC + 20) === 0) return true
-    return false
   }
 }
 
@@ -136,7 +146,9 @@ export class IdList {
       this.buf.copy(grown, 0, 0, this.length * 20)
       this.buf = grown
     }
-    this.buf.set(b.subarray(at, at + 20), this.length * 20)
+    const buf = this.buf
+    const to = this.length * 20
+    for (let k = 0; k < 20; k++) buf[to + k] = b[at + k]
     this.length++
   }
   addHex(oid: Oid): void {
@@ -240,6 +252,55 @@ export class PackWriter {
     if (this.queued > 2) return this.writes
   }
 
+  /**
+   * `add` for an object already laid out as its record (PackTarget.addRecord): `rec[start .. end)`
+   * is `type size\0body` and `id[0 .. 20)` its binary id. Copies both as they are.
+   */
+  addRecord(oid: Oid, id: Uint8Array, _typeCode: number, rec: Uint8Array, start: number, _bodyAt: number, end: number): void | Promise<void> {
+    if (this.done) throw new Error('PackWriter already finished')
+    const len = end - start
+    if (this.ent.length < (this.count + 1) * REC) {
+      const grown = Buffer.from(new ArrayBuffer(this.ent.length * 2))
+      this.ent.copy(grown, 0, 0, this.count * REC)
+      this.ent = grown
+    }
+    if (this.used + len > this.stage.length) this.rotate()
+    const ent = this.ent
+    const at = this.count * REC
+    const offset = this.stageStart + this.used
+    for (let k = 0; k < 20; k++) ent[at + k] = id[k]
+    const hi = Math.floor(offset / 2 ** 32)
+    const lo = offset >>> 0
+    ent[at + 20] = hi >>> 24
+    ent[at + 21] = hi >>> 16
+    ent[at + 22] = hi >>> 8
+    ent[at + 23] = hi
+    ent[at + 24] = lo >>> 24
+    ent[at + 25] = lo >>> 16
+    ent[at + 26] = lo >>> 8
+    ent[at + 27] = lo
+    ent[at + 28] = len >>> 24
+    ent[at + 29] = len >>> 16
+    ent[at + 30] = len >>> 8
+    ent[at + 31] = len
+    this.byOid?.set(oid, this.count)
+    this.count++
+    this.bytes += len
+    if (len > this.stage.length) {
+      // Bigger than a stage: its own write (a copy: the record is only valid during this call).
+      this.queue(Uint8Array.prototype.slice.call(rec, start, end) as Uint8Array, offset)
+      this.stageStart += len
+    } else if (len <= 256) {
+      const stage = this.stage
+      for (let k = 0, o = this.used; k < len; k++) stage[o + k] = rec[start + k]
+      this.used += len
+    } else {
+      this.stage.set(rec.subarray(start, end), this.used)
+      this.used += len
+    }
+    if (this.queued > 2) return this.writes
+  }
+
   async get(n: number): Promise<{ type: ObjectType; body: Uint8Array }> {
     const at = n * REC
     const offset = this.ent.readUInt32BE(at + 20) * 2 ** 32 + this.ent.readUInt32BE(at + 24)
@@ -273,29 +334,44 @@ export class PackWriter {
   private sortedIndex(): Buffer {
     const n = this.count
     const ent = this.ent
-    const byId = (a: number, b: number) => ent.compare(ent, b * REC, b * REC + 20, a * REC, a * REC + 20)
-    let order: Uint32Array
-    let prefix: Float64Array | null = null
-    if (n < 2 ** 21) {
-      // Sort numbers (first 32 bits of the id, then the position) instead of comparing buffers.
-      const keys = new Float64Array(n)
-      for (let i = 0, at = 0; i < n; i++, at += REC) keys[i] = (((ent[at] << 24) | (ent[at + 1] << 16) | (ent[at + 2] << 8) | ent[at + 3]) >>> 0) * 2 ** 21 + i
-      keys.sort()
-      order = new Uint32Array(n)
-      prefix = new Float64Array(n)
-      for (let i = 0; i < n; i++) {
-        const p = Math.floor(keys[i] / 2 ** 21)
-        prefix[i] = p
-        order[i] = keys[i] - p * 2 ** 21
+    // Counting sort on the first 16 bits of the id (ids are uniform: ~n / 65536 per bucket),
+    // then each bucket by the whole id.
+    const BUCKETS = 1 << 16
+    const bucketStart = new Uint32Array(BUCKETS + 1)
+    for (let i = 0, at = 0; i < n; i++, at += REC) bucketStart[((ent[at] << 8) | ent[at + 1]) + 1]++
+    for (let k = 0; k < BUCKETS; k++) bucketStart[k + 1] += bucketStart[k]
+    const next = bucketStart.slice(0, BUCKETS)
+    const order = new Uint32Array(n)
+    for (let i = 0, at = 0; i < n; i++, at += REC) order[next[(ent[at] << 8) | ent[at + 1]]++] = i
+    /** Compares the ids of entries x and y from byte 2 on (the bucket fixes bytes 0–1). */
+    const cmp = (x: number, y: number): number => {
+      const ax = x * REC
+      const ay = y * REC
+      for (let k = 2; k < 20; k++) {
+        const d = ent[ax + k] - ent[ay + k]
+        if (d !== 0) return d
       }
-      // Runs sharing the first 32 bits: order by the whole id.
-      for (let i = 0; i + 1 < n; ) {
-        let j = i + 1
-        while (j < n && prefix[j] === prefix[i]) j++
-        if (j - i > 1) order.set(Array.from(order.subarray(i, j)).sort(byId), i)
-        i = j
+      return 0
+    }
+    for (let k = 0; k < BUCKETS; k++) {
+      const lo = bucketStart[k]
+      const hi = bucketStart[k + 1]
+      if (hi - lo < 2) continue
+      if (hi - lo > 32) {
+        order.set(Array.from(order.subarray(lo, hi)).sort(cmp), lo)
+        continue
       }
-    } else order = Uint32Array.from(Array.from({ length: n }, (_, i) => i).sort(byId))
+      // Insertion sort (stable: of two equal ids the first added stays first).
+      for (let i = lo + 1; i < hi; i++) {
+        const v = order[i]
+        let j = i - 1
+        while (j >= lo && cmp(order[j], v) > 0) {
+          order[j + 1] = order[j]
+          j--
+        }
+        order[j + 1] = v
+      }
+    }
     const idx = Buffer.from(new ArrayBuffer(8 + n * REC))
     idx.write(MAGIC, 0, 'latin1')
     // Both buffers start on their own ArrayBuffer: copy entries as 32-bit words.
@@ -304,9 +380,8 @@ export class PackWriter {
     let k = 0
     for (let i = 0; i < n; i++) {
       const e = order[i]
-      const at = e * REC
       // Duplicates (one object sent twice) are adjacent: keep the first.
-      if (k > 0 && (prefix ? prefix[i] === prefix[i - 1] : true) && ent.compare(idx, 8 + (k - 1) * REC, 8 + (k - 1) * REC + 20, at, at + 20) === 0) continue
+      if (i > 0 && cmp(order[i - 1], e) === 0 && ent[order[i - 1] * REC] === ent[e * REC] && ent[order[i - 1] * REC + 1] === ent[e * REC + 1]) continue
       const src = e * (REC >> 2)
       const dst = (8 + k * REC) >> 2
       for (let w = 0; w < REC >> 2; w++) to[dst + w] = from[src + w]

@@ -9,9 +9,9 @@ import { IntegrityError, RemoteError } from '../errors.ts'
 import { trace } from '../trace.ts'
 import { pidAlive, pidStartTime } from '../registry/mountinfo.ts'
 import { parseCommit } from '../git/commit.ts'
-import { EMPTY_BLOB_OID, hashObject, isOid } from '../git/sha1.ts'
+import { EMPTY_BLOB_OID, bytesToHex, hashObject, isOid } from '../git/sha1.ts'
 import { checkTree, parseTree } from '../git/tree.ts'
-import { MemoryPackTarget, targetView, type PackTarget } from '../git/pack_reader.ts'
+import { MemoryPackTarget, TYPE_NAMES, targetView, type PackTarget } from '../git/pack_reader.ts'
 import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
@@ -104,26 +104,27 @@ export class Store implements ObjectStore {
     /** Runs the fetch(es); `target()` gives a fresh view of the one pack being written (one per stream). */
     run: (target: () => PackTarget) => Promise<void>,
     expected: number,
-    check: (oid: Oid, type: ObjectType, body: Uint8Array) => void,
+    /** The object is `b[start .. end)`. */
+    check: (oid: Oid, type: ObjectType, b: Uint8Array, start: number, end: number) => void,
     done: () => void,
     /** For a pack: runs over the sorted index before it is put in place; may throw. */
     verify?: (has: (b: Uint8Array, at: number) => boolean) => void,
   ): Promise<void> {
     // A few objects are likely read next (a miss); a big batch is a prefetch: keep it on disk only.
     const keep: [Oid, StoredObject][] | null = expected <= 256 ? [] : null
-    const note = (oid: Oid, type: ObjectType, body: Uint8Array) => {
-      check(oid, type, body)
-      if (type === 'blob') this.sizes.set(oid, body.length)
-      this.stats.bytesFetched += body.length
+    const note = (oid: Oid, type: ObjectType, b: Uint8Array, start: number, end: number) => {
+      check(oid, type, b, start, end)
+      if (type === 'blob') this.sizes.set(oid, end - start)
+      this.stats.bytesFetched += end - start
       this.stats.objectsFetched++
-      if (keep && body.length < 65536) keep.push([oid, { type, body: Uint8Array.prototype.slice.call(body) as Uint8Array }])
+      if (keep && end - start < 65536) keep.push([oid, { type, body: Uint8Array.prototype.slice.call(b, start, end) as Uint8Array }])
     }
     const remember = () => {
       if (keep) for (const [oid, o] of keep) this.mem.set(oid, o)
     }
     if (expected < 8) {
       const t = new MemoryPackTarget()
-      const base = { add: (oid: Oid, type: ObjectType, body: Uint8Array) => (note(oid, type, body), t.add(oid, type, body)), get: (n: number) => t.get(n), find: (o: Oid) => t.find(o), get count() { return t.count } }
+      const base = { add: (oid: Oid, type: ObjectType, body: Uint8Array) => (note(oid, type, body, 0, body.length), t.add(oid, type, body)), get: (n: number) => t.get(n), find: (o: Oid) => t.find(o), get count() { return t.count } }
       await run(() => targetView(base))
       done()
       if (verify) {
@@ -136,7 +137,16 @@ export class Store implements ObjectStore {
     }
     const w = await this.db.packs.begin()
     try {
-      const base = { add: (oid: Oid, type: ObjectType, body: Uint8Array) => (note(oid, type, body), w.add(oid, type, body)), get: (n: number) => w.get(n), find: (o: Oid) => w.find(o), get count() { return w.count } }
+      const base: PackTarget & { readonly count: number } = {
+        add: (oid, type, body) => (note(oid, type, body, 0, body.length), w.add(oid, type, body)),
+        // Small whole objects arrive as records (`type size\0body`) and go to the pack as they are.
+        addRecord: (oid, id, typeCode, rec, start, bodyAt, end) => (note(oid, TYPE_NAMES[typeCode], rec, bodyAt, end), w.addRecord(oid, id, typeCode, rec, start, bodyAt, end)),
+        get: (n) => w.get(n),
+        find: (o) => w.find(o),
+        get count() {
+          return w.count
+        },
+      }
       await run(() => targetView(base))
       done()
       await w.commit(verify)
@@ -163,8 +173,8 @@ export class Store implements ObjectStore {
     await this.receive(
       (t) => (remote.streamBlobs ? remote.streamBlobs(oids, t()) : Store.feed(remote.fetchBlobs(oids), t())),
       asked.size,
-      (oid, type, body) => {
-        if (type === 'tree') checkTree(body, oid, () => {}) // hostile names throw
+      (oid, type, b, start, end) => {
+        if (type === 'tree') checkTree(b, oid, () => {}, start, end) // hostile names throw
         asked.delete(oid)
       },
       () => {
@@ -341,45 +351,51 @@ export class Store implements ObjectStore {
   }
 
   /**
-   * The commit and the top levels of its trees (checked, not stored yet: served from memory),
-   * one small request per level (`tree:1` on the commit, then `tree:0` on the trees wanted: just
-   * those trees), until a level has enough subtrees to split the rest into parallel requests.
-   * Returns them and the ids of the trees just below them.
+   * The commit and the top levels of its trees (checked, not stored yet: served from memory):
+   * `tree:2` on the commit (the root tree and the trees in it, one request), then `tree:0` on
+   * the trees wanted (just those trees) for each further level, until a level has enough
+   * subtrees to split the rest into parallel requests. Returns them and the ids of the trees
+   * just below them.
    */
   private async fetchTop(commit: Oid, mine: Oid[], onTop: (info: CommitInfo) => void): Promise<{ info: CommitInfo; objects: RawObject[]; present: Set<Oid>; frontier: Oid[] }> {
     this.stats.requests++
     const t = new MemoryPackTarget()
-    await this.remote.streamFetch!([commit], ['deepen 1', 'filter tree:1'], t)
+    await this.remote.streamFetch!([commit], ['deepen 1', 'filter tree:2'], t)
     const c = t.objects.find((o) => o.oid === commit)
     if (!c || c.type !== 'commit') throw new IntegrityError(`${this.remote.describe()} did not send commit ${commit}`)
     const info = parseCommit(c.body, commit)
     const objects: RawObject[] = []
     const present = new Set<Oid>()
+    // Objects received and not used yet (`tree:2` brings the level below the root along).
+    const received = new Map(t.objects.map((o) => [o.oid, o]))
     let frontier: Oid[] = [info.tree]
-    let level: RawObject[] = t.objects
     for (let depth = 0; ; depth++) {
-      const wanted = new Set(frontier)
-      if (depth === 0) wanted.add(commit)
-      const next = new Set<Oid>()
-      for (const o of level) {
-        if (!wanted.has(o.oid)) continue // only what was asked for is kept
-        if (o.type === 'tree') checkTree(o.body, o.oid, (b, at) => void next.add(b.toString('hex', at, at + 20)))
-        present.add(o.oid)
-        objects.push(o)
-        wanted.delete(o.oid)
-        this.provisional.set(o.oid, { type: o.type, body: o.body })
-        mine.push(o.oid)
+      const wanted = depth === 0 ? [commit, info.tree] : frontier
+      const missing = wanted.filter((oid) => !received.has(oid))
+      if (missing.length) {
+        this.stats.requests++
+        const lt = new MemoryPackTarget()
+        await this.remote.streamFetch!(missing, ['filter tree:0'], lt)
+        for (const o of lt.objects) received.set(o.oid, o)
       }
-      if (wanted.size) throw new IntegrityError(`${this.remote.describe()} did not send tree ${wanted.values().next().value} of commit ${commit}; nothing was stored`)
+      const next = new Set<Oid>()
+      for (const oid of wanted) {
+        const o = received.get(oid)
+        if (!o) throw new IntegrityError(`${this.remote.describe()} did not send tree ${oid} of commit ${commit}; nothing was stored`)
+        // Only what was asked for is kept, and a tree is a tree.
+        if (oid !== commit && o.type !== 'tree') throw new IntegrityError(`${this.remote.describe()} sent a ${o.type} for tree ${oid} of commit ${commit}; nothing was stored`)
+        if (o.type === 'tree') checkTree(o.body, o.oid, (b, at) => void next.add(bytesToHex(b, at, at + 20)))
+        present.add(oid)
+        objects.push(o)
+        received.delete(oid)
+        this.provisional.set(oid, { type: o.type, body: o.body })
+        mine.push(oid)
+      }
       this.signalArrival()
       if (depth === 0) onTop(info)
       frontier = [...next].filter((oid) => !present.has(oid))
       trace(`store: top level ${depth} (${objects.length} objects, ${frontier.length} below)`)
       if (frontier.length === 0 || frontier.length >= 64 || depth >= 3) break
-      this.stats.requests++
-      const lt = new MemoryPackTarget()
-      await this.remote.streamFetch!(frontier, ['filter tree:0'], lt)
-      level = lt.objects
     }
     return { info, objects, present, frontier }
   }
@@ -407,8 +423,8 @@ export class Store implements ObjectStore {
         await Promise.all(groups.map((g) => this.remote.streamFetch!(g, ['filter blob:none'], view())))
       },
       Infinity,
-      (oid, type, body) => {
-        if (type === 'tree') checkTree(body, oid, (b, at) => subtrees.add(b, at))
+      (oid, type, b, start, end) => {
+        if (type === 'tree') checkTree(b, oid, (t, at) => subtrees.add(t, at), start, end)
       },
       () => {},
       (has) => {
@@ -431,10 +447,10 @@ export class Store implements ObjectStore {
     await this.receive(
       (t) => (remote.streamCommitTrees ? remote.streamCommitTrees(commit, t()) : Store.feed(remote.fetchCommitTrees(commit), t())),
       Infinity,
-      (oid, type, body) => {
-        if (type === 'tree') checkTree(body, oid, want)
+      (oid, type, b, start, end) => {
+        if (type === 'tree') checkTree(b, oid, want, start, end)
         else if (oid === commit) {
-          info = parseCommit(body, commit)
+          info = parseCommit(b.subarray(start, end), commit)
           subtrees.addHex(info.tree)
         }
       },
