@@ -32,7 +32,7 @@ export interface StoreOptions {
   parallel?: number
 }
 
-/** Parallel requests for the trees below the top two levels of a commit. */
+/** Parallel requests for the trees below the top levels of a commit. */
 const TREE_FETCH_PARALLEL = 3
 
 /**
@@ -415,6 +415,7 @@ export class Store implements ObjectStore {
     frontier.forEach((oid, i) => groups[i % parts].push(oid))
     const subtrees = new IdList()
     for (const oid of frontier) subtrees.addHex(oid)
+    const want = (b: Uint8Array, at: number) => subtrees.add(b, at)
     this.stats.requests += parts
     await this.receive(
       async (view) => {
@@ -424,7 +425,7 @@ export class Store implements ObjectStore {
       },
       Infinity,
       (oid, type, b, start, end) => {
-        if (type === 'tree') checkTree(b, oid, (t, at) => subtrees.add(t, at), start, end)
+        if (type === 'tree') checkTree(b, oid, want, start, end)
       },
       () => {},
       (has) => {

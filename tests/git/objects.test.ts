@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
 import { parseCommit, serializeCommit, parseTag, serializeTag } from '../../lib/git/commit.ts'
 import { hashObject } from '../../lib/git/sha1.ts'
-import { checkEntryName, parseTree, serializeTree } from '../../lib/git/tree.ts'
+import { checkEntryName, checkTree, parseTree, serializeTree } from '../../lib/git/tree.ts'
 import { git, lsTree, makeBareRepo } from '../helpers/repos.ts'
 
 test('trees and commits round-trip byte for byte with git', async () => {
@@ -35,6 +35,30 @@ test('unsafe entry names are refused', () => {
     assert.throws(() => checkEntryName(bad), /could escape or confuse/)
   }
   for (const ok of ['.gitignore', 'git', '...', 'a b', 'ünï']) checkEntryName(ok)
+})
+
+test('checkTree reads a tree inside a larger buffer: subtree ids at their offsets, hostile names refused', () => {
+  const id = (n: number) => Buffer.alloc(20, n)
+  const tree = (entries: [string, string, Buffer][]) => Buffer.concat(entries.flatMap(([m, n, o]) => [Buffer.from(`${m} ${n}\0`), o]))
+  const body = tree([
+    ['100644', 'a.txt', id(1)],
+    ['40000', 'dir', id(2)],
+    ['100755', 'run', id(3)],
+    ['040000', 'old', id(4)],
+    ['120000', 'link', id(5)],
+    ['160000', 'sub', id(6)],
+  ])
+  const junk = Buffer.from('40000 x\0')
+  const buf = Buffer.concat([junk, body, junk])
+  const seen: number[] = []
+  checkTree(buf, 't', (b, at) => void seen.push(b[at]), junk.length, junk.length + body.length)
+  assert.equal(seen, [2, 4])
+  for (const bad of ['..', '.', 'a/b', '.GiT', '']) {
+    const evil = Buffer.concat([junk, tree([['100644', 'ok', id(1)], ['100644', bad, id(7)]]), junk])
+    assert.throws(() => checkTree(evil, 't', () => {}, junk.length, evil.length - junk.length), /could escape or confuse/, bad)
+  }
+  assert.throws(() => checkTree(buf, 't', () => {}, junk.length, junk.length + body.length - 3), /malformed/)
+  assert.throws(() => checkTree(tree([['100999', 'x', id(1)]]), 't', () => {}), /unknown mode/)
 })
 
 test.run()

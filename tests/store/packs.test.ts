@@ -4,7 +4,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { streamPack } from '../../lib/git/pack_reader.ts'
@@ -42,6 +43,51 @@ test('streamed pack with deltas into a PackWriter, read back after commit', asyn
     await db.close()
   } finally {
     repo.cleanup()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('the index is sorted and free of duplicates; the completeness lookup finds every id and no other', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scorpio-packs-'))
+  try {
+    const db = new DiskObjectDb(dir)
+    await db.init()
+    const w = await db.packs.begin({ stageBytes: 4096 })
+    // Random ids, 100 of them sharing their first 16 bits (one big bucket of the sort), 30 sent twice.
+    const ids: Buffer[] = []
+    for (let i = 0; i < 3000; i++) {
+      const id = randomBytes(20)
+      if (i < 100) (id[0] = 0xab), (id[1] = 0xcd)
+      if (i >= 100 && i < 140) (id[0] = 0x12), (id[1] = 0x34)
+      ids.push(id)
+    }
+    const sent = [...ids, ...ids.slice(50, 80)]
+    for (const id of sent) {
+      const hex = id.toString('hex')
+      const rec = Buffer.from(`blob ${hex.length}\0${hex}`)
+      await w.addRecord(hex, id, 3, rec, 0, rec.length - hex.length, rec.length)
+    }
+    let lookedUp = 0
+    await w.commit((has) => {
+      for (const id of ids) assert.ok(has(id, 0), `has ${id.toString('hex')}`)
+      const other = Buffer.from(ids[7])
+      other[19] ^= 1
+      assert.is(has(other, 0), false)
+      lookedUp++
+    })
+    assert.is(lookedUp, 1)
+    const idxName = readdirSync(join(dir, 'packs')).find((f) => f.endsWith('.idx'))!
+    const idx = readFileSync(join(dir, 'packs', idxName))
+    const listed = Array.from({ length: (idx.length - 8) / 32 }, (_, i) => idx.toString('hex', 8 + i * 32, 8 + i * 32 + 20))
+    assert.equal(listed, ids.map((b) => b.toString('hex')).sort())
+    // (The ids are not the records' hashes, so look them up in the index, not through db.read.)
+    for (const id of [ids[0], ids[60], ids[120], ids[2999]]) {
+      const loc = db.packs.locate(id.toString('hex'))!
+      const rec = await loc.pack.read(loc.offset, loc.length)
+      assert.is(rec.toString(), `blob 40\0${id.toString('hex')}`)
+    }
+    await db.close()
+  } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 })
