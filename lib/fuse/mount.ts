@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import type { RawFileSystem } from './raw_fs.ts'
 import type { FuseMount, MountOptions } from './mount_types.ts'
 import { FuseSession } from './session.ts'
+import { AnswerCache } from './answers.ts'
 import { openDeviceChannel } from './transport.ts'
 import { fusermountFd, fusermountUnmount } from './fusermount.ts'
 import { fuseMountAt, parseMountInfo } from './mountinfo.ts'
@@ -48,14 +49,16 @@ export async function mountFuse(mountpoint: string, fs: RawFileSystem, options: 
 
   let initDone!: () => void
   const initialized = new Promise<void>((r) => { initDone = r })
+  // With --debug every request reaches the session, which logs it.
+  const answers = options.debug ? undefined : new AnswerCache()
   const session = new FuseSession(fs, {
     write: (chunks) => channel.write(chunks), log, debug: options.debug, writebackCache: options.writebackCache,
-    onInit: () => initDone(),
+    onInit: () => initDone(), answers,
   })
   const channel = openDeviceChannel(fd, (req) => {
     const p = session.dispatch(req)
     if (p) p.catch((err) => log(`fuse: request failed: ${String(err)}`))
-  }, { readers: options.readers, busy: () => session.pending > 0,
+  }, { readers: options.readers, busy: () => session.pending > 0, answers,
     onError: (err) => log(`fuse: request failed: ${String(err)}`) })
   const closed = Promise.race([session.ended, channel.stopped]).then(async (why) => {
     if (typeof why === 'string' && why !== 'ENODEV' && why !== 'EOF') log(`fuse: reading /dev/fuse stopped: ${why}`)

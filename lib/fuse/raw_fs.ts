@@ -77,12 +77,18 @@ export interface EntryOut {
   /** Seconds the kernel may cache the attributes. */
   attrValid?: number
   attr: Attr
+  /** The same reply holds until a request changes something (or a notification is sent), and its
+   *  attributes are what GETATTR would answer: the driver may give both again without asking
+   *  (answers.ts). Say so only for entries nothing but requests to this mount can change. */
+  stable?: boolean
 }
 
 /** fuse_attr_out */
 export interface AttrOut {
   attrValid?: number
   attr: Attr
+  /** As EntryOut.stable. */
+  stable?: boolean
 }
 
 /** fuse_open_out: flags chosen per reply (FOPEN_*). */
@@ -204,6 +210,14 @@ export interface DirentSink<T> {
   add(entry: T): boolean
 }
 
+/** What a READDIR(PLUS) handler may resolve to: `end` when its last added entry is the directory's
+ *  last, `stable` when the listing holds until a request changes something (see EntryOut.stable),
+ *  so the driver answers the kernel's next READDIR at the end offset itself. */
+export interface DirEnd {
+  end: boolean
+  stable?: boolean
+}
+
 /** What INIT settled on; given to `init()`. */
 export interface ConnInfo {
   major: number
@@ -258,9 +272,9 @@ export interface RawFileSystem {
   removexattr?: Op<RemovexattrIn, void>
   flush?: Op<FlushIn, void>
   opendir?: Op<OpenIn, OpenOut>
-  readdir?: (ctx: RequestContext, input: ReaddirIn, out: DirentSink<Dirent>) => Promise<void>
+  readdir?: (ctx: RequestContext, input: ReaddirIn, out: DirentSink<Dirent>) => Promise<void | DirEnd>
   /** Offered to the kernel only when implemented (FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO). */
-  readdirplus?: (ctx: RequestContext, input: ReaddirIn, out: DirentSink<DirentPlus>) => Promise<void>
+  readdirplus?: (ctx: RequestContext, input: ReaddirIn, out: DirentSink<DirentPlus>) => Promise<void | DirEnd>
   releasedir?: Op<ReleaseIn, void>
   fsyncdir?: Op<FsyncIn, void>
   access?: Op<AccessIn, void>

@@ -1,7 +1,8 @@
 // One FUSE connection's protocol logic, independent of how bytes move: `dispatch(request bytes)`
 // decodes through the OPS table, calls the RawFileSystem and hands reply chunks to `write`.
 // Testable without a mount: feed it byte fixtures, collect what it writes.
-import type { ConnInfo, DirentSink, RawFileSystem, RequestContext } from './raw_fs.ts'
+import type { ConnInfo, DirEnd, DirentSink, RawFileSystem, RequestContext } from './raw_fs.ts'
+import { type AnswerCache, changesState } from './answers.ts'
 import { ERRNO, errnoName, FuseError, knownErrno } from './errors.ts'
 import {
   FUSE_KERNEL_VERSION, FUSE_MAX_SUPPORTED_MINOR, FUSE_MIN_SUPPORTED_MINOR, INIT, IN_HEADER_SIZE,
@@ -18,6 +19,8 @@ export interface SessionOptions {
   writebackCache?: boolean
   /** Called once INIT was answered successfully. */
   onInit?: (conn: ConnInfo) => void
+  /** Where replies marked `stable` are published for the reader threads (answers.ts). */
+  answers?: AnswerCache
 }
 
 const NO_SIGNAL = new AbortController().signal
@@ -97,6 +100,21 @@ export class FuseSession {
       if (!op?.noReply) this.reply(h, null, ERRNO.ENOSYS)
       return
     }
+    // Answers published before a change must not outlive it (answers.ts): the epoch moves at the
+    // start of every changing request and again just before its reply.
+    const answers = this.options.answers
+    let epoch = -1
+    let changing = false
+    if (answers) {
+      changing = changesState(h.opcode) || (h.opcode === OPCODE.OPEN && opensForChange(input))
+      if (changing) answers.bump()
+      else epoch = answers.epoch
+      answers.drain()
+      if (h.opcode === OPCODE.FORGET || h.opcode === OPCODE.BATCH_FORGET) {
+        input = ownForgets(answers, h.opcode, input)
+        if (!input) return
+      }
+    }
     if (op.noReply) {
       try {
         const p = method.call(this.fs, new Context(h, NO_SIGNAL), input)
@@ -133,10 +151,15 @@ export class FuseSession {
           this.fail(h, op.name, err, true)
           return
         }
+        if (answers) {
+          if (changing) answers.bump()
+          else publish(answers, epoch, h, buf, result, chunks[0], sink, input as { offset: number })
+        }
         this.reply(h, chunks, 0)
       },
       (err) => {
         this.inflight.delete(h.unique)
+        if (changing) answers!.bump()
         this.fail(h, op.name, err, true)
       },
     )
@@ -265,6 +288,8 @@ export class FuseSession {
   }
 
   private notify(code: number, chunks: Uint8Array[]): void {
+    // Something changed behind the requests' back: no earlier answer may be given again.
+    this.options.answers?.bump()
     let len = 0
     for (const c of chunks) len += c.length
     const v = new DataView(chunks[0].buffer, chunks[0].byteOffset, OUT_HEADER_SIZE)
@@ -309,6 +334,52 @@ class Context implements RequestContext {
   abort(): void {
     this.aborted = true
     this.ac?.abort()
+  }
+}
+
+/** OPEN for writing or with O_TRUNC may change attributes (copy-up, truncation). */
+function opensForChange(input: unknown): boolean {
+  const flags = (input as { flags?: number }).flags ?? 0
+  return (flags & 3) !== 0 || (flags & 0o1000) !== 0
+}
+
+/** Takes the references reader threads handed out (answered LOOKUPs) out of a FORGET first; what
+ *  is left is the file system's. Undefined when nothing is. */
+function ownForgets(answers: AnswerCache, opcode: number, input: unknown): unknown {
+  if (opcode === OPCODE.FORGET) {
+    const f = input as { ino: number; nlookup: number }
+    const n = answers.forgotten(f.ino, f.nlookup)
+    return n > 0 ? { ino: f.ino, nlookup: n } : undefined
+  }
+  const items: { ino: number; nlookup: number }[] = []
+  for (const it of (input as { items: { ino: number; nlookup: number }[] }).items) {
+    const n = answers.forgotten(it.ino, it.nlookup)
+    if (n > 0) items.push({ ino: it.ino, nlookup: n })
+  }
+  return items.length > 0 ? { ...(input as object), items } : undefined
+}
+
+/** Publishes what a reader thread may answer itself next time (replies marked stable). */
+function publish(answers: AnswerCache, epoch: number, h: InHeader, req: Uint8Array, result: unknown, reply: Uint8Array, sink: DirentBuffer | undefined, input: { offset: number }): void {
+  const body = reply.subarray(OUT_HEADER_SIZE)
+  switch (h.opcode) {
+    case OPCODE.LOOKUP: {
+      if (!(result as { stable?: boolean })?.stable || body.length < 128 || h.totalExtlen !== 0) return
+      const entry = body.subarray(0, 128)
+      answers.putEntry(epoch, h.nodeid, req.subarray(IN_HEADER_SIZE, Math.min(req.length, h.len) - 1), entry)
+      answers.putAttrFromEntry(epoch, entry)
+      return
+    }
+    case OPCODE.GETATTR:
+      if ((result as { stable?: boolean })?.stable) answers.putAttr(epoch, h.nodeid, body)
+      return
+    case OPCODE.READDIR:
+    case OPCODE.READDIRPLUS: {
+      if (!sink) return
+      for (const off of sink.stableEntries) answers.putAttrFromEntry(epoch, sink.buf.subarray(off, off + 128))
+      const end = result as DirEnd | undefined
+      if (end?.end && end.stable) answers.putDirEnd(epoch, h.opcode, h.nodeid, sink.count > 0 ? sink.lastOff : input.offset)
+    }
   }
 }
 

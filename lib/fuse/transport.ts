@@ -17,9 +17,13 @@
 //
 // Writing: replies go out from the main thread with one writeSync/writevSync per message (the
 // kernel never blocks a reply write); big READ data is passed by reference, not copied.
+//
+// Some requests never reach the main thread: a reader that reads a question the file system has
+// already answered in a reusable way (see answers.ts) writes the answer itself.
 import { writeSync, writevSync } from 'node:fs'
 import { setImmediate } from 'node:timers'
 import { Worker } from 'node:worker_threads'
+import { ANSWERER_SOURCE, type AnswerCache } from './answers.ts'
 import { READ_BUFFER_SIZE } from './kernel.ts'
 
 /** Slots per reader: one being read into while the main thread copies the other. */
@@ -33,15 +37,16 @@ const FULL = 1
 // Plain JavaScript (CommonJS, run with `eval: true`) so it works unbundled, bundled and compiled.
 const READER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
-const { fd, size, ctrlBuf, dataBuf, first, count, lenBase } = workerData
+const { fd, size, ctrlBuf, dataBuf, first, count, lenBase, answersBuf, answerSlots, reader } = workerData
 const ctrl = new Int32Array(ctrlBuf)
 const slots = []
 for (let i = 0; i < count; i++) slots.push(new Uint8Array(dataBuf, (first + i) * size, size))
 const CODES = { 2: 'ENOENT', 4: 'EINTR', 11: 'EAGAIN', 19: 'ENODEV', 9: 'EBADF', 22: 'EINVAL' }
-let readInto
+let readInto, writeOut
 if (typeof Deno !== 'undefined') {
   const lib = Deno.dlopen('libc.so.6', {
     read: { parameters: ['i32', 'buffer', 'usize'], result: 'isize' },
+    write: { parameters: ['i32', 'buffer', 'usize'], result: 'isize' },
     __errno_location: { parameters: [], result: 'pointer' },
   })
   readInto = (buf) => {
@@ -52,10 +57,16 @@ if (typeof Deno !== 'undefined') {
     err.code = CODES[e] || ('E' + e)
     throw err
   }
+  // A failed answer write means the request is gone (interrupted, unmounted): nothing to do.
+  writeOut = (buf, len) => { lib.symbols.write(fd, buf, len) }
 } else {
   const fs = require('node:fs')
   readInto = (buf) => fs.readSync(fd, buf, 0, buf.length, null)
+  writeOut = (buf, len) => { try { fs.writeSync(fd, buf, 0, len) } catch {} }
 }
+${ANSWERER_SOURCE}
+const answer = answersBuf ? makeAnswerer(answersBuf, answerSlots, reader) : undefined
+const out = new Uint8Array(256)
 for (let k = 0; ; k = (k + 1) % count) {
   const state = ${STATE} + first + k
   while (Atomics.load(ctrl, state) !== ${FREE}) Atomics.wait(ctrl, state, ${FULL})
@@ -63,13 +74,17 @@ for (let k = 0; ; k = (k + 1) % count) {
   for (;;) {
     try {
       n = readInto(slots[k])
-      break
     } catch (err) {
       const code = (err && err.code) || String(err)
       if (code === 'ENOENT' || code === 'EINTR' || code === 'EAGAIN') continue
       n = code
       break
     }
+    if (answer && n > 0) {
+      const len = answer(slots[k], n, out)
+      if (len > 0) { writeOut(out, len); continue }
+    }
+    break
   }
   if (typeof n === 'string') { parentPort.postMessage(n); break }
   if (n === 0) { parentPort.postMessage('EOF'); break }
@@ -93,6 +108,8 @@ export interface DeviceChannelOptions {
   busy?: () => boolean
   /** Where an exception thrown by `onRequest` goes (default: one line on stderr). */
   onError?: (err: unknown) => void
+  /** Stable answers the readers may give themselves (see answers.ts). */
+  answers?: AnswerCache
 }
 
 // Atomics.waitAsync (ES2024; Node 20, Deno 2 and Bun have it, the TypeScript lib here does not).
@@ -187,7 +204,10 @@ export function openDeviceChannel(fd: number, onRequest: (req: Uint8Array) => vo
   for (let i = 0; i < count; i++) {
     const w = new Worker(READER_SOURCE, {
       eval: true,
-      workerData: { fd, size: READ_BUFFER_SIZE, ctrlBuf: ctrl.buffer, dataBuf, first: i * SLOTS_PER_READER, count: SLOTS_PER_READER, lenBase },
+      workerData: {
+        fd, size: READ_BUFFER_SIZE, ctrlBuf: ctrl.buffer, dataBuf, first: i * SLOTS_PER_READER, count: SLOTS_PER_READER, lenBase,
+        answersBuf: options.answers?.buffer, answerSlots: options.answers?.slots, reader: options.answers?.addReader(),
+      },
     })
     workers.push(w)
     let done = false

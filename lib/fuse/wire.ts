@@ -193,6 +193,10 @@ export class DirentBuffer {
   /** Bytes used after the out header. */
   used = 0
   count = 0
+  /** `off` of the last entry added (the offset a READDIR after it would ask for). */
+  lastOff = 0
+  /** Buffer offsets of the fuse_entry_out of entries marked `stable` (READDIRPLUS). */
+  stableEntries: number[] = []
   constructor(readonly max: number, readonly plus: boolean) {
     this.buf = new Uint8Array(OUT_HEADER_SIZE + Math.min(max, 4096))
     this.v = new DataView(this.buf.buffer)
@@ -219,7 +223,10 @@ export class DirentBuffer {
     if (this.plus) {
       const p = d as DirentPlus
       ino = p.entry.nodeid !== 0 ? p.entry.nodeid : (p.entry.attr?.ino ?? 0)
-      if (p.entry.nodeid !== 0) encodeEntryOut(this.v, off, p.entry)
+      if (p.entry.nodeid !== 0) {
+        encodeEntryOut(this.v, off, p.entry)
+        if (p.entry.stable) this.stableEntries.push(off)
+      }
       type = direntType(p.type ?? p.entry.attr?.mode ?? 0)
       off += ENTRY_OUT_SIZE
     } else {
@@ -233,6 +240,7 @@ export class DirentBuffer {
     this.v.setUint32(off + 20, type, true)
     this.used += rec
     this.count++
+    this.lastOff = d.off
     return true
   }
 }

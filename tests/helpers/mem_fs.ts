@@ -38,6 +38,9 @@ export interface MemFsOptions {
   timeout?: number
   /** Answer OPEN with keep_cache (the page cache survives between opens). */
   keepCache?: boolean
+  /** Mark LOOKUP/GETATTR/READDIR answers stable, so the driver may repeat them until a change
+   *  (default true: only requests change this file system). */
+  stable?: boolean
 }
 
 export class MemFs implements R.RawFileSystem {
@@ -47,12 +50,14 @@ export class MemFs implements R.RawFileSystem {
   private readonly handles = new Map<number, { ino: number; entries?: R.Dirent[] }>()
   readonly timeout: number
   readonly keepCache: boolean
+  readonly stable: boolean
   /** Counts of calls by method name (tests check that opcodes really arrived). */
   readonly calls = new Map<string, number>()
 
   constructor(options: MemFsOptions = {}) {
     this.timeout = options.timeout ?? 1
     this.keepCache = options.keepCache ?? false
+    this.stable = options.stable ?? true
     const t = now()
     this.nodes.set(R.ROOT_INO, {
       ino: R.ROOT_INO, mode: S_IFDIR | 0o755, uid: 0, gid: 0, rdev: 0, nlink: 2, size: 0,
@@ -92,7 +97,7 @@ export class MemFs implements R.RawFileSystem {
 
   private entry(n: MemNode): R.EntryOut {
     n.lookups++
-    return { nodeid: n.ino, entryValid: this.timeout, attrValid: this.timeout, attr: this.attr(n) }
+    return { nodeid: n.ino, entryValid: this.timeout, attrValid: this.timeout, attr: this.attr(n), stable: this.stable }
   }
 
   private newNode(parent: MemNode, name: string, mode: number, ctx: R.RequestContext, extra: Partial<MemNode> = {}): MemNode {
@@ -144,7 +149,7 @@ export class MemFs implements R.RawFileSystem {
 
   async getattr(_c: R.RequestContext, i: R.GetattrIn): Promise<R.AttrOut> {
     this.count('getattr')
-    return { attrValid: this.timeout, attr: this.attr(this.node(i.ino)) }
+    return { attrValid: this.timeout, attr: this.attr(this.node(i.ino)), stable: this.stable }
   }
 
   async setattr(_c: R.RequestContext, i: R.SetattrIn): Promise<R.AttrOut> {
@@ -361,25 +366,29 @@ export class MemFs implements R.RawFileSystem {
     return h.entries
   }
 
-  async readdir(_c: R.RequestContext, i: R.ReaddirIn, out: R.DirentSink<R.Dirent>): Promise<void> {
+  async readdir(_c: R.RequestContext, i: R.ReaddirIn, out: R.DirentSink<R.Dirent>): Promise<R.DirEnd> {
     this.count('readdir')
     const entries = this.listing(i)
-    for (let k = i.offset; k < entries.length; k++) if (!out.add(entries[k])) break
+    let k = i.offset
+    for (; k < entries.length; k++) if (!out.add(entries[k])) break
+    return { end: k >= entries.length, stable: this.stable }
   }
 
-  async readdirplus(_c: R.RequestContext, i: R.ReaddirIn, out: R.DirentSink<R.DirentPlus>): Promise<void> {
+  async readdirplus(_c: R.RequestContext, i: R.ReaddirIn, out: R.DirentSink<R.DirentPlus>): Promise<R.DirEnd> {
     this.count('readdirplus')
     const entries = this.listing(i)
-    for (let k = i.offset; k < entries.length; k++) {
+    let k = i.offset
+    for (; k < entries.length; k++) {
       const e = entries[k]
       const n = this.nodes.get(e.ino)
       const dot = e.name === '.' || e.name === '..'
       const entry: R.EntryOut = n && !dot
-        ? { nodeid: n.ino, entryValid: this.timeout, attrValid: this.timeout, attr: this.attr(n) }
+        ? { nodeid: n.ino, entryValid: this.timeout, attrValid: this.timeout, attr: this.attr(n), stable: this.stable }
         : { nodeid: 0, attr: { ino: e.ino, mode: e.type } }
       if (!out.add({ off: e.off, name: e.name, type: e.type, entry })) break
       if (n && !dot) n.lookups++
     }
+    return { end: k >= entries.length, stable: this.stable }
   }
 
   async releasedir(_c: R.RequestContext, i: R.ReleaseIn): Promise<void> {
