@@ -19,22 +19,30 @@
 // references out of FORGETs first, passing the file system only its own share.
 //
 // Layout (one SharedArrayBuffer): Int32 header [epoch], one queue per reader (head, tail, ring of
-// inode numbers; a negative number cancels one), then SLOTS direct-mapped slots of SLOT_BYTES:
-//   i32 seq (odd while being written), epoch, opcode, nodeid, extra (LOOKUP: name length;
-//   READDIR*: end offset), body length, counted nodeid (LOOKUP: the child), 0; then the reply
-//   body (up to 128 bytes: fuse_entry_out or fuse_attr_out) and, for LOOKUP, the name (≤ 64 bytes).
+// inode numbers as two i32 each: low 32 bits, then high bits × 2 + 1 when it cancels one), then
+// two tables of slots in buckets of 4 (a key goes to one bucket, any of its slots): attributes
+// (GETATTR replies and directory ends) and entries (LOOKUP replies, with their names). A slot is
+// i32 seq (odd while being written), epoch, opcode, nodeid low, nodeid high, extra (LOOKUP: name
+// length; READDIR*: end offset), body length, counted nodeid low and high (LOOKUP: the child),
+// then the reply body (fuse_attr_out, 104 bytes; fuse_entry_out, 128) and, for LOOKUP, the name
+// (≤ 64 bytes). Inode numbers are below 2^53 (raw_fs.ts), so the high part fits an i32.
 
 const QUEUE_LEN = 4096
-const QUEUE_INTS = 2 + QUEUE_LEN
+const QUEUE_INTS = 2 + 2 * QUEUE_LEN
 const MAX_READERS = 16
 const QUEUES_BASE = 16 // int index
-const SLOTS_BASE = 4 * (QUEUES_BASE + MAX_READERS * QUEUE_INTS) // byte offset, 64-aligned below
-const SLOT_BYTES = 224
-const BODY_OFF = 32
-const NAME_OFF = 160
-const MAX_BODY = 128
+const SLOTS_BASE = 64 * Math.ceil((4 * (QUEUES_BASE + MAX_READERS * QUEUE_INTS)) / 64) // bytes
+const META = 48
+const ATTR_SLOT = META + 104
+const ENTRY_SLOT = META + 128 + 64
+const NAME_OFF = META + 128
 const MAX_NAME = 64
-const DEFAULT_SLOTS = 1 << 17
+const WAYS = 4
+/** Attribute slots: enough for the directories of a 100k-file monorepo (~92k). Pages are only
+ *  touched as slots fill, so the resident cost (152 bytes a slot) grows with use. */
+const DEFAULT_ATTR_SLOTS = 1 << 17
+/** Entry slots: LOOKUPs only repeat where the file system gives short entry timeouts. */
+const DEFAULT_ENTRY_SLOTS = 1 << 13
 
 const OP_LOOKUP = 1
 const OP_GETATTR = 3
@@ -56,81 +64,87 @@ export function changesState(opcode: number): boolean {
   return !READ_ONLY.has(opcode)
 }
 
-function slotsBase(): number {
-  return Math.ceil(SLOTS_BASE / 64) * 64
-}
-
 // The same hash on both sides: written once, as source the reader threads also evaluate.
 const HASH_SOURCE = `
-function answerHash(op, nodeid, bytes, start, len) {
-  let h = Math.imul(op ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(nodeid, 0xc2b2ae35)
+function answerHash(op, lo, hi, bytes, start, len) {
+  let h = Math.imul(op ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(lo, 0xc2b2ae35) ^ Math.imul(hi, 0x27d4eb2f)
   for (let k = start; k < start + len; k++) h = Math.imul(h ^ bytes[k], 0x01000193)
   h ^= h >>> 15; h = Math.imul(h, 0x2c1b3c6d); h ^= h >>> 12
   return h >>> 0
 }
 `
-const answerHash = new Function(`${HASH_SOURCE}; return answerHash`)() as (op: number, nodeid: number, bytes: Uint8Array, start: number, len: number) => number
+const answerHash = new Function(`${HASH_SOURCE}; return answerHash`)() as (op: number, lo: number, hi: number, bytes: Uint8Array, start: number, len: number) => number
 
 /** Reader-thread side, as plain JavaScript for the eval'd reader source: defines
- *  `makeAnswerer(buffer, slots, reader)`, returning `answer(req, n, out)` → reply length written
- *  into `out` (0: not answerable here, give it to the main thread). */
+ *  `makeAnswerer(buffer, attrSlots, entrySlots, reader)`, returning `answer(req, n, out)` → reply
+ *  length written into `out` (0: not answerable here, give it to the main thread). */
 export const ANSWERER_SOURCE = `
 ${HASH_SOURCE}
-function makeAnswerer(buffer, nslots, reader) {
+function makeAnswerer(buffer, attrSlots, entrySlots, reader) {
   const I = new Int32Array(buffer)
   const B = new Uint8Array(buffer)
   const q = ${QUEUES_BASE} + reader * ${QUEUE_INTS}
-  const base = ${slotsBase()}
-  const push = (v) => {
+  const entryBase = ${SLOTS_BASE} + attrSlots * ${ATTR_SLOT}
+  const push = (lo, hi2) => {
     const head = Atomics.load(I, q), tail = I[q + 1]
     if (tail - head >= ${QUEUE_LEN}) return false
-    I[q + 2 + (tail % ${QUEUE_LEN})] = v
+    const at = q + 2 + 2 * (tail % ${QUEUE_LEN})
+    I[at] = lo
+    I[at + 1] = hi2
     Atomics.store(I, q + 1, tail + 1)
     return true
   }
   return function answer(req, n, out) {
     const op = req[4] | (req[5] << 8) | (req[6] << 16) | (req[7] << 24)
     if (op !== ${OP_LOOKUP} && op !== ${OP_GETATTR} && op !== ${OP_READDIR} && op !== ${OP_READDIRPLUS}) return 0
-    if (req[20] | req[21] | req[22] | req[23] | (req[19] & 0x80)) return 0
-    const nodeid = req[16] | (req[17] << 8) | (req[18] << 16) | (req[19] << 24)
+    const lo = req[16] | (req[17] << 8) | (req[18] << 16) | (req[19] << 24)
+    const hi = req[20] | (req[21] << 8) | (req[22] << 16) | (req[23] << 24)
+    const lookup = op === ${OP_LOOKUP}
     let nameLen = 0
-    if (op === ${OP_LOOKUP}) {
+    if (lookup) {
       nameLen = n - 41
       if (req[36] | req[37]) return 0
       if (nameLen <= 0 || nameLen > ${MAX_NAME} || req[n - 1] !== 0) return 0
     }
-    const slot = base + (answerHash(op, nodeid, req, 40, nameLen) & (nslots - 1)) * ${SLOT_BYTES}
-    const i = slot >> 2
-    const seq = Atomics.load(I, i)
-    if (seq & 1) return 0
-    if (I[i + 2] !== op || I[i + 3] !== nodeid) return 0
-    let bodyLen = 0
-    if (op === ${OP_LOOKUP}) {
-      if (I[i + 4] !== nameLen) return 0
-      for (let k = 0; k < nameLen; k++) if (B[slot + ${NAME_OFF} + k] !== req[40 + k]) return 0
+    const h = answerHash(op, lo, hi, req, 40, nameLen)
+    const size = lookup ? ${ENTRY_SLOT} : ${ATTR_SLOT}
+    const first = (lookup ? entryBase : ${SLOTS_BASE}) + (h & ((lookup ? entrySlots : attrSlots) - 1) & ~${WAYS - 1}) * size
+    for (let w = 0; w < ${WAYS}; w++) {
+      const slot = first + w * size
+      const i = slot >> 2
+      const seq = Atomics.load(I, i)
+      if (seq & 1 || I[i + 2] !== op || I[i + 3] !== lo || I[i + 4] !== hi) continue
+      let bodyLen = 0
+      if (lookup) {
+        if (I[i + 5] !== nameLen) continue
+        let same = true
+        for (let k = 0; k < nameLen && same; k++) same = B[slot + ${NAME_OFF} + k] === req[40 + k]
+        if (!same) continue
+      }
+      if (op === ${OP_READDIR} || op === ${OP_READDIRPLUS}) {
+        if (req[52] | req[53] | req[54] | req[55]) return 0
+        const off = req[48] | (req[49] << 8) | (req[50] << 16) | (req[51] << 24)
+        if (off !== I[i + 5]) return 0
+      } else {
+        bodyLen = I[i + 6]
+        if (bodyLen <= 0 || bodyLen > 128) return 0
+        out.set(B.subarray(slot + ${META}, slot + ${META} + bodyLen), 16)
+      }
+      const epoch = I[i + 1]
+      const cLo = I[i + 7], cHi = I[i + 8]
+      if (Atomics.load(I, i) !== seq) return 0
+      if (lookup && !push(cLo, cHi * 2)) return 0
+      if (epoch !== Atomics.load(I, 0)) {
+        if (lookup) push(cLo, cHi * 2 + 1)
+        return 0
+      }
+      const len = 16 + bodyLen
+      out[0] = len; out[1] = len >> 8; out[2] = 0; out[3] = 0
+      out[4] = 0; out[5] = 0; out[6] = 0; out[7] = 0
+      for (let k = 8; k < 16; k++) out[k] = req[k]
+      return len
     }
-    if (op === ${OP_READDIR} || op === ${OP_READDIRPLUS}) {
-      if (req[52] | req[53] | req[54] | req[55]) return 0
-      const off = req[48] | (req[49] << 8) | (req[50] << 16) | (req[51] << 24)
-      if (off !== I[i + 4]) return 0
-    } else {
-      bodyLen = I[i + 5]
-      if (bodyLen <= 0 || bodyLen > ${MAX_BODY}) return 0
-      out.set(B.subarray(slot + ${BODY_OFF}, slot + ${BODY_OFF} + bodyLen), 16)
-    }
-    const epoch = I[i + 1]
-    const counted = I[i + 6]
-    if (Atomics.load(I, i) !== seq) return 0
-    if (counted !== 0 && !push(counted)) return 0
-    if (epoch !== Atomics.load(I, 0)) {
-      if (counted !== 0) push(-counted)
-      return 0
-    }
-    const len = 16 + bodyLen
-    out[0] = len; out[1] = len >> 8; out[2] = 0; out[3] = 0
-    out[4] = 0; out[5] = 0; out[6] = 0; out[7] = 0
-    for (let k = 8; k < 16; k++) out[k] = req[k]
-    return len
+    return 0
   }
 }
 `
@@ -138,19 +152,20 @@ function makeAnswerer(buffer, nslots, reader) {
 /** Main-thread side: publishes stable replies, moves the epoch, and settles lookup counts. */
 export class AnswerCache {
   readonly buffer: SharedArrayBuffer
-  readonly slots: number
   private readonly i32: Int32Array
   private readonly u8: Uint8Array
-  private readonly base = slotsBase()
+  private readonly entryBase: number
   /** Kernel references taken by reader-thread answers, by inode, not yet forgotten. */
   private readonly lent = new Map<number, number>()
   private readers = 0
+  private victim = 0
 
-  constructor(slots = DEFAULT_SLOTS) {
-    if (slots & (slots - 1)) throw new Error('AnswerCache: slots must be a power of two')
-    this.slots = slots
-    // Pages are only touched as slots fill, so the resident cost grows with use.
-    this.buffer = new SharedArrayBuffer(this.base + slots * SLOT_BYTES)
+  constructor(readonly attrSlots = DEFAULT_ATTR_SLOTS, readonly entrySlots = DEFAULT_ENTRY_SLOTS) {
+    for (const n of [attrSlots, entrySlots]) {
+      if (n < WAYS || n & (n - 1)) throw new Error(`AnswerCache: slot counts must be powers of two ≥ ${WAYS}`)
+    }
+    this.entryBase = SLOTS_BASE + attrSlots * ATTR_SLOT
+    this.buffer = new SharedArrayBuffer(this.entryBase + entrySlots * ENTRY_SLOT)
     this.i32 = new Int32Array(this.buffer)
     this.u8 = new Uint8Array(this.buffer)
   }
@@ -172,22 +187,22 @@ export class AnswerCache {
 
   /** A LOOKUP reply (fuse_entry_out bytes) for `name` in `parent`. */
   putEntry(epoch: number, parent: number, name: Uint8Array, entryOut: Uint8Array): void {
-    const child = readU32(entryOut, 0)
+    const child = readU64(entryOut, 0)
     if (name.length === 0 || name.length > MAX_NAME || entryOut.length !== ENTRY_OUT_SIZE) return
-    if (!smallIno(parent) || !smallIno(child) || readU32(entryOut, 4) !== 0) return
+    if (!validIno(parent) || !validIno(child)) return
     this.put(epoch, OP_LOOKUP, parent, name, name.length, entryOut, child)
   }
 
   /** A GETATTR reply body (fuse_attr_out) for `ino`. */
   putAttr(epoch: number, ino: number, attrOut: Uint8Array): void {
-    if (!smallIno(ino) || attrOut.length !== ATTR_OUT_SIZE) return
+    if (!validIno(ino) || attrOut.length !== ATTR_OUT_SIZE) return
     this.put(epoch, OP_GETATTR, ino, undefined, 0, attrOut, 0)
   }
 
   /** The GETATTR reply implied by a fuse_entry_out (from LOOKUP or READDIRPLUS). */
   putAttrFromEntry(epoch: number, entryOut: Uint8Array): void {
-    const ino = readU32(entryOut, 0)
-    if (!smallIno(ino) || readU32(entryOut, 4) !== 0 || entryOut.length < ENTRY_OUT_SIZE) return
+    const ino = readU64(entryOut, 0)
+    if (!validIno(ino) || entryOut.length < ENTRY_OUT_SIZE) return
     const body = new Uint8Array(ATTR_OUT_SIZE)
     body.set(entryOut.subarray(24, 32), 0) // attr_valid
     body.set(entryOut.subarray(36, 40), 8) // attr_valid_nsec
@@ -197,26 +212,49 @@ export class AnswerCache {
 
   /** READDIR / READDIRPLUS of `ino` at `endOffset` is the end of the directory. */
   putDirEnd(epoch: number, opcode: number, ino: number, endOffset: number): void {
-    if (!smallIno(ino) || endOffset < 0 || endOffset > 0x7fff_ffff) return
+    if (!validIno(ino) || endOffset < 0 || endOffset > 0x7fff_ffff) return
     if (opcode !== OP_READDIR && opcode !== OP_READDIRPLUS) return
     this.put(epoch, opcode, ino, undefined, endOffset, undefined, 0)
   }
 
   private put(epoch: number, op: number, nodeid: number, name: Uint8Array | undefined, extra: number, body: Uint8Array | undefined, counted: number): void {
     if (epoch !== this.epoch) return
-    const slot = this.base + (answerHash(op, nodeid, name ?? EMPTY, 0, name?.length ?? 0) & (this.slots - 1)) * SLOT_BYTES
-    const i = slot >> 2
     const I = this.i32
+    const lo = nodeid | 0, hi = Math.floor(nodeid / 2 ** 32)
+    const lookup = op === OP_LOOKUP
+    const size = lookup ? ENTRY_SLOT : ATTR_SLOT
+    const h = answerHash(op, lo, hi, name ?? EMPTY, 0, name?.length ?? 0)
+    const first = (lookup ? this.entryBase : SLOTS_BASE) + (h & ((lookup ? this.entrySlots : this.attrSlots) - 1) & ~(WAYS - 1)) * size
+    // The slot already holding this key, else one holding nothing current, else one in turn.
+    let slot = -1
+    for (let w = 0; w < WAYS && slot < 0; w++) {
+      const i = (first + w * size) >> 2
+      if (I[i + 2] === op && I[i + 3] === lo && I[i + 4] === hi && (!lookup || this.sameName(first + w * size, name!))) slot = first + w * size
+    }
+    for (let w = 0; w < WAYS && slot < 0; w++) {
+      const i = (first + w * size) >> 2
+      if (I[i + 2] === 0 || I[i + 1] !== epoch) slot = first + w * size
+    }
+    if (slot < 0) slot = first + (this.victim++ % WAYS) * size
+    const i = slot >> 2
     Atomics.add(I, i, 1) // odd: readers skip the slot while it changes
     I[i + 1] = epoch
     I[i + 2] = op
-    I[i + 3] = nodeid
-    I[i + 4] = extra
-    I[i + 5] = body?.length ?? 0
-    I[i + 6] = counted
-    if (body) this.u8.set(body, slot + BODY_OFF)
+    I[i + 3] = lo
+    I[i + 4] = hi
+    I[i + 5] = extra
+    I[i + 6] = body?.length ?? 0
+    I[i + 7] = counted | 0
+    I[i + 8] = Math.floor(counted / 2 ** 32)
+    if (body) this.u8.set(body, slot + META)
     if (name) this.u8.set(name, slot + NAME_OFF)
     Atomics.add(I, i, 1)
+  }
+
+  private sameName(slot: number, name: Uint8Array): boolean {
+    if (this.i32[(slot >> 2) + 5] !== name.length) return false
+    for (let k = 0; k < name.length; k++) if (this.u8[slot + NAME_OFF + k] !== name[k]) return false
+    return true
   }
 
   /** Collects the lookups reader threads answered since the last call. */
@@ -228,9 +266,10 @@ export class AnswerCache {
       const tail = Atomics.load(I, q + 1)
       if (head === tail) continue
       for (; head !== tail; head++) {
-        const v = I[q + 2 + (head % QUEUE_LEN)]
-        const ino = Math.abs(v)
-        const n = (this.lent.get(ino) ?? 0) + Math.sign(v)
+        const at = q + 2 + 2 * (head % QUEUE_LEN)
+        const hi2 = I[at + 1]
+        const ino = (hi2 >>> 1) * 2 ** 32 + (I[at] >>> 0)
+        const n = (this.lent.get(ino) ?? 0) + (hi2 & 1 ? -1 : 1)
         if (n > 0) this.lent.set(ino, n)
         else this.lent.delete(ino)
       }
@@ -251,10 +290,12 @@ export class AnswerCache {
 
 const EMPTY = new Uint8Array(0)
 
-function readU32(b: Uint8Array, off: number): number {
-  return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0
+function readU64(b: Uint8Array, off: number): number {
+  const lo = (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0
+  const hi = (b[off + 4] | (b[off + 5] << 8) | (b[off + 6] << 16) | (b[off + 7] << 24)) >>> 0
+  return hi * 2 ** 32 + lo
 }
 
-function smallIno(ino: number): boolean {
-  return ino > 0 && ino <= 0x7fff_ffff
+function validIno(ino: number): boolean {
+  return ino > 0 && Number.isSafeInteger(ino)
 }

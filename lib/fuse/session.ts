@@ -376,9 +376,19 @@ function publish(answers: AnswerCache, epoch: number, h: InHeader, req: Uint8Arr
     case OPCODE.READDIR:
     case OPCODE.READDIRPLUS: {
       if (!sink) return
-      for (const off of sink.stableEntries) answers.putAttrFromEntry(epoch, sink.buf.subarray(off, off + 128))
+      // Directories only: reading one marks its atime stale in the kernel, so the next stat of a
+      // listed directory comes back as a GETATTR; a file's attributes stay valid in the kernel.
+      for (const off of sink.stableEntries) {
+        const mode = sink.v.getUint32(off + 100, true)
+        if ((mode & 0o170000) === 0o040000) answers.putAttrFromEntry(epoch, sink.buf.subarray(off, off + 128))
+      }
       const end = result as DirEnd | undefined
-      if (end?.end && end.stable) answers.putDirEnd(epoch, h.opcode, h.nodeid, sink.count > 0 ? sink.lastOff : input.offset)
+      // Both flavours: with READDIRPLUS_AUTO the kernel asks for the end with a plain READDIR.
+      if (end?.end && end.stable) {
+        const at = sink.count > 0 ? sink.lastOff : input.offset
+        answers.putDirEnd(epoch, OPCODE.READDIR, h.nodeid, at)
+        answers.putDirEnd(epoch, OPCODE.READDIRPLUS, h.nodeid, at)
+      }
     }
   }
 }

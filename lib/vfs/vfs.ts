@@ -92,7 +92,7 @@ export function createVfs(options: VfsOptions): Vfs {
     const fattr = toFuseAttr(ino, attr)
     table.remember(ino, fattr)
     const t = timeout(node)
-    return { nodeid: ino, entryValid: t, attrValid: t, attr: fattr }
+    return { nodeid: ino, entryValid: t, attrValid: t, attr: fattr, stable: !node.upper }
   }
 
   async function entryAfterChange(path: string): Promise<R.EntryOut> {
@@ -115,6 +115,14 @@ export function createVfs(options: VfsOptions): Vfs {
     listings.set(ino, l)
     if (listings.size > MAX_LISTINGS) listings.delete(listings.keys().next().value!)
     return l
+  }
+
+  /** After a READDIR(PLUS) chunk: a lower-only directory's end never moves until a change. */
+  async function end(ino: number, path: string, atEnd: boolean): Promise<R.DirEnd> {
+    if (!atEnd) return { end: false }
+    listings.delete(ino)
+    const dir = await ov.lookup(path)
+    return { end: true, stable: dir !== undefined && !dir.upper && table.has(ino) && !table.isDetached(ino) }
   }
 
   function addHandle(h: Handle): number {
@@ -165,7 +173,7 @@ export function createVfs(options: VfsOptions): Vfs {
       const { node, attr } = await resolve(path)
       const fattr = toFuseAttr(ino, attr)
       table.remember(ino, fattr)
-      return { attrValid: timeout(node), attr: fattr }
+      return { attrValid: timeout(node), attr: fattr, stable: !node.upper }
     },
 
     async setattr(_ctx, a) {
@@ -314,7 +322,7 @@ export function createVfs(options: VfsOptions): Vfs {
         }
         if (!out.add(d)) break
       }
-      if (i >= total) listings.delete(ino)
+      return end(ino, path, i >= total)
     },
 
     async readdirplus(_ctx, { ino, offset }, out) {
@@ -346,7 +354,7 @@ export function createVfs(options: VfsOptions): Vfs {
           break
         }
       }
-      if (i >= total) listings.delete(ino)
+      return end(ino, path, i >= total)
     },
 
     async fsyncdir() {},

@@ -11,7 +11,7 @@ import { MemFs } from '../helpers/mem_fs.ts'
 import { sh, withMount } from '../helpers/mounts.ts'
 
 type Answer = (req: Uint8Array, n: number, out: Uint8Array) => number
-const makeAnswerer = new Function(`${ANSWERER_SOURCE}; return makeAnswerer`)() as (buf: SharedArrayBuffer, slots: number, reader: number) => Answer
+const makeAnswerer = new Function(`${ANSWERER_SOURCE}; return makeAnswerer`)() as (buf: SharedArrayBuffer, attrSlots: number, entrySlots: number, reader: number) => Answer
 
 let nextUnique = 500n
 function request(opcode: number, nodeid: number, body: Uint8Array = new Uint8Array(0)): Uint8Array {
@@ -46,8 +46,8 @@ function entryOut(nodeid: number, size: number): Uint8Array {
 const u64 = (b: Uint8Array, off: number) => Number(new DataView(b.buffer, b.byteOffset).getBigUint64(off, true))
 
 test('the answerer repeats published GETATTR/LOOKUP/end-of-directory replies, with the asker\'s unique, until the epoch moves', () => {
-  const cache = new AnswerCache(1024)
-  const answer = makeAnswerer(cache.buffer, cache.slots, cache.addReader())
+  const cache = new AnswerCache(1024, 64)
+  const answer = makeAnswerer(cache.buffer, cache.attrSlots, cache.entrySlots, cache.addReader())
   const out = new Uint8Array(256)
   const ask = (req: Uint8Array) => answer(req, req.length, out)
 
@@ -63,6 +63,10 @@ test('the answerer repeats published GETATTR/LOOKUP/end-of-directory replies, wi
   cache.putEntry(cache.epoch, 1, new TextEncoder().encode('a.txt'), entryOut(7, 42))
   assert.is(ask(lookupReq(1, 'a.txt')), 16 + 128)
   assert.is(u64(out, 16), 7)
+  const big = 0x1234_5678_9abc // inode numbers are 48-bit path hashes in the mount
+  cache.putAttr(cache.epoch, big, body)
+  assert.is(ask(request(OPCODE.GETATTR, big, new Uint8Array(16))), 120)
+  assert.is(ask(request(OPCODE.GETATTR, big % 2 ** 32, new Uint8Array(16))), 0, 'same low 32 bits, another inode')
   assert.is(ask(lookupReq(1, 'a.tx')), 0, 'another name')
   assert.is(ask(lookupReq(2, 'a.txt')), 0, 'another directory')
 
@@ -81,20 +85,41 @@ test('the answerer repeats published GETATTR/LOOKUP/end-of-directory replies, wi
   assert.is(ask(request(OPCODE.SETATTR, 5, new Uint8Array(88))), 0, 'changing requests always go to the main thread')
 })
 
-test('LOOKUPs answered by a reader thread are taken out of FORGETs before the file system sees them', () => {
-  const cache = new AnswerCache(1024)
-  const answer = makeAnswerer(cache.buffer, cache.slots, cache.addReader())
+test('a table too small for what is published evicts, and never answers with another key\'s reply', () => {
+  const cache = new AnswerCache(64, 16)
+  const answer = makeAnswerer(cache.buffer, cache.attrSlots, cache.entrySlots, cache.addReader())
   const out = new Uint8Array(256)
-  cache.putEntry(cache.epoch, 1, new TextEncoder().encode('f'), entryOut(12, 1))
+  const body = (ino: number) => new Uint8Array(104).map((_, k) => (ino * 7 + k) & 0xff)
+  for (let ino = 2; ino < 3000; ino++) cache.putAttr(cache.epoch, ino * 0x1_0001, body(ino))
+  let hits = 0
+  for (let ino = 2; ino < 3000; ino++) {
+    if (answer(request(OPCODE.GETATTR, ino * 0x1_0001, new Uint8Array(16)), 56, out) === 0) continue
+    hits++
+    assert.equal([...out.subarray(16, 120)], [...body(ino)], `inode ${ino}`)
+  }
+  assert.ok(hits >= 60 && hits <= 64, `the last ones published stay (${hits} of 64 slots)`)
+  for (let k = 0; k < 100; k++) cache.putEntry(cache.epoch, 1, new TextEncoder().encode(`n${k}`), entryOut(100 + k, k))
+  for (let k = 0; k < 100; k++) {
+    if (answer(lookupReq(1, `n${k}`), 40 + `n${k}`.length + 1, out) === 0) continue
+    assert.is(u64(out, 16), 100 + k, `n${k}`)
+  }
+})
+
+test('LOOKUPs answered by a reader thread are taken out of FORGETs before the file system sees them', () => {
+  const cache = new AnswerCache(1024, 64)
+  const answer = makeAnswerer(cache.buffer, cache.attrSlots, cache.entrySlots, cache.addReader())
+  const out = new Uint8Array(256)
+  const big = 0x0abc_0000_0012
+  cache.putEntry(cache.epoch, 1, new TextEncoder().encode('f'), entryOut(big, 1))
   for (let i = 0; i < 3; i++) assert.is(answer(lookupReq(1, 'f'), 42, out), 144)
   cache.drain()
-  assert.is(cache.forgotten(12, 5), 2, 'of 5 references, 3 were lent by the reader')
-  assert.is(cache.forgotten(12, 4), 4)
+  assert.is(cache.forgotten(big, 5), 2, 'of 5 references, 3 were lent by the reader')
+  assert.is(cache.forgotten(big, 4), 4)
 })
 
 test('session: a stable reply is published; a change, or a reply computed while one was under way, is not repeated', async () => {
-  const cache = new AnswerCache(1024)
-  const answer = makeAnswerer(cache.buffer, cache.slots, cache.addReader())
+  const cache = new AnswerCache(1024, 64)
+  const answer = makeAnswerer(cache.buffer, cache.attrSlots, cache.entrySlots, cache.addReader())
   const out = new Uint8Array(256)
   let size = 10
   let release: (() => void) | undefined
