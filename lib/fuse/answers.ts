@@ -18,14 +18,19 @@
 // queues after moving the epoch, never misses one it answered), and the main thread takes those
 // references out of FORGETs first, passing the file system only its own share.
 //
-// Layout (one SharedArrayBuffer): Int32 header [epoch], one queue per reader (head, tail, ring of
+// Layout (one SharedArrayBuffer): Int32 header [epoch, attribute slots in use, attribute slots at
+// most, entry slots], one queue per reader (head, tail, ring of
 // inode numbers as two i32 each: low 32 bits, then high bits × 2 + 1 when it cancels one), then
-// two tables of slots in buckets of 4 (a key goes to one bucket, any of its slots): attributes
+// two tables of slots in buckets of 8 (a key goes to one bucket, any of its slots): attributes
 // (GETATTR replies and directory ends) and entries (LOOKUP replies, with their names). A slot is
-// i32 seq (odd while being written), epoch, opcode, nodeid low, nodeid high, extra (LOOKUP: name
-// length; READDIR*: end offset), body length, counted nodeid low and high (LOOKUP: the child),
+// i32 seq (odd while being written), epoch, opcode (GETATTR also keys a directory's end),
+// nodeid low, nodeid high, extra (LOOKUP: name length; GETATTR: the directory's end offset + 1,
+// 0 unknown), body length (0: attributes unknown), counted nodeid low and high (LOOKUP: the child),
 // then the reply body (fuse_attr_out, 104 bytes; fuse_entry_out, 128) and, for LOOKUP, the name
 // (≤ 64 bytes). Inode numbers are below 2^53 (raw_fs.ts), so the high part fits an i32.
+// The attribute table starts small and doubles (rehashing what it holds) when three quarters full,
+// so its resident memory follows what was published: pages of a SharedArrayBuffer are only
+// touched as slots are written.
 
 const QUEUE_LEN = 4096
 const QUEUE_INTS = 2 + 2 * QUEUE_LEN
@@ -37,12 +42,16 @@ const ATTR_SLOT = META + 104
 const ENTRY_SLOT = META + 128 + 64
 const NAME_OFF = META + 128
 const MAX_NAME = 64
-const WAYS = 4
-/** Attribute slots: enough for the directories of a 100k-file monorepo (~92k). Pages are only
- *  touched as slots fill, so the resident cost (152 bytes a slot) grows with use. */
-const DEFAULT_ATTR_SLOTS = 1 << 17
+const WAYS = 8
+/** Attribute slots: at most room for the directories of a 250k-directory tree (152 bytes a slot). */
+const MAX_ATTR_SLOTS = 1 << 18
+const FIRST_ATTR_SLOTS = 1 << 10
 /** Entry slots: LOOKUPs only repeat where the file system gives short entry timeouts. */
-const DEFAULT_ENTRY_SLOTS = 1 << 13
+const ENTRY_SLOTS = 1 << 12
+const H_EPOCH = 0
+const H_ATTR_SLOTS = 1
+const H_ATTR_MAX = 2
+const H_ENTRY_SLOTS = 3
 
 const OP_LOOKUP = 1
 const OP_GETATTR = 3
@@ -76,15 +85,16 @@ function answerHash(op, lo, hi, bytes, start, len) {
 const answerHash = new Function(`${HASH_SOURCE}; return answerHash`)() as (op: number, lo: number, hi: number, bytes: Uint8Array, start: number, len: number) => number
 
 /** Reader-thread side, as plain JavaScript for the eval'd reader source: defines
- *  `makeAnswerer(buffer, attrSlots, entrySlots, reader)`, returning `answer(req, n, out)` → reply
+ *  `makeAnswerer(buffer, reader)`, returning `answer(req, n, out)` → reply
  *  length written into `out` (0: not answerable here, give it to the main thread). */
 export const ANSWERER_SOURCE = `
 ${HASH_SOURCE}
-function makeAnswerer(buffer, attrSlots, entrySlots, reader) {
+function makeAnswerer(buffer, reader) {
   const I = new Int32Array(buffer)
   const B = new Uint8Array(buffer)
   const q = ${QUEUES_BASE} + reader * ${QUEUE_INTS}
-  const entryBase = ${SLOTS_BASE} + attrSlots * ${ATTR_SLOT}
+  const entryBase = ${SLOTS_BASE} + I[${H_ATTR_MAX}] * ${ATTR_SLOT}
+  const entrySlots = I[${H_ENTRY_SLOTS}]
   const push = (lo, hi2) => {
     const head = Atomics.load(I, q), tail = I[q + 1]
     if (tail - head >= ${QUEUE_LEN}) return false
@@ -106,14 +116,17 @@ function makeAnswerer(buffer, attrSlots, entrySlots, reader) {
       if (req[36] | req[37]) return 0
       if (nameLen <= 0 || nameLen > ${MAX_NAME} || req[n - 1] !== 0) return 0
     }
-    const h = answerHash(op, lo, hi, req, 40, nameLen)
+    const dirEnd = op === ${OP_READDIR} || op === ${OP_READDIRPLUS}
+    const key = dirEnd ? ${OP_GETATTR} : op
+    const h = answerHash(key, lo, hi, req, 40, nameLen)
     const size = lookup ? ${ENTRY_SLOT} : ${ATTR_SLOT}
-    const first = (lookup ? entryBase : ${SLOTS_BASE}) + (h & ((lookup ? entrySlots : attrSlots) - 1) & ~${WAYS - 1}) * size
+    const slots = lookup ? entrySlots : Atomics.load(I, ${H_ATTR_SLOTS})
+    const first = (lookup ? entryBase : ${SLOTS_BASE}) + (h & (slots - 1) & ~${WAYS - 1}) * size
     for (let w = 0; w < ${WAYS}; w++) {
       const slot = first + w * size
       const i = slot >> 2
       const seq = Atomics.load(I, i)
-      if (seq & 1 || I[i + 2] !== op || I[i + 3] !== lo || I[i + 4] !== hi) continue
+      if (seq & 1 || I[i + 2] !== key || I[i + 3] !== lo || I[i + 4] !== hi) continue
       let bodyLen = 0
       if (lookup) {
         if (I[i + 5] !== nameLen) continue
@@ -121,20 +134,20 @@ function makeAnswerer(buffer, attrSlots, entrySlots, reader) {
         for (let k = 0; k < nameLen && same; k++) same = B[slot + ${NAME_OFF} + k] === req[40 + k]
         if (!same) continue
       }
-      if (op === ${OP_READDIR} || op === ${OP_READDIRPLUS}) {
+      if (dirEnd) {
         if (req[52] | req[53] | req[54] | req[55]) return 0
         const off = req[48] | (req[49] << 8) | (req[50] << 16) | (req[51] << 24)
-        if (off !== I[i + 5]) return 0
+        if (I[i + 5] === 0 || off !== I[i + 5] - 1) return 0
       } else {
         bodyLen = I[i + 6]
         if (bodyLen <= 0 || bodyLen > 128) return 0
-        out.set(B.subarray(slot + ${META}, slot + ${META} + bodyLen), 16)
+        for (let k = 0, from = slot + ${META}; k < bodyLen; k++) out[16 + k] = B[from + k]
       }
       const epoch = I[i + 1]
       const cLo = I[i + 7], cHi = I[i + 8]
       if (Atomics.load(I, i) !== seq) return 0
       if (lookup && !push(cLo, cHi * 2)) return 0
-      if (epoch !== Atomics.load(I, 0)) {
+      if (epoch !== Atomics.load(I, ${H_EPOCH})) {
         if (lookup) push(cLo, cHi * 2 + 1)
         return 0
       }
@@ -149,25 +162,43 @@ function makeAnswerer(buffer, attrSlots, entrySlots, reader) {
 }
 `
 
+export interface AnswerCacheSizes {
+  /** Attribute slots to start with (doubles as needed) and at most; powers of two ≥ 4. */
+  firstAttrSlots?: number
+  maxAttrSlots?: number
+  entrySlots?: number
+}
+
 /** Main-thread side: publishes stable replies, moves the epoch, and settles lookup counts. */
 export class AnswerCache {
   readonly buffer: SharedArrayBuffer
   private readonly i32: Int32Array
   private readonly u8: Uint8Array
   private readonly entryBase: number
+  private readonly maxAttrSlots: number
+  private readonly entrySlots: number
+  private attrSlots: number
+  /** Attribute slots taken since the last count (an upper bound of those holding a current answer). */
+  private filled = 0
   /** Kernel references taken by reader-thread answers, by inode, not yet forgotten. */
   private readonly lent = new Map<number, number>()
   private readers = 0
   private victim = 0
 
-  constructor(readonly attrSlots = DEFAULT_ATTR_SLOTS, readonly entrySlots = DEFAULT_ENTRY_SLOTS) {
-    for (const n of [attrSlots, entrySlots]) {
+  constructor(sizes: AnswerCacheSizes = {}) {
+    this.maxAttrSlots = sizes.maxAttrSlots ?? MAX_ATTR_SLOTS
+    this.attrSlots = Math.min(sizes.firstAttrSlots ?? FIRST_ATTR_SLOTS, this.maxAttrSlots)
+    this.entrySlots = sizes.entrySlots ?? ENTRY_SLOTS
+    for (const n of [this.attrSlots, this.maxAttrSlots, this.entrySlots]) {
       if (n < WAYS || n & (n - 1)) throw new Error(`AnswerCache: slot counts must be powers of two ≥ ${WAYS}`)
     }
-    this.entryBase = SLOTS_BASE + attrSlots * ATTR_SLOT
-    this.buffer = new SharedArrayBuffer(this.entryBase + entrySlots * ENTRY_SLOT)
+    this.entryBase = SLOTS_BASE + this.maxAttrSlots * ATTR_SLOT
+    this.buffer = new SharedArrayBuffer(this.entryBase + this.entrySlots * ENTRY_SLOT)
     this.i32 = new Int32Array(this.buffer)
     this.u8 = new Uint8Array(this.buffer)
+    this.i32[H_ATTR_SLOTS] = this.attrSlots
+    this.i32[H_ATTR_MAX] = this.maxAttrSlots
+    this.i32[H_ENTRY_SLOTS] = this.entrySlots
   }
 
   /** Index for the next reader thread (each has its own queue). */
@@ -177,12 +208,12 @@ export class AnswerCache {
   }
 
   get epoch(): number {
-    return Atomics.load(this.i32, 0)
+    return Atomics.load(this.i32, H_EPOCH)
   }
 
   /** Every answer published so far stops being given. */
   bump(): void {
-    Atomics.add(this.i32, 0, 1)
+    Atomics.add(this.i32, H_EPOCH, 1)
   }
 
   /** A LOOKUP reply (fuse_entry_out bytes) for `name` in `parent`. */
@@ -190,65 +221,120 @@ export class AnswerCache {
     const child = readU64(entryOut, 0)
     if (name.length === 0 || name.length > MAX_NAME || entryOut.length !== ENTRY_OUT_SIZE) return
     if (!validIno(parent) || !validIno(child)) return
-    this.put(epoch, OP_LOOKUP, parent, name, name.length, entryOut, child)
+    this.put(epoch, OP_LOOKUP, parent, name, -1, entryOut, child)
   }
 
   /** A GETATTR reply body (fuse_attr_out) for `ino`. */
   putAttr(epoch: number, ino: number, attrOut: Uint8Array): void {
     if (!validIno(ino) || attrOut.length !== ATTR_OUT_SIZE) return
-    this.put(epoch, OP_GETATTR, ino, undefined, 0, attrOut, 0)
+    this.put(epoch, OP_GETATTR, ino, undefined, -1, attrOut, 0)
   }
 
   /** The GETATTR reply implied by a fuse_entry_out (from LOOKUP or READDIRPLUS). */
   putAttrFromEntry(epoch: number, entryOut: Uint8Array): void {
     const ino = readU64(entryOut, 0)
     if (!validIno(ino) || entryOut.length < ENTRY_OUT_SIZE) return
-    const body = new Uint8Array(ATTR_OUT_SIZE)
+    const body = this.scratch
     body.set(entryOut.subarray(24, 32), 0) // attr_valid
     body.set(entryOut.subarray(36, 40), 8) // attr_valid_nsec
     body.set(entryOut.subarray(40, 128), 16) // fuse_attr
-    this.put(epoch, OP_GETATTR, ino, undefined, 0, body, 0)
+    this.put(epoch, OP_GETATTR, ino, undefined, -1, body, 0)
   }
 
-  /** READDIR / READDIRPLUS of `ino` at `endOffset` is the end of the directory. */
-  putDirEnd(epoch: number, opcode: number, ino: number, endOffset: number): void {
-    if (!validIno(ino) || endOffset < 0 || endOffset > 0x7fff_ffff) return
-    if (opcode !== OP_READDIR && opcode !== OP_READDIRPLUS) return
-    this.put(epoch, opcode, ino, undefined, endOffset, undefined, 0)
+  private readonly scratch = new Uint8Array(ATTR_OUT_SIZE)
+
+  /** READDIR or READDIRPLUS of directory `ino` at `endOffset` finds its end (both flavours: with
+   *  READDIRPLUS_AUTO the kernel asks for the end with a plain READDIR). Kept beside its attributes. */
+  putDirEnd(epoch: number, ino: number, endOffset: number): void {
+    if (!validIno(ino) || endOffset < 0 || endOffset >= 0x7fff_ffff) return
+    this.put(epoch, OP_GETATTR, ino, undefined, endOffset, undefined, 0)
   }
 
-  private put(epoch: number, op: number, nodeid: number, name: Uint8Array | undefined, extra: number, body: Uint8Array | undefined, counted: number): void {
+  /** `end` ≥ 0: a directory end (the slot's attributes, if current, stay); else `body` is new
+   *  attributes (the slot's directory end, if current, stays). */
+  private put(epoch: number, op: number, nodeid: number, name: Uint8Array | undefined, end: number, body: Uint8Array | undefined, counted: number): void {
     if (epoch !== this.epoch) return
     const I = this.i32
     const lo = nodeid | 0, hi = Math.floor(nodeid / 2 ** 32)
-    const lookup = op === OP_LOOKUP
-    const size = lookup ? ENTRY_SLOT : ATTR_SLOT
-    const h = answerHash(op, lo, hi, name ?? EMPTY, 0, name?.length ?? 0)
-    const first = (lookup ? this.entryBase : SLOTS_BASE) + (h & ((lookup ? this.entrySlots : this.attrSlots) - 1) & ~(WAYS - 1)) * size
-    // The slot already holding this key, else one holding nothing current, else one in turn.
-    let slot = -1
-    for (let w = 0; w < WAYS && slot < 0; w++) {
-      const i = (first + w * size) >> 2
-      if (I[i + 2] === op && I[i + 3] === lo && I[i + 4] === hi && (!lookup || this.sameName(first + w * size, name!))) slot = first + w * size
-    }
-    for (let w = 0; w < WAYS && slot < 0; w++) {
-      const i = (first + w * size) >> 2
-      if (I[i + 2] === 0 || I[i + 1] !== epoch) slot = first + w * size
-    }
-    if (slot < 0) slot = first + (this.victim++ % WAYS) * size
+    const slot = this.place(op, lo, hi, name, epoch)
     const i = slot >> 2
+    const held = op === OP_GETATTR && I[i + 2] === op && I[i + 3] === lo && I[i + 4] === hi && I[i + 1] === epoch
     Atomics.add(I, i, 1) // odd: readers skip the slot while it changes
     I[i + 1] = epoch
     I[i + 2] = op
     I[i + 3] = lo
     I[i + 4] = hi
-    I[i + 5] = extra
-    I[i + 6] = body?.length ?? 0
+    if (op === OP_LOOKUP) I[i + 5] = name!.length
+    else if (end >= 0) I[i + 5] = end + 1
+    else if (!held) I[i + 5] = 0
+    if (body) {
+      I[i + 6] = body.length
+      this.u8.set(body, slot + META)
+    } else if (!held) {
+      I[i + 6] = 0
+    }
     I[i + 7] = counted | 0
     I[i + 8] = Math.floor(counted / 2 ** 32)
-    if (body) this.u8.set(body, slot + META)
     if (name) this.u8.set(name, slot + NAME_OFF)
     Atomics.add(I, i, 1)
+    if (op !== OP_LOOKUP && this.filled > 0.75 * this.attrSlots && this.attrSlots < this.maxAttrSlots) this.grow()
+  }
+
+  /** The slot for a key: the one already holding it, else one holding nothing current, else one
+   *  of its bucket in turn. */
+  private place(op: number, lo: number, hi: number, name: Uint8Array | undefined, epoch: number): number {
+    const I = this.i32
+    const lookup = op === OP_LOOKUP
+    const size = lookup ? ENTRY_SLOT : ATTR_SLOT
+    const h = answerHash(op, lo, hi, name ?? EMPTY, 0, name?.length ?? 0)
+    const first = (lookup ? this.entryBase : SLOTS_BASE) + (h & ((lookup ? this.entrySlots : this.attrSlots) - 1) & ~(WAYS - 1)) * size
+    for (let w = 0; w < WAYS; w++) {
+      const slot = first + w * size
+      const i = slot >> 2
+      if (I[i + 2] === op && I[i + 3] === lo && I[i + 4] === hi && (!lookup || this.sameName(slot, name!))) return slot
+    }
+    for (let w = 0; w < WAYS; w++) {
+      const slot = first + w * size
+      const i = slot >> 2
+      if (I[i + 2] === 0 || I[i + 1] !== epoch) {
+        if (!lookup) this.filled++
+        return slot
+      }
+    }
+    return first + (this.victim++ % WAYS) * size
+  }
+
+  /** Doubles the attribute table, moving the answers it holds, if they fill half of it. */
+  private grow(): void {
+    const I = this.i32
+    const epoch = this.epoch
+    const kept: Uint8Array[] = []
+    for (let k = 0; k < this.attrSlots; k++) {
+      const slot = SLOTS_BASE + k * ATTR_SLOT
+      const i = slot >> 2
+      if (I[i + 2] !== 0 && I[i + 1] === epoch) kept.push(this.u8.slice(slot, slot + ATTR_SLOT))
+    }
+    this.filled = kept.length
+    if (kept.length <= 0.5 * this.attrSlots) return
+    // Readers may miss (never mis-answer) while the answers move: each slot is cleared under its seq.
+    for (let k = 0; k < this.attrSlots; k++) {
+      const i = (SLOTS_BASE + k * ATTR_SLOT) >> 2
+      if (I[i + 2] === 0) continue
+      Atomics.add(I, i, 1)
+      I[i + 2] = 0
+      Atomics.add(I, i, 1)
+    }
+    this.attrSlots *= 2
+    Atomics.store(I, H_ATTR_SLOTS, this.attrSlots)
+    this.filled = 0
+    for (const old of kept) {
+      const v = new Int32Array(old.buffer)
+      const slot = this.place(v[2], v[3], v[4], undefined, epoch)
+      const i = slot >> 2
+      Atomics.add(I, i, 1)
+      this.u8.set(old.subarray(4), slot + 4)
+      Atomics.add(I, i, 1)
+    }
   }
 
   private sameName(slot: number, name: Uint8Array): boolean {

@@ -50,7 +50,7 @@ export async function mountFuse(mountpoint: string, fs: RawFileSystem, options: 
   let initDone!: () => void
   const initialized = new Promise<void>((r) => { initDone = r })
   // With --debug every request reaches the session, which logs it.
-  const answers = options.debug ? undefined : new AnswerCache()
+  const answers = options.debug || options.readerAnswers === false ? undefined : new AnswerCache()
   const session = new FuseSession(fs, {
     write: (chunks) => channel.write(chunks), log, debug: options.debug, writebackCache: options.writebackCache,
     onInit: () => initDone(), answers,

@@ -19,6 +19,9 @@ export interface MountOptions {
   /** Kernel readahead for the mount in KiB (default 1024, so page-cache reads arrive as 1 MiB
    *  requests instead of 128 KiB; set through /sys/class/bdi, root only; 0 keeps the kernel's). */
   readAheadKb?: number
+  /** Let the reader threads answer repeated requests from stable replies (answers.ts; default
+   *  true, off with `debug`, which logs every request). */
+  readerAnswers?: boolean
   /** Threads blocked in read(2) on /dev/fuse (default 2). */
   readers?: number
   /** Where log lines go (default: one line to stderr). */

@@ -383,12 +383,7 @@ function publish(answers: AnswerCache, epoch: number, h: InHeader, req: Uint8Arr
         if ((mode & 0o170000) === 0o040000) answers.putAttrFromEntry(epoch, sink.buf.subarray(off, off + 128))
       }
       const end = result as DirEnd | undefined
-      // Both flavours: with READDIRPLUS_AUTO the kernel asks for the end with a plain READDIR.
-      if (end?.end && end.stable) {
-        const at = sink.count > 0 ? sink.lastOff : input.offset
-        answers.putDirEnd(epoch, OPCODE.READDIR, h.nodeid, at)
-        answers.putDirEnd(epoch, OPCODE.READDIRPLUS, h.nodeid, at)
-      }
+      if (end?.end && end.stable) answers.putDirEnd(epoch, h.nodeid, sink.count > 0 ? sink.lastOff : input.offset)
     }
   }
 }

@@ -37,7 +37,7 @@ const FULL = 1
 // Plain JavaScript (CommonJS, run with `eval: true`) so it works unbundled, bundled and compiled.
 const READER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
-const { fd, size, ctrlBuf, dataBuf, first, count, lenBase, answersBuf, attrSlots, entrySlots, reader } = workerData
+const { fd, size, ctrlBuf, dataBuf, first, count, lenBase, answersBuf, reader } = workerData
 const ctrl = new Int32Array(ctrlBuf)
 const slots = []
 for (let i = 0; i < count; i++) slots.push(new Uint8Array(dataBuf, (first + i) * size, size))
@@ -65,7 +65,7 @@ if (typeof Deno !== 'undefined') {
   writeOut = (buf, len) => { try { fs.writeSync(fd, buf, 0, len) } catch {} }
 }
 ${ANSWERER_SOURCE}
-const answer = answersBuf ? makeAnswerer(answersBuf, attrSlots, entrySlots, reader) : undefined
+const answer = answersBuf ? makeAnswerer(answersBuf, reader) : undefined
 const out = new Uint8Array(256)
 for (let k = 0; ; k = (k + 1) % count) {
   const state = ${STATE} + first + k
@@ -206,8 +206,7 @@ export function openDeviceChannel(fd: number, onRequest: (req: Uint8Array) => vo
       eval: true,
       workerData: {
         fd, size: READ_BUFFER_SIZE, ctrlBuf: ctrl.buffer, dataBuf, first: i * SLOTS_PER_READER, count: SLOTS_PER_READER, lenBase,
-        answersBuf: options.answers?.buffer, attrSlots: options.answers?.attrSlots, entrySlots: options.answers?.entrySlots,
-        reader: options.answers?.addReader(),
+        answersBuf: options.answers?.buffer, reader: options.answers?.addReader(),
       },
     })
     workers.push(w)

@@ -38,6 +38,9 @@ export interface MemFsOptions {
   timeout?: number
   /** Answer OPEN with keep_cache (the page cache survives between opens). */
   keepCache?: boolean
+  /** Implement FLUSH (default true). Without it the kernel stops sending FLUSH after one ENOSYS,
+   *  as it should for a file system with nothing to flush at close (the benchmark's). */
+  flush?: boolean
   /** Mark LOOKUP/GETATTR/READDIR answers stable, so the driver may repeat them until a change
    *  (default true: only requests change this file system). */
   stable?: boolean
@@ -58,6 +61,7 @@ export class MemFs implements R.RawFileSystem {
     this.timeout = options.timeout ?? 1
     this.keepCache = options.keepCache ?? false
     this.stable = options.stable ?? true
+    if (options.flush === false) (this as { flush?: unknown }).flush = undefined
     const t = now()
     this.nodes.set(R.ROOT_INO, {
       ino: R.ROOT_INO, mode: S_IFDIR | 0o755, uid: 0, gid: 0, rdev: 0, nlink: 2, size: 0,
