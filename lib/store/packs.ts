@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { writeObjectHeader } from '../git/pack_reader.ts'
+import { trace } from '../trace.ts'
 import type { ObjectType, Oid } from './types.ts'
 
 const REC = 32
@@ -399,11 +400,13 @@ export class PackWriter {
     this.done = true
     try {
       this.rotate()
-      await this.writes
-      await this.fh.close()
+      // Sorting and checking the index need no disk: done while the last writes finish.
       const idx = this.sortedIndex()
       if (verify) verify(indexLookup(idx))
       const name = createHash('sha1').update(idx).digest('hex')
+      trace(`store: index of ${this.count} objects sorted and checked`)
+      await this.writes
+      await this.fh.close()
       this.name = name
       this.idx = idx
       const dir = this.set.dir
@@ -412,6 +415,8 @@ export class PackWriter {
       await fsp.writeFile(tmpIdx, idx)
       await fsp.rename(tmpIdx, join(dir, name + '.idx'))
     } catch (err) {
+      await this.writes.catch(() => {})
+      await this.fh.close().catch(() => {})
       await fsp.rm(this.tmp, { force: true })
       throw err
     }
