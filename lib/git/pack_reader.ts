@@ -235,7 +235,8 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
     while (c & 0x80) {
       if (i >= stop || shift > 53) throw corrupt(what, 'object header runs past the data')
       c = b[i++]
-      size += (c & 0x7f) * 2 ** shift
+      // Shifts while the result stays a small int (`**` is a float power: slow on this hot path).
+      size += shift <= 24 ? (c & 0x7f) << shift : (c & 0x7f) * 2 ** shift
       shift += 7
     }
     let baseOffset = -1
@@ -337,8 +338,13 @@ export function writeObjectHeader(b: Uint8Array, typeCode: number, size: number,
   for (let k = 0; k < t.length; k++) b[at + k] = t[k]
   let i = at + t.length
   let digits = 1
-  for (let v = size; v >= 10; v = Math.floor(v / 10)) digits++
-  for (let k = i + digits - 1, v = size; k >= i; k--, v = Math.floor(v / 10)) b[k] = 48 + (v % 10)
+  if (size < 2 ** 31) {
+    for (let v = size; v >= 10; v = (v / 10) | 0) digits++
+    for (let k = i + digits - 1, v = size; k >= i; k--, v = (v / 10) | 0) b[k] = 48 + (v % 10)
+  } else {
+    for (let v = size; v >= 10; v = Math.floor(v / 10)) digits++
+    for (let k = i + digits - 1, v = size; k >= i; k--, v = Math.floor(v / 10)) b[k] = 48 + (v % 10)
+  }
   i += digits
   b[i++] = 0
   return i
