@@ -211,14 +211,78 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
   const id = new Uint8Array(20)
   const addRecord = target.addRecord ? target.addRecord.bind(target) : null
   const pending: Pending[] = []
+  /** A promise from the target (it wants the reader to slow down), left by `fastRun`. */
+  let slowDown: Promise<void> | undefined
+  /**
+   * The common case without awaits: small whole objects, their bytes already received, to a
+   * target taking records. Parses up to `limit` of them from the receive buffer and returns how
+   * many; stops early (leaving the rest to the general loop) at a delta, a large object, the end
+   * of the buffered input, or a target asking to slow down. A small synchronous function is
+   * compiled early in a cold process, unlike the long async loop around it.
+   */
+  const fastRun = (limit: number): number => {
+    const b = inp.buf
+    const stop = b.length
+    let k = 0
+    while (k < limit && stop - inp.pos >= 32) {
+      let i = inp.pos
+      let c = b[i++]
+      const typeCode = (c >> 4) & 7
+      if (typeCode === 0 || typeCode > 4) break
+      let size = c & 15
+      let shift = 4
+      while (c & 0x80) {
+        if (shift > 53) throw corrupt(what, 'object header runs past the data')
+        c = b[i++]
+        size += shift <= 24 ? (c & 0x7f) << shift : (c & 0x7f) * 2 ** shift
+        shift += 7
+      }
+      if (size > JS_INFLATE_MAX) break
+      if (scratch.length < size + 32) scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, size + 32))
+      const start = writeObjectHeader(scratch, typeCode, size)
+      let next: number
+      try {
+        next = inflateZlib(b, i, stop, scratch, start, size)
+      } catch (err) {
+        if (err === NEED_INPUT) break
+        if (err instanceof InflateError) throw corrupt(what, `object at offset ${inp.offset}: ${err.message}`)
+        throw err
+      }
+      const offset = inp.offset
+      inp.pos = next
+      const oid = sha1(scratch, start + size)
+      hexToId(oid, id)
+      noteOffset(offset)
+      k++
+      const r = addRecord!(oid, id, typeCode, scratch, 0, start, start + size)
+      if (r) {
+        slowDown = r
+        break
+      }
+    }
+    return k
+  }
   let sinceYield = 0
   for (let n = 0; n < count; n++) {
     // Buffered input resolves reads as microtasks, which would keep everything else (a FUSE
     // request of the same process, another fetch) waiting until the whole pack is parsed: give
     // the event loop a turn every few thousand objects.
-    if (++sinceYield === YIELD_EVERY) {
+    if (++sinceYield >= YIELD_EVERY) {
       sinceYield = 0
       await new Promise<void>((r) => setImmediate(r))
+    }
+    if (addRecord) {
+      const k = fastRun(Math.min(count - n, YIELD_EVERY - sinceYield))
+      if (slowDown) {
+        const r = slowDown
+        slowDown = undefined
+        await r
+      }
+      if (k > 0) {
+        n += k - 1
+        sinceYield += k - 1
+        continue
+      }
     }
     // An object header (type, size, delta offset) is at most a few dozen bytes.
     if (inp.avail < 32) while (inp.avail < 32 && (await inp.pull()));
