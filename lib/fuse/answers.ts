@@ -45,9 +45,9 @@ const MAX_NAME = 64
 const WAYS = 8
 /** Attribute slots: at most room for the directories of a 250k-directory tree (152 bytes a slot). */
 const MAX_ATTR_SLOTS = 1 << 18
-const FIRST_ATTR_SLOTS = 1 << 10
-/** Entry slots: LOOKUPs only repeat where the file system gives short entry timeouts. */
-const ENTRY_SLOTS = 1 << 12
+/** Entry slots (240 bytes): LOOKUPs only repeat where the file system gives short entry timeouts. */
+const MAX_ENTRY_SLOTS = 1 << 16
+const FIRST_SLOTS = 1 << 10
 const H_EPOCH = 0
 const H_ATTR_SLOTS = 1
 const H_ATTR_MAX = 2
@@ -94,7 +94,6 @@ function makeAnswerer(buffer, reader) {
   const B = new Uint8Array(buffer)
   const q = ${QUEUES_BASE} + reader * ${QUEUE_INTS}
   const entryBase = ${SLOTS_BASE} + I[${H_ATTR_MAX}] * ${ATTR_SLOT}
-  const entrySlots = I[${H_ENTRY_SLOTS}]
   const push = (lo, hi2) => {
     const head = Atomics.load(I, q), tail = I[q + 1]
     if (tail - head >= ${QUEUE_LEN}) return false
@@ -120,7 +119,7 @@ function makeAnswerer(buffer, reader) {
     const key = dirEnd ? ${OP_GETATTR} : op
     const h = answerHash(key, lo, hi, req, 40, nameLen)
     const size = lookup ? ${ENTRY_SLOT} : ${ATTR_SLOT}
-    const slots = lookup ? entrySlots : Atomics.load(I, ${H_ATTR_SLOTS})
+    const slots = Atomics.load(I, lookup ? ${H_ENTRY_SLOTS} : ${H_ATTR_SLOTS})
     const first = (lookup ? entryBase : ${SLOTS_BASE}) + (h & (slots - 1) & ~${WAYS - 1}) * size
     for (let w = 0; w < ${WAYS}; w++) {
       const slot = first + w * size
@@ -163,10 +162,21 @@ function makeAnswerer(buffer, reader) {
 `
 
 export interface AnswerCacheSizes {
-  /** Attribute slots to start with (doubles as needed) and at most; powers of two ≥ 4. */
-  firstAttrSlots?: number
+  /** Slots each table starts with (it doubles as needed up to its maximum); powers of two ≥ 8. */
+  firstSlots?: number
   maxAttrSlots?: number
-  entrySlots?: number
+  maxEntrySlots?: number
+}
+
+/** One table of slots: where it starts, its slot size, how many slots it uses now and at most. */
+interface Table {
+  base: number
+  size: number
+  slots: number
+  max: number
+  header: number
+  /** Slots taken since the last count (an upper bound of those holding a current answer). */
+  filled: number
 }
 
 /** Main-thread side: publishes stable replies, moves the epoch, and settles lookup counts. */
@@ -174,31 +184,29 @@ export class AnswerCache {
   readonly buffer: SharedArrayBuffer
   private readonly i32: Int32Array
   private readonly u8: Uint8Array
-  private readonly entryBase: number
-  private readonly maxAttrSlots: number
-  private readonly entrySlots: number
-  private attrSlots: number
-  /** Attribute slots taken since the last count (an upper bound of those holding a current answer). */
-  private filled = 0
+  private readonly attrs: Table
+  private readonly entries: Table
   /** Kernel references taken by reader-thread answers, by inode, not yet forgotten. */
   private readonly lent = new Map<number, number>()
   private readers = 0
   private victim = 0
 
   constructor(sizes: AnswerCacheSizes = {}) {
-    this.maxAttrSlots = sizes.maxAttrSlots ?? MAX_ATTR_SLOTS
-    this.attrSlots = Math.min(sizes.firstAttrSlots ?? FIRST_ATTR_SLOTS, this.maxAttrSlots)
-    this.entrySlots = sizes.entrySlots ?? ENTRY_SLOTS
-    for (const n of [this.attrSlots, this.maxAttrSlots, this.entrySlots]) {
+    const maxA = sizes.maxAttrSlots ?? MAX_ATTR_SLOTS
+    const maxE = sizes.maxEntrySlots ?? MAX_ENTRY_SLOTS
+    const first = sizes.firstSlots ?? FIRST_SLOTS
+    for (const n of [maxA, maxE, first]) {
       if (n < WAYS || n & (n - 1)) throw new Error(`AnswerCache: slot counts must be powers of two ≥ ${WAYS}`)
     }
-    this.entryBase = SLOTS_BASE + this.maxAttrSlots * ATTR_SLOT
-    this.buffer = new SharedArrayBuffer(this.entryBase + this.entrySlots * ENTRY_SLOT)
+    this.attrs = { base: SLOTS_BASE, size: ATTR_SLOT, slots: Math.min(first, maxA), max: maxA, header: H_ATTR_SLOTS, filled: 0 }
+    const entryBase = SLOTS_BASE + maxA * ATTR_SLOT
+    this.entries = { base: entryBase, size: ENTRY_SLOT, slots: Math.min(first, maxE), max: maxE, header: H_ENTRY_SLOTS, filled: 0 }
+    this.buffer = new SharedArrayBuffer(entryBase + maxE * ENTRY_SLOT)
     this.i32 = new Int32Array(this.buffer)
     this.u8 = new Uint8Array(this.buffer)
-    this.i32[H_ATTR_SLOTS] = this.attrSlots
-    this.i32[H_ATTR_MAX] = this.maxAttrSlots
-    this.i32[H_ENTRY_SLOTS] = this.entrySlots
+    this.i32[H_ATTR_SLOTS] = this.attrs.slots
+    this.i32[H_ATTR_MAX] = maxA
+    this.i32[H_ENTRY_SLOTS] = this.entries.slots
   }
 
   /** Index for the next reader thread (each has its own queue). */
@@ -277,7 +285,8 @@ export class AnswerCache {
     I[i + 8] = Math.floor(counted / 2 ** 32)
     if (name) this.u8.set(name, slot + NAME_OFF)
     Atomics.add(I, i, 1)
-    if (op !== OP_LOOKUP && this.filled > 0.75 * this.attrSlots && this.attrSlots < this.maxAttrSlots) this.grow()
+    const t = op === OP_LOOKUP ? this.entries : this.attrs
+    if (t.filled > 0.75 * t.slots && t.slots < t.max) this.grow(t)
   }
 
   /** The slot for a key: the one already holding it, else one holding nothing current, else one
@@ -285,51 +294,52 @@ export class AnswerCache {
   private place(op: number, lo: number, hi: number, name: Uint8Array | undefined, epoch: number): number {
     const I = this.i32
     const lookup = op === OP_LOOKUP
-    const size = lookup ? ENTRY_SLOT : ATTR_SLOT
+    const t = lookup ? this.entries : this.attrs
     const h = answerHash(op, lo, hi, name ?? EMPTY, 0, name?.length ?? 0)
-    const first = (lookup ? this.entryBase : SLOTS_BASE) + (h & ((lookup ? this.entrySlots : this.attrSlots) - 1) & ~(WAYS - 1)) * size
+    const first = t.base + (h & (t.slots - 1) & ~(WAYS - 1)) * t.size
     for (let w = 0; w < WAYS; w++) {
-      const slot = first + w * size
+      const slot = first + w * t.size
       const i = slot >> 2
       if (I[i + 2] === op && I[i + 3] === lo && I[i + 4] === hi && (!lookup || this.sameName(slot, name!))) return slot
     }
     for (let w = 0; w < WAYS; w++) {
-      const slot = first + w * size
+      const slot = first + w * t.size
       const i = slot >> 2
       if (I[i + 2] === 0 || I[i + 1] !== epoch) {
-        if (!lookup) this.filled++
+        t.filled++
         return slot
       }
     }
-    return first + (this.victim++ % WAYS) * size
+    return first + (this.victim++ % WAYS) * t.size
   }
 
-  /** Doubles the attribute table, moving the answers it holds, if they fill half of it. */
-  private grow(): void {
+  /** Doubles a table, moving the answers it holds, if they fill half of it. */
+  private grow(t: Table): void {
     const I = this.i32
     const epoch = this.epoch
     const kept: Uint8Array[] = []
-    for (let k = 0; k < this.attrSlots; k++) {
-      const slot = SLOTS_BASE + k * ATTR_SLOT
+    for (let k = 0; k < t.slots; k++) {
+      const slot = t.base + k * t.size
       const i = slot >> 2
-      if (I[i + 2] !== 0 && I[i + 1] === epoch) kept.push(this.u8.slice(slot, slot + ATTR_SLOT))
+      if (I[i + 2] !== 0 && I[i + 1] === epoch) kept.push(this.u8.slice(slot, slot + t.size))
     }
-    this.filled = kept.length
-    if (kept.length <= 0.5 * this.attrSlots) return
+    t.filled = kept.length
+    if (kept.length <= 0.5 * t.slots) return
     // Readers may miss (never mis-answer) while the answers move: each slot is cleared under its seq.
-    for (let k = 0; k < this.attrSlots; k++) {
-      const i = (SLOTS_BASE + k * ATTR_SLOT) >> 2
+    for (let k = 0; k < t.slots; k++) {
+      const i = (t.base + k * t.size) >> 2
       if (I[i + 2] === 0) continue
       Atomics.add(I, i, 1)
       I[i + 2] = 0
       Atomics.add(I, i, 1)
     }
-    this.attrSlots *= 2
-    Atomics.store(I, H_ATTR_SLOTS, this.attrSlots)
-    this.filled = 0
+    t.slots *= 2
+    Atomics.store(I, t.header, t.slots)
+    t.filled = 0
     for (const old of kept) {
       const v = new Int32Array(old.buffer)
-      const slot = this.place(v[2], v[3], v[4], undefined, epoch)
+      const name = v[2] === OP_LOOKUP ? old.subarray(NAME_OFF, NAME_OFF + v[5]) : undefined
+      const slot = this.place(v[2], v[3], v[4], name, epoch)
       const i = slot >> 2
       Atomics.add(I, i, 1)
       this.u8.set(old.subarray(4), slot + 4)

@@ -119,7 +119,7 @@ export async function runFuseBench(options: FuseBenchOptions = {}): Promise<Fuse
   const files = options.files ?? 10_000
   if (process.getuid?.() !== 0 || !existsSync('/dev/fuse')) throw new Error('The FUSE benchmark needs root and /dev/fuse')
   const root = mkdtempSync(join(tmpdir(), 'scorpio-fuse-bench-'))
-  const dirs = Object.fromEntries(['native', 'csrcU', 'csrcC', 'cU', 'cC', 'oursU', 'oursC'].map((k) => {
+  const dirs = Object.fromEntries(['native', 'csrcU', 'csrcC', 'cU', 'cC', 'oursU', 'oursC', 'oursX'].map((k) => {
     const d = join(root, k)
     mkdirSync(d)
     return [k, d]
@@ -138,9 +138,12 @@ export async function runFuseBench(options: FuseBenchOptions = {}): Promise<Fuse
     }
     await startC(dirs.csrcU, dirs.cU, 'timeout=0,cache=auto')
     await startC(dirs.csrcC, dirs.cC, 'cache=always')
-    // The memory FS has nothing to flush at close, so it leaves FLUSH out like any such FS should.
-    mounts.push(await mountFuse(dirs.oursU, new MemFs({ timeout: 0, flush: false }), { log }))
+    // The memory FS has nothing to flush at close, so it leaves FLUSH out like any such FS should;
+    // no xattrs, like passthrough_ll without -o xattr (else: a GETXATTR security.capability per write).
+    mounts.push(await mountFuse(dirs.oursU, new MemFs({ timeout: 0, flush: false, xattr: false }), { log }))
     mounts.push(await mountFuse(dirs.oursC, new MemFs({ timeout: 3600, keepCache: true }), { log }))
+    // Reference: the same uncached file system with every request going through the main thread.
+    mounts.push(await mountFuse(dirs.oursX, new MemFs({ timeout: 0, flush: false, xattr: false }), { log, readerAnswers: false }))
 
     const sets = { ours: [dirs.oursU, dirs.oursC], c: [dirs.cU, dirs.cC], native: [dirs.native, dirs.native] } as const
     const rows: FuseBenchRow[] = []
@@ -167,6 +170,13 @@ export async function runFuseBench(options: FuseBenchOptions = {}): Promise<Fuse
       await py(['mkfiles', u, 5000])
       return py(['stat', u, 5000, 4])
     })
+    {
+      log('stat, uncached, reader answers off: ours ...')
+      await py(['mkfiles', dirs.oursX, 5000])
+      const x = await py(['stat', dirs.oursX, 5000, 4])
+      const prev = rows[rows.length - 1]
+      rows.push({ metric: 'stat, uncached, reader answers off (reference)', unit: 'stat/s', ours: x, c: prev.c, native: prev.native, ratio: x / prev.c, target: '—' })
+    }
     await measure('stat, cached (long timeouts)', 'stat/s', '≥ 0.8× C', async (_u, c) => {
       await py(['mkfiles', c, 5000])
       return py(['stat', c, 5000, 40])

@@ -46,7 +46,7 @@ function entryOut(nodeid: number, size: number): Uint8Array {
 const u64 = (b: Uint8Array, off: number) => Number(new DataView(b.buffer, b.byteOffset).getBigUint64(off, true))
 
 test('the answerer repeats published GETATTR/LOOKUP/end-of-directory replies, with the asker\'s unique, until the epoch moves', () => {
-  const cache = new AnswerCache({ firstAttrSlots: 1024, maxAttrSlots: 1024, entrySlots: 64 })
+  const cache = new AnswerCache({ firstSlots: 1024, maxAttrSlots: 1024, maxEntrySlots: 1024 })
   const answer = makeAnswerer(cache.buffer, cache.addReader())
   const out = new Uint8Array(256)
   const ask = (req: Uint8Array) => answer(req, req.length, out)
@@ -93,7 +93,7 @@ test('the answerer repeats published GETATTR/LOOKUP/end-of-directory replies, wi
 })
 
 test('a table too small for what is published evicts, and never answers with another key\'s reply', () => {
-  const cache = new AnswerCache({ firstAttrSlots: 64, maxAttrSlots: 64, entrySlots: 16 })
+  const cache = new AnswerCache({ firstSlots: 16, maxAttrSlots: 64, maxEntrySlots: 16 })
   const answer = makeAnswerer(cache.buffer, cache.addReader())
   const out = new Uint8Array(256)
   const body = (ino: number) => new Uint8Array(104).map((_, k) => (ino * 7 + k) & 0xff)
@@ -113,7 +113,7 @@ test('a table too small for what is published evicts, and never answers with ano
 })
 
 test('the attribute table grows with what is published, and keeps what it held', () => {
-  const cache = new AnswerCache({ firstAttrSlots: 16, maxAttrSlots: 4096, entrySlots: 16 })
+  const cache = new AnswerCache({ firstSlots: 16, maxAttrSlots: 4096, maxEntrySlots: 1024 })
   const answer = makeAnswerer(cache.buffer, cache.addReader())
   const out = new Uint8Array(256)
   const body = (ino: number) => new Uint8Array(104).map((_, k) => (ino * 13 + k) & 0xff)
@@ -126,12 +126,21 @@ test('the attribute table grows with what is published, and keeps what it held',
   }
   // A full bucket evicts (a cache, not a map): most answers survive the doublings, none is wrong.
   assert.ok(hits >= 1700, `answers survive the doublings (${hits} of 2000)`)
+  for (let k = 0; k < 600; k++) cache.putEntry(cache.epoch, 3, new TextEncoder().encode(`name-${k}`), entryOut(1000 + k, k))
+  let found = 0
+  for (let k = 0; k < 600; k++) {
+    if (answer(lookupReq(3, `name-${k}`), 40 + `name-${k}`.length + 1, out) === 0) continue
+    found++
+    assert.is(u64(out, 16), 1000 + k, `name-${k}`)
+  }
+  assert.ok(found >= 500, `the entry table grows too (${found} of 600)`)
+  cache.drain()
   cache.bump()
   assert.is(answer(request(OPCODE.GETATTR, 5 * 0x1_0003, new Uint8Array(16)), 56, out), 0)
 })
 
 test('LOOKUPs answered by a reader thread are taken out of FORGETs before the file system sees them', () => {
-  const cache = new AnswerCache({ firstAttrSlots: 1024, maxAttrSlots: 1024, entrySlots: 64 })
+  const cache = new AnswerCache({ firstSlots: 1024, maxAttrSlots: 1024, maxEntrySlots: 1024 })
   const answer = makeAnswerer(cache.buffer, cache.addReader())
   const out = new Uint8Array(256)
   const big = 0x0abc_0000_0012
@@ -143,7 +152,7 @@ test('LOOKUPs answered by a reader thread are taken out of FORGETs before the fi
 })
 
 test('session: a stable reply is published; a change, or a reply computed while one was under way, is not repeated', async () => {
-  const cache = new AnswerCache({ firstAttrSlots: 1024, maxAttrSlots: 1024, entrySlots: 64 })
+  const cache = new AnswerCache({ firstSlots: 1024, maxAttrSlots: 1024, maxEntrySlots: 1024 })
   const answer = makeAnswerer(cache.buffer, cache.addReader())
   const out = new Uint8Array(256)
   let size = 10

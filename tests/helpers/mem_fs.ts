@@ -22,6 +22,8 @@ export interface MemNode {
   mtime: [number, number]
   ctime: [number, number]
   children?: Map<string, number>
+  /** Subdirectories among `children`, counted when asked after a change (nlink of a directory). */
+  subdirs?: number
   parent?: number
   target?: string
   xattrs: Map<string, Uint8Array>
@@ -41,6 +43,9 @@ export interface MemFsOptions {
   /** Implement FLUSH (default true). Without it the kernel stops sending FLUSH after one ENOSYS,
    *  as it should for a file system with nothing to flush at close (the benchmark's). */
   flush?: boolean
+  /** Implement the xattr opcodes (default true). Without them the kernel stops asking after one
+   *  ENOSYS, e.g. for security.capability before every write (libfuse's passthrough_ll default). */
+  xattr?: boolean
   /** Mark LOOKUP/GETATTR/READDIR answers stable, so the driver may repeat them until a change
    *  (default true: only requests change this file system). */
   stable?: boolean
@@ -62,6 +67,9 @@ export class MemFs implements R.RawFileSystem {
     this.keepCache = options.keepCache ?? false
     this.stable = options.stable ?? true
     if (options.flush === false) (this as { flush?: unknown }).flush = undefined
+    if (options.xattr === false) {
+      for (const m of ['getxattr', 'setxattr', 'listxattr', 'removexattr']) (this as Record<string, unknown>)[m] = undefined
+    }
     const t = now()
     this.nodes.set(R.ROOT_INO, {
       ino: R.ROOT_INO, mode: S_IFDIR | 0o755, uid: 0, gid: 0, rdev: 0, nlink: 2, size: 0,
@@ -89,8 +97,11 @@ export class MemFs implements R.RawFileSystem {
   attr(n: MemNode): R.Attr {
     let nlink = n.nlink
     if (n.children) {
-      nlink = 2
-      for (const c of n.children.values()) if (this.nodes.get(c)?.children) nlink++
+      if (n.subdirs === undefined) {
+        n.subdirs = 0
+        for (const c of n.children.values()) if (this.nodes.get(c)?.children) n.subdirs++
+      }
+      nlink = 2 + n.subdirs
     }
     return {
       ino: n.ino, mode: n.mode, size: n.children ? 4096 : n.size, nlink, uid: n.uid, gid: n.gid, rdev: n.rdev,
@@ -114,6 +125,7 @@ export class MemFs implements R.RawFileSystem {
     }
     this.nodes.set(n.ino, n)
     parent.children!.set(name, n.ino)
+    parent.subdirs = undefined
     parent.mtime = parent.ctime = t
     return n
   }
@@ -210,6 +222,7 @@ export class MemFs implements R.RawFileSystem {
     if (!wantDir && n.children) throw new FuseError('EISDIR')
     if (n.children?.size) throw new FuseError('ENOTEMPTY')
     parent.children!.delete(name)
+    parent.subdirs = undefined
     n.nlink--
     n.ctime = parent.mtime = parent.ctime = now()
     this.maybeFree(n)
@@ -239,7 +252,9 @@ export class MemFs implements R.RawFileSystem {
       if (dstIno === undefined) throw new FuseError('ENOENT')
       const dst = this.node(dstIno)
       from.children!.set(i.name, dstIno)
+      from.subdirs = undefined
       to.children!.set(i.newName, srcIno)
+      to.subdirs = undefined
       if (src.children) src.parent = to.ino
       if (dst.children) dst.parent = from.ino
       from.mtime = to.mtime = src.ctime = dst.ctime = t
@@ -253,7 +268,9 @@ export class MemFs implements R.RawFileSystem {
       this.removeEntry(to, i.newName, !!dst.children)
     }
     from.children!.delete(i.name)
+    from.subdirs = undefined
     to.children!.set(i.newName, srcIno)
+    to.subdirs = undefined
     if (src.children) src.parent = to.ino
     from.mtime = from.ctime = to.mtime = to.ctime = src.ctime = t
   }
@@ -265,6 +282,7 @@ export class MemFs implements R.RawFileSystem {
     const p = this.dir(i.newParent)
     if (p.children!.has(i.newName)) throw new FuseError('EEXIST')
     p.children!.set(i.newName, n.ino)
+    p.subdirs = undefined
     n.nlink++
     n.ctime = p.mtime = now()
     return this.entry(n)
