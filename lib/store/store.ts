@@ -359,8 +359,16 @@ export class Store implements ObjectStore {
    */
   private async fetchTop(commit: Oid, mine: Oid[], onTop: (info: CommitInfo) => void): Promise<{ info: CommitInfo; objects: RawObject[]; present: Set<Oid>; frontier: Oid[] }> {
     this.stats.requests++
-    const t = new MemoryPackTarget()
-    await this.remote.streamFetch!([commit], ['deepen 1', 'filter tree:2'], t)
+    let t = new MemoryPackTarget()
+    try {
+      await this.remote.streamFetch!([commit], ['deepen 1', 'filter tree:2'], t)
+    } catch (err) {
+      // A server may cap the depth of tree filters (uploadpack.filter.tree.maxDepth): the root alone.
+      if ((err as { code?: string }).code !== 'remote-error') throw err
+      this.stats.requests++
+      t = new MemoryPackTarget()
+      await this.remote.streamFetch!([commit], ['deepen 1', 'filter tree:1'], t)
+    }
     const c = t.objects.find((o) => o.oid === commit)
     if (!c || c.type !== 'commit') throw new IntegrityError(`${this.remote.describe()} did not send commit ${commit}`)
     const info = parseCommit(c.body, commit)
