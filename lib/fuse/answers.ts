@@ -19,18 +19,17 @@
 // references out of FORGETs first, passing the file system only its own share.
 //
 // Layout (one SharedArrayBuffer): Int32 header [epoch, attribute slots in use, attribute slots at
-// most, entry slots], one queue per reader (head, tail, ring of
-// inode numbers as two i32 each: low 32 bits, then high bits × 2 + 1 when it cancels one), then
-// two tables of slots in buckets of 8 (a key goes to one bucket, any of its slots): attributes
-// (GETATTR replies and directory ends) and entries (LOOKUP replies, with their names). A slot is
-// i32 seq (odd while being written), epoch, opcode (GETATTR also keys a directory's end),
-// nodeid low, nodeid high, extra (LOOKUP: name length; GETATTR: the directory's end offset + 1,
-// 0 unknown), body length (0: attributes unknown), counted nodeid low and high (LOOKUP: the child),
-// then the reply body (fuse_attr_out, 104 bytes; fuse_entry_out, 128) and, for LOOKUP, the name
-// (≤ 64 bytes). Inode numbers are below 2^53 (raw_fs.ts), so the high part fits an i32.
-// The attribute table starts small and doubles (rehashing what it holds) when three quarters full,
-// so its resident memory follows what was published: pages of a SharedArrayBuffer are only
-// touched as slots are written.
+// most, entry slots in use], one queue per reader (head, tail, ring of inode numbers as two i32
+// each: low 32 bits, then high bits × 2 + 1 when it cancels one), then two tables of slots in
+// buckets of 8 (a key goes to one bucket, any of its slots): attributes (GETATTR replies and
+// directory ends) and entries (LOOKUP replies, with their names). A slot is i32 seq (odd while
+// being written), epoch, opcode (GETATTR also keys a directory's end), nodeid low, nodeid high,
+// extra (LOOKUP: name length; GETATTR: the directory's end offset + 1, 0 unknown), body length
+// (0: attributes unknown), counted nodeid low and high (LOOKUP: the child), then the reply body
+// (fuse_attr_out, 104 bytes; fuse_entry_out, 128) and, for LOOKUP, the name (≤ 64 bytes). Inode
+// numbers are below 2^53 (raw_fs.ts), so the high part fits an i32. Each table starts small and
+// doubles (rehashing what it holds) when three quarters full, so its resident memory follows what
+// was published: pages of a SharedArrayBuffer are only touched as slots are written.
 
 const QUEUE_LEN = 4096
 const QUEUE_INTS = 2 + 2 * QUEUE_LEN

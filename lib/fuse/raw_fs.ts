@@ -77,9 +77,10 @@ export interface EntryOut {
   /** Seconds the kernel may cache the attributes. */
   attrValid?: number
   attr: Attr
-  /** The same reply holds until a request changes something (or a notification is sent), and its
-   *  attributes are what GETATTR would answer: the driver may give both again without asking
-   *  (answers.ts). Say so only for entries nothing but requests to this mount can change. */
+  /** The same reply holds, for every caller, until a request changes something (or a notification
+   *  is sent), and its attributes are what GETATTR would answer: the driver may give both again
+   *  without asking (answers.ts). Say so only for entries nothing but requests to this mount can
+   *  change. */
   stable?: boolean
 }
 

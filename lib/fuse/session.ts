@@ -12,7 +12,8 @@ import { OPS, type ReplyChunks } from './ops.ts'
 import { allocReply, BodyReader, decodeInHeader, DirentBuffer, encodeName, type InHeader, setU64, u64 } from './wire.ts'
 
 export interface SessionOptions {
-  /** Writes one message (reply or notification) to the kernel in one write/writev. */
+  /** Writes one message (reply or notification) to the kernel in one write/writev, synchronously:
+   *  the chunks may be reused once it returns. */
   write: (chunks: Uint8Array[]) => void
   log?: (line: string) => void
   debug?: boolean
@@ -32,6 +33,7 @@ export class FuseSession {
   private endResolve!: () => void
   private isEnded = false
   private readonly inflight = new Map<bigint, Context>()
+  private readonly direntPool: DirentBuffer[] = []
   private readonly log: (line: string) => void
 
   constructor(readonly fs: RawFileSystem, readonly options: SessionOptions) {
@@ -130,7 +132,8 @@ export class FuseSession {
     let promise: Promise<unknown>
     try {
       if (op.dir) {
-        sink = new DirentBuffer((input as { size: number }).size, op.dir === 'plus')
+        const size = (input as { size: number }).size
+        sink = this.direntPool.pop()?.reset(size, op.dir === 'plus') ?? new DirentBuffer(size, op.dir === 'plus')
         promise = method.call(this.fs, ctx, input, sink as DirentSink<never>)
       } else {
         promise = method.call(this.fs, ctx, input)
@@ -156,6 +159,8 @@ export class FuseSession {
           else publish(answers, epoch, h, buf, result, chunks[0], sink, input as { offset: number })
         }
         this.reply(h, chunks, 0)
+        // The reply was written synchronously: its buffer is free again.
+        if (sink && this.direntPool.length < 8 && sink.buf.length <= 64 * 1024) this.direntPool.push(sink)
       },
       (err) => {
         this.inflight.delete(h.unique)

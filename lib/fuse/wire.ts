@@ -197,9 +197,20 @@ export class DirentBuffer {
   lastOff = 0
   /** Buffer offsets of the fuse_entry_out of entries marked `stable` (READDIRPLUS). */
   stableEntries: number[] = []
-  constructor(readonly max: number, readonly plus: boolean) {
+  constructor(public max: number, public plus: boolean) {
     this.buf = new Uint8Array(OUT_HEADER_SIZE + Math.min(max, 4096))
     this.v = new DataView(this.buf.buffer)
+  }
+  /** Empties the buffer for another reply (sessions reuse a few: one per READDIR was most of the
+   *  garbage of a walk). Every record is written in full, so old bytes never show. */
+  reset(max: number, plus: boolean): this {
+    this.max = max
+    this.plus = plus
+    this.used = 0
+    this.count = 0
+    this.lastOff = 0
+    this.stableEntries.length = 0
+    return this
   }
   add(d: Dirent | DirentPlus): boolean {
     const fixed = this.plus ? ENTRY_OUT_SIZE + DIRENT_SIZE : DIRENT_SIZE
@@ -217,6 +228,7 @@ export class DirentBuffer {
     if (read < d.name.length) return false
     const rec = align8(fixed + written)
     if (this.used + rec > this.max) return false
+    this.buf.fill(0, off, nameOff)
     this.buf.fill(0, nameOff + written, off + rec)
     let ino: number
     let type: number
