@@ -35,10 +35,11 @@ export function entryFromGit(mode: string, oid: Oid, group?: SizeGroup): LowerEn
 /** Blob ids per size request when sizing a whole commit ahead of need. */
 const BULK_SIZE_BATCH = 20_000
 
-/** Directory listings kept built. A walk touches each directory once and the kernel caches what it
- *  saw, so a bounded set suffices; an evicted listing is rebuilt from the store's tree on demand.
- *  Unbounded, a 100,000-file tree kept ~92k Maps alive (~60 MB). */
-const LISTINGS_KEPT = 4096
+/** Directory listings kept built. A walk touches each directory's listing in a burst (its READDIR
+ *  and the lookups of its entries) and the kernel caches what it saw, so a bounded set suffices; an
+ *  evicted listing is rebuilt from the store's tree on demand. Unbounded, a 100,000-file tree kept
+ *  ~92k Maps alive (~60 MB); 4,096 still made every listing live long enough to become old garbage. */
+const LISTINGS_KEPT = 1024
 
 export class GitLowerView implements LowerView {
   readonly root: LowerEntry
@@ -60,7 +61,8 @@ export class GitLowerView implements LowerView {
     if (dir.kind !== 'dir' || !dir.oid) return new Map()
     const cached = this.listings.get(dir.oid)
     if (cached) return cached
-    const entries: TreeEntry[] = await this.store.readTree(dir.oid)
+    // The listing built here is what stays; the parsed entries need no cache of their own.
+    const entries: TreeEntry[] = await this.store.readTree(dir.oid, { keep: false })
     const group: SizeGroup = { oids: [] }
     const out = new Map<string, LowerEntry>()
     for (const e of entries) {
@@ -133,7 +135,7 @@ export class GitLowerView implements LowerView {
       }
       const stack: Oid[] = [this.root.oid!]
       while (stack.length) {
-        for (const e of await this.store.readTree(stack.pop()!)) {
+        for (const e of await this.store.readTree(stack.pop()!, { keep: false })) {
           if (e.mode === '40000') stack.push(e.oid)
           else if (e.mode !== '160000' && this.known(e.oid) === undefined) part.push(e.oid)
         }

@@ -96,7 +96,7 @@ export class OverlayCore {
   origins = new Map<string, Origin>()
   /** Directory states by path: a cache (rebuilt by lookup on a miss), bounded so that a walk of a
    *  big tree does not keep one entry per directory. */
-  private dirs = new LRUCache<string, DirState>({ max: 8192 })
+  private dirs = new LRUCache<string, DirState>({ max: 2048 })
 
   constructor(options: OverlayOptions) {
     this.upperDir = options.upperDir

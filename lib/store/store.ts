@@ -64,7 +64,9 @@ export class Store implements ObjectStore {
   readonly remote: Remote
   readonly db: DiskObjectDb
   private mem: LRUCache<Oid, StoredObject>
-  private trees = new LRUCache<Oid, TreeEntry[]>({ max: 20000 })
+  /** Parsed trees for readers that keep nothing themselves (workspace commands); the lower view
+   *  keeps its own listings and reads with `keep: false`. */
+  private trees = new LRUCache<Oid, TreeEntry[]>({ max: 4096 })
   private sizes = new SizeTable(500_000)
   private batcher: Batcher
   private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo>; wantTop: () => void }>()
@@ -509,7 +511,7 @@ export class Store implements ObjectStore {
     return parseCommit(o.body, oid)
   }
 
-  async readTree(oid: Oid): Promise<TreeEntry[]> {
+  async readTree(oid: Oid, options: { keep?: boolean } = {}): Promise<TreeEntry[]> {
     const cached = this.trees.get(oid)
     if (cached) return cached
     // During a commit's tree fetch a missing tree is most likely in it: wait rather than fetch it twice.
@@ -519,7 +521,7 @@ export class Store implements ObjectStore {
     const o = await this.readObject(oid)
     if (o.type !== 'tree') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a tree`)
     const entries = parseTree(o.body, oid)
-    this.trees.set(oid, entries)
+    if (options.keep !== false) this.trees.set(oid, entries)
     // Parsed, the tree lives in `trees`; its raw body need not stay in memory too (a walk of a
     // 100,000-file tree kept ~92k tree bodies there, ~30 MB).
     this.mem.delete(oid)

@@ -48,8 +48,9 @@ export interface ObjectStore {
    */
   loadCommit(commit: Oid, options?: { rootFirst?: boolean }): Promise<CommitInfo>
   readCommit(oid: Oid): Promise<CommitInfo>
-  /** Entries of a tree; fetched if missing. Entry names were validated on arrival. */
-  readTree(oid: Oid): Promise<TreeEntry[]>
+  /** Entries of a tree; fetched if missing. Entry names were validated on arrival. `keep: false`
+   *  when the caller keeps what it needs itself (the parsed entries are then not cached). */
+  readTree(oid: Oid, options?: { keep?: boolean }): Promise<TreeEntry[]>
   /** Contents of a blob: memory → disk → remote (batched with other misses, single-flight per id). */
   readBlob(oid: Oid): Promise<Uint8Array>
   /** Exact size of a blob, without downloading it where the remote can say. Never a guess. */
