@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings, type Settings } from '../lib/config/mod.ts'
 import { startInBackground } from '../lib/mount/background.ts'
-import { boundHeapGrowth } from '../lib/mount/heap.ts'
+import { boundHeapGrowth, servingProcessFlags } from '../lib/mount/heap.ts'
 import { resolvePaths } from '../lib/mount/options.ts'
 import { runMount } from '../lib/mount/run_mount.ts'
 import { action, isDebug, UsageError } from './_common.ts'
@@ -75,7 +75,7 @@ export function register(program: Command): void {
           env.SCORPIO_EPHEMERAL_ROOT = paths.ephemeralRoot
         }
         try {
-          await startInBackground({ args: childArgs(process.argv.slice(2), extra), logFile: join(paths.state, 'mount.log'), env })
+          await startInBackground({ args: childArgs(process.argv.slice(2), extra), logFile: join(paths.state, 'mount.log'), env, runtimeFlags: servingProcessFlags() })
         } catch (err) {
           if (paths.ephemeralRoot) rmSync(paths.ephemeralRoot, { recursive: true, force: true })
           throw err

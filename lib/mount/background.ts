@@ -5,12 +5,13 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { ScorpioError } from '../errors.ts'
 
-/** The command that starts this same program again: node + script, or a compiled binary alone. */
-export function selfCommand(): { command: string; args: string[] } {
+/** The command that starts this same program again: node + script, or a compiled binary alone;
+ *  `runtimeFlags` go to the runtime (before the script), not to a compiled binary. */
+export function selfCommand(runtimeFlags: string[] = []): { command: string; args: string[] } {
   const script = process.argv[1]
   const compiled = !script || script.startsWith('/$bunfs/') || script.startsWith('B:/~BUN') || process.execPath === script
   if (compiled) return { command: process.execPath, args: [] }
-  return { command: process.execPath, args: [...process.execArgv, script] }
+  return { command: process.execPath, args: [...process.execArgv, ...runtimeFlags, script] }
 }
 
 export interface BackgroundOptions {
@@ -20,6 +21,8 @@ export interface BackgroundOptions {
   /** How long to wait for `ready`; default 10 minutes (a big first fetch). */
   timeoutMs?: number
   env?: NodeJS.ProcessEnv
+  /** Flags for the runtime of the child (see servingProcessFlags in heap.ts). */
+  runtimeFlags?: string[]
 }
 
 /** What was appended to the log since `offset`, read through our own descriptor (the child may
@@ -37,7 +40,7 @@ export async function startInBackground(options: BackgroundOptions): Promise<{ p
   mkdirSync(dirname(options.logFile), { recursive: true })
   const fd = openSync(options.logFile, 'a+')
   const offset = fstatSync(fd).size
-  const self = selfCommand()
+  const self = selfCommand(options.runtimeFlags)
   const child = spawn(self.command, [...self.args, ...options.args], {
     detached: true,
     stdio: ['ignore', fd, fd],

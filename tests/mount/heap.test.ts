@@ -1,0 +1,34 @@
+// Start-up flags for the serving process a `mount --background` starts: Node gets small young
+// generation semi-spaces unless the user chose a size; they go to the runtime, before the script.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { SEMI_SPACE_MB, servingProcessFlags } from '../../lib/mount/heap.ts'
+import { selfCommand } from '../../lib/mount/background.ts'
+
+function withEnv<T>(vars: Record<string, string | undefined>, run: () => T): T {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
+  for (const [k, v] of Object.entries(vars)) v === undefined ? delete process.env[k] : (process.env[k] = v)
+  try {
+    return run()
+  } finally {
+    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v)
+  }
+}
+
+test('node: semi-spaces of SEMI_SPACE_MB; 0 or the user\'s own size keeps V8\'s', () => {
+  withEnv({ SCORPIO_SEMI_SPACE_MB: undefined, NODE_OPTIONS: '--import tsx' }, () => {
+    assert.equal(servingProcessFlags(), [`--max-semi-space-size=${SEMI_SPACE_MB}`])
+  })
+  withEnv({ SCORPIO_SEMI_SPACE_MB: '8' }, () => assert.equal(servingProcessFlags(), ['--max-semi-space-size=8']))
+  withEnv({ SCORPIO_SEMI_SPACE_MB: '0' }, () => assert.equal(servingProcessFlags(), []))
+  withEnv({ SCORPIO_SEMI_SPACE_MB: undefined, NODE_OPTIONS: '--max-semi-space-size=32' }, () => assert.equal(servingProcessFlags(), []))
+})
+
+test('the flags go to the runtime, before the script', () => {
+  const { command, args } = selfCommand(['--max-semi-space-size=4'])
+  assert.is(command, process.execPath)
+  const at = args.indexOf('--max-semi-space-size=4')
+  assert.ok(at >= 0 && at < args.indexOf(process.argv[1]), args.join(' '))
+})
+
+test.run()
