@@ -21,7 +21,7 @@
 // Layout (one SharedArrayBuffer): Int32 header [epoch, attribute slots in use, attribute slots at
 // most, entry slots in use], one queue per reader (head, tail, ring of inode numbers as two i32
 // each: low 32 bits, then high bits × 2 + 1 when it cancels one), then two tables of slots in
-// buckets of 8 (a key goes to one bucket, any of its slots): attributes (GETATTR replies and
+// buckets of 8 (a key goes to either of two buckets, any of their slots): attributes (GETATTR replies and
 // directory ends) and entries (LOOKUP replies, with their names). A slot is i32 seq (odd while
 // being written), epoch, opcode (GETATTR also keys a directory's end), nodeid low, nodeid high,
 // extra (LOOKUP: name length; GETATTR: the directory's end offset + 1, 0 unknown), body length
@@ -80,8 +80,15 @@ function answerHash(op, lo, hi, bytes, start, len) {
   h ^= h >>> 15; h = Math.imul(h, 0x2c1b3c6d); h ^= h >>> 12
   return h >>> 0
 }
+function otherBucket(h) {
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b)
+  return (h ^ (h >>> 13)) >>> 0
+}
 `
-const answerHash = new Function(`${HASH_SOURCE}; return answerHash`)() as (op: number, lo: number, hi: number, bytes: Uint8Array, start: number, len: number) => number
+const [answerHash, otherBucket] = new Function(`${HASH_SOURCE}; return [answerHash, otherBucket]`)() as [
+  (op: number, lo: number, hi: number, bytes: Uint8Array, start: number, len: number) => number,
+  (h: number) => number,
+]
 
 /** Reader-thread side, as plain JavaScript for the eval'd reader source: defines
  *  `makeAnswerer(buffer, reader)`, returning `answer(req, n, out)` → reply
@@ -119,7 +126,8 @@ function makeAnswerer(buffer, reader) {
     const h = answerHash(key, lo, hi, req, 40, nameLen)
     const size = lookup ? ${ENTRY_SLOT} : ${ATTR_SLOT}
     const slots = Atomics.load(I, lookup ? ${H_ENTRY_SLOTS} : ${H_ATTR_SLOTS})
-    const first = (lookup ? entryBase : ${SLOTS_BASE}) + (h & (slots - 1) & ~${WAYS - 1}) * size
+    for (let b = 0; b < 2; b++) {
+    const first = (lookup ? entryBase : ${SLOTS_BASE}) + ((b === 0 ? h : otherBucket(h)) & (slots - 1) & ~${WAYS - 1}) * size
     for (let w = 0; w < ${WAYS}; w++) {
       const slot = first + w * size
       const i = slot >> 2
@@ -154,6 +162,7 @@ function makeAnswerer(buffer, reader) {
       out[4] = 0; out[5] = 0; out[6] = 0; out[7] = 0
       for (let k = 8; k < 16; k++) out[k] = req[k]
       return len
+    }
     }
     return 0
   }
@@ -295,21 +304,27 @@ export class AnswerCache {
     const lookup = op === OP_LOOKUP
     const t = lookup ? this.entries : this.attrs
     const h = answerHash(op, lo, hi, name ?? EMPTY, 0, name?.length ?? 0)
-    const first = t.base + (h & (t.slots - 1) & ~(WAYS - 1)) * t.size
-    for (let w = 0; w < WAYS; w++) {
-      const slot = first + w * t.size
-      const i = slot >> 2
-      if (I[i + 2] === op && I[i + 3] === lo && I[i + 4] === hi && (!lookup || this.sameName(slot, name!))) return slot
-    }
-    for (let w = 0; w < WAYS; w++) {
-      const slot = first + w * t.size
-      const i = slot >> 2
-      if (I[i + 2] === 0 || I[i + 1] !== epoch) {
-        t.filled++
-        return slot
+    // Two buckets a key may live in (the reader checks both): a full one rarely means eviction.
+    const firsts = [h, otherBucket(h)].map((x) => t.base + (x & (t.slots - 1) & ~(WAYS - 1)) * t.size)
+    for (const first of firsts) {
+      for (let w = 0; w < WAYS; w++) {
+        const slot = first + w * t.size
+        const i = slot >> 2
+        if (I[i + 2] === op && I[i + 3] === lo && I[i + 4] === hi && (!lookup || this.sameName(slot, name!))) return slot
       }
     }
-    return first + (this.victim++ % WAYS) * t.size
+    for (const first of firsts) {
+      for (let w = 0; w < WAYS; w++) {
+        const slot = first + w * t.size
+        const i = slot >> 2
+        if (I[i + 2] === 0 || I[i + 1] !== epoch) {
+          t.filled++
+          return slot
+        }
+      }
+    }
+    const v = this.victim++
+    return firsts[v & 1] + ((v >> 1) % WAYS) * t.size
   }
 
   /** Doubles a table, moving the answers it holds, if they fill half of it. */

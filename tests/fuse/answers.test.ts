@@ -124,8 +124,8 @@ test('the attribute table grows with what is published, and keeps what it held',
     hits++
     assert.equal([...out.subarray(16, 120)], [...body(ino)], `inode ${ino}`)
   }
-  // A full bucket evicts (a cache, not a map): most answers survive the doublings, none is wrong.
-  assert.ok(hits >= 1700, `answers survive the doublings (${hits} of 2000)`)
+  // A key has two buckets, and only when both are full does one evict (a cache, not a map).
+  assert.ok(hits >= 1900, `answers survive the doublings (${hits} of 2000)`)
   for (let k = 0; k < 600; k++) cache.putEntry(cache.epoch, 3, new TextEncoder().encode(`name-${k}`), entryOut(1000 + k, k))
   let found = 0
   for (let k = 0; k < 600; k++) {
