@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings, type Settings } from '../lib/config/mod.ts'
 import { startInBackground } from '../lib/mount/background.ts'
-import { boundHeapGrowth, servingProcessFlags } from '../lib/mount/heap.ts'
+import { boundHeapGrowth, servingProcessEnv, servingProcessFlags } from '../lib/mount/heap.ts'
 import { resolvePaths } from '../lib/mount/options.ts'
 import { runMount } from '../lib/mount/run_mount.ts'
 import { action, isDebug, UsageError } from './_common.ts'
@@ -69,7 +69,7 @@ export function register(program: Command): void {
       if (flags.background) {
         const paths = resolvePaths(options)
         const extra: string[] = []
-        const env = { ...process.env }
+        const env = servingProcessEnv({ ...process.env })
         if (paths.ephemeralRoot && !flags.state) {
           extra.push('--state', paths.state)
           env.SCORPIO_EPHEMERAL_ROOT = paths.ephemeralRoot

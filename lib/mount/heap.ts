@@ -8,6 +8,11 @@
 // resident after a walk (32 MB of a 100,000-file mount's RSS) although the requests' garbage dies
 // young. Where this program starts the serving process itself (`mount --background`), Node is
 // given 4 MiB semi-spaces (SCORPIO_SEMI_SPACE_MB overrides, 0 keeps V8's default).
+//
+// glibc raises its mmap threshold each time a big mmapped block is freed, after which big buffers
+// (the inode table's arrays as they grow, fetched file bodies) come from the heap and are not given
+// back: the serving process gets the threshold fixed at glibc's initial 128 KiB instead (11 MB less
+// after two walks of the 100k tree, same walk times). A value already in the environment wins.
 import { setFlagsFromString } from 'node:v8'
 
 export const HEAP_GROWING_PERCENT = 40
@@ -31,4 +36,10 @@ export function servingProcessFlags(mb = Number(process.env.SCORPIO_SEMI_SPACE_M
   // The user's own choice (flags or NODE_OPTIONS) wins.
   if ([...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('semi-space-size'))) return []
   return [`--max-semi-space-size=${mb}`]
+}
+
+/** Environment for a serving process that this one starts. */
+export function servingProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.MALLOC_MMAP_THRESHOLD_ !== undefined) return env
+  return { ...env, MALLOC_MMAP_THRESHOLD_: String(128 * 1024) }
 }

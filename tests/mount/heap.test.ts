@@ -2,7 +2,7 @@
 // generation semi-spaces unless the user chose a size; they go to the runtime, before the script.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { SEMI_SPACE_MB, servingProcessFlags } from '../../lib/mount/heap.ts'
+import { SEMI_SPACE_MB, servingProcessEnv, servingProcessFlags } from '../../lib/mount/heap.ts'
 import { selfCommand } from '../../lib/mount/background.ts'
 
 function withEnv<T>(vars: Record<string, string | undefined>, run: () => T): T {
@@ -29,6 +29,12 @@ test('the flags go to the runtime, before the script', () => {
   assert.is(command, process.execPath)
   const at = args.indexOf('--max-semi-space-size=4')
   assert.ok(at >= 0 && at < args.indexOf(process.argv[1]), args.join(' '))
+})
+
+test('glibc gets a fixed mmap threshold unless the environment sets one', () => {
+  assert.is(servingProcessEnv({ PATH: '/bin' }).MALLOC_MMAP_THRESHOLD_, '131072')
+  assert.is(servingProcessEnv({ PATH: '/bin' }).PATH, '/bin')
+  assert.is(servingProcessEnv({ MALLOC_MMAP_THRESHOLD_: '65536' }).MALLOC_MMAP_THRESHOLD_, '65536')
 })
 
 test.run()
