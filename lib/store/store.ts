@@ -304,7 +304,8 @@ export class Store implements ObjectStore {
           continue
         }
         if (topWanted() && !ownTop && this.remote.streamFetch) {
-          ownTop = this.fetchTop(commit, mine, topDone).then(
+          // Only what an early answer needs: the process holding the lock fetches the rest.
+          ownTop = this.fetchTop(commit, mine, topDone, 1).then(
             () => {},
             (err) => trace(`store: early top of ${commit} failed, waiting for the whole load: ${(err as Error).message}`),
           )
@@ -357,16 +358,22 @@ export class Store implements ObjectStore {
    * `tree:2` on the commit (the root tree and the trees in it, one request), then `tree:0` on
    * the trees wanted (just those trees) for each further level, until a level has enough
    * subtrees to split the rest into parallel requests. Returns them and the ids of the trees
-   * just below them.
+   * just below them. With `depth` 1 the first request brings the root alone (a process that only
+   * wants to answer early while another one loads everything).
    */
-  private async fetchTop(commit: Oid, mine: Oid[], onTop: (info: CommitInfo) => void): Promise<{ info: CommitInfo; objects: RawObject[]; present: Set<Oid>; frontier: Oid[] }> {
+  private async fetchTop(
+    commit: Oid,
+    mine: Oid[],
+    onTop: (info: CommitInfo) => void,
+    depth: 1 | 2 = 2,
+  ): Promise<{ info: CommitInfo; objects: RawObject[]; present: Set<Oid>; frontier: Oid[] }> {
     this.stats.requests++
     let t = new MemoryPackTarget()
     try {
-      await this.remote.streamFetch!([commit], ['deepen 1', 'filter tree:2'], t)
+      await this.remote.streamFetch!([commit], ['deepen 1', `filter tree:${depth}`], t)
     } catch (err) {
       // A server may cap the depth of tree filters (uploadpack.filter.tree.maxDepth): the root alone.
-      if ((err as { code?: string }).code !== 'remote-error') throw err
+      if (depth === 1 || (err as { code?: string }).code !== 'remote-error') throw err
       this.stats.requests++
       t = new MemoryPackTarget()
       await this.remote.streamFetch!([commit], ['deepen 1', 'filter tree:1'], t)
