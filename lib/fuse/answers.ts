@@ -327,38 +327,67 @@ export class AnswerCache {
     return firsts[v & 1] + ((v >> 1) % WAYS) * t.size
   }
 
-  /** Doubles a table, moving the answers it holds, if they fill half of it. */
+  /** Doubles a table if its current answers fill half of it. In place: an answer whose bucket is
+   *  still one of its two moves to a free slot of the new ones (the upper half starts empty), so
+   *  nothing is copied out; readers may miss an answer while it moves, never get a wrong one. */
   private grow(t: Table): void {
     const I = this.i32
     const epoch = this.epoch
-    const kept: Uint8Array[] = []
-    for (let k = 0; k < t.slots; k++) {
-      const slot = t.base + k * t.size
-      const i = slot >> 2
-      if (I[i + 2] !== 0 && I[i + 1] === epoch) kept.push(this.u8.slice(slot, slot + t.size))
-    }
-    t.filled = kept.length
-    if (kept.length <= 0.5 * t.slots) return
-    // Readers may miss (never mis-answer) while the answers move: each slot is cleared under its seq.
+    let live = 0
     for (let k = 0; k < t.slots; k++) {
       const i = (t.base + k * t.size) >> 2
-      if (I[i + 2] === 0) continue
-      Atomics.add(I, i, 1)
-      I[i + 2] = 0
-      Atomics.add(I, i, 1)
+      if (I[i + 2] !== 0 && I[i + 1] === epoch) live++
     }
+    t.filled = live
+    if (live <= 0.5 * t.slots) return
+    const old = t.slots
     t.slots *= 2
     Atomics.store(I, t.header, t.slots)
     t.filled = 0
-    for (const old of kept) {
-      const v = new Int32Array(old.buffer)
-      const name = v[2] === OP_LOOKUP ? old.subarray(NAME_OFF, NAME_OFF + v[5]) : undefined
-      const slot = this.place(v[2], v[3], v[4], name, epoch)
+    const bucketMask = (t.slots - 1) & ~(WAYS - 1)
+    for (let k = 0; k < old; k++) {
+      const slot = t.base + k * t.size
       const i = slot >> 2
-      Atomics.add(I, i, 1)
-      this.u8.set(old.subarray(4), slot + 4)
-      Atomics.add(I, i, 1)
+      const op = I[i + 2]
+      if (op === 0) continue
+      if (I[i + 1] !== epoch) {
+        this.clear(slot)
+        continue
+      }
+      const name = op === OP_LOOKUP ? this.u8.subarray(slot + NAME_OFF, slot + NAME_OFF + I[i + 5]) : EMPTY
+      const h = answerHash(op, I[i + 3], I[i + 4], name, 0, name.length)
+      const b1 = h & bucketMask, b2 = otherBucket(h) & bucketMask, at = k & ~(WAYS - 1)
+      if (at === b1 || at === b2) {
+        t.filled++
+        continue
+      }
+      const dest = this.freeSlot(t, b1, epoch, slot) ?? this.freeSlot(t, b2, epoch, slot)
+      if (dest !== undefined) {
+        const d = dest >> 2
+        Atomics.add(I, d, 1)
+        this.u8.copyWithin(dest + 4, slot + 4, slot + t.size)
+        Atomics.add(I, d, 1)
+        t.filled++
+      }
+      this.clear(slot)
     }
+  }
+
+  /** A slot of bucket `bucket` (a slot index) holding nothing current, other than `not`. */
+  private freeSlot(t: Table, bucket: number, epoch: number, not: number): number | undefined {
+    for (let w = 0; w < WAYS; w++) {
+      const slot = t.base + (bucket + w) * t.size
+      const i = slot >> 2
+      if (slot !== not && (this.i32[i + 2] === 0 || this.i32[i + 1] !== epoch)) return slot
+    }
+    return undefined
+  }
+
+  private clear(slot: number): void {
+    const i = slot >> 2
+    Atomics.add(this.i32, i, 1)
+    this.i32[i + 2] = 0
+    Atomics.add(this.i32, i, 1)
   }
 
   private sameName(slot: number, name: Uint8Array): boolean {
