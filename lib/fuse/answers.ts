@@ -100,9 +100,10 @@ function makeAnswerer(buffer, reader) {
   const B = new Uint8Array(buffer)
   const q = ${QUEUES_BASE} + reader * ${QUEUE_INTS}
   const entryBase = ${SLOTS_BASE} + I[${H_ATTR_MAX}] * ${ATTR_SLOT}
-  const push = (lo, hi2) => {
+  // A reference is queued only with room for its cancellation behind it.
+  const push = (lo, hi2, room) => {
     const head = Atomics.load(I, q), tail = I[q + 1]
-    if (tail - head >= ${QUEUE_LEN}) return false
+    if (tail - head > ${QUEUE_LEN} - room) return false
     const at = q + 2 + 2 * (tail % ${QUEUE_LEN})
     I[at] = lo
     I[at + 1] = hi2
@@ -152,9 +153,9 @@ function makeAnswerer(buffer, reader) {
       const epoch = I[i + 1]
       const cLo = I[i + 7], cHi = I[i + 8]
       if (Atomics.load(I, i) !== seq) return 0
-      if (lookup && !push(cLo, cHi * 2)) return 0
+      if (lookup && !push(cLo, cHi * 2, 2)) return 0
       if (epoch !== Atomics.load(I, ${H_EPOCH})) {
-        if (lookup) push(cLo, cHi * 2 + 1)
+        if (lookup) push(cLo, cHi * 2 + 1, 1)
         return 0
       }
       const len = 16 + bodyLen

@@ -151,6 +151,20 @@ test('LOOKUPs answered by a reader thread are taken out of FORGETs before the fi
   assert.is(cache.forgotten(big, 4), 4)
 })
 
+test('a reader stops answering LOOKUPs while its queue of lent references is full, and resumes once drained', () => {
+  const cache = new AnswerCache({ firstSlots: 64, maxAttrSlots: 64, maxEntrySlots: 64 })
+  const answer = makeAnswerer(cache.buffer, cache.addReader())
+  const out = new Uint8Array(256)
+  cache.putEntry(cache.epoch, 1, new TextEncoder().encode('q'), entryOut(77, 1))
+  let given = 0
+  while (answer(lookupReq(1, 'q'), 42, out) !== 0) given++
+  assert.ok(given > 1000 && given < 5000, `${given} answers before the queue filled`)
+  cache.drain()
+  assert.is(answer(lookupReq(1, 'q'), 42, out), 144, 'answers again after a drain')
+  cache.drain()
+  assert.is(cache.forgotten(77, given + 2), 1, 'every answer given was counted, none twice')
+})
+
 test('session: a stable reply is published; a change, or a reply computed while one was under way, is not repeated', async () => {
   const cache = new AnswerCache({ firstSlots: 1024, maxAttrSlots: 1024, maxEntrySlots: 1024 })
   const answer = makeAnswerer(cache.buffer, cache.addReader())
