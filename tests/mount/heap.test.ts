@@ -31,10 +31,13 @@ test('the flags go to the runtime, before the script', () => {
   assert.ok(at >= 0 && at < args.indexOf(process.argv[1]), args.join(' '))
 })
 
-test('glibc gets a fixed mmap threshold unless the environment sets one', () => {
+test('glibc gets a fixed mmap threshold and at most 2 arenas unless the environment sets them', () => {
   assert.is(servingProcessEnv({ PATH: '/bin' }).MALLOC_MMAP_THRESHOLD_, '131072')
+  assert.is(servingProcessEnv({ PATH: '/bin' }).MALLOC_ARENA_MAX, '2')
   assert.is(servingProcessEnv({ PATH: '/bin' }).PATH, '/bin')
   assert.is(servingProcessEnv({ MALLOC_MMAP_THRESHOLD_: '65536' }).MALLOC_MMAP_THRESHOLD_, '65536')
+  assert.is(servingProcessEnv({ MALLOC_MMAP_THRESHOLD_: '65536' }).MALLOC_ARENA_MAX, '2')
+  assert.is(servingProcessEnv({ MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX, '8')
 })
 
 test.run()
