@@ -5,7 +5,7 @@ import { join } from 'node:path'
 
 import { mountpoints } from '../mount/_cli.ts'
 
-export { serveRepo, noise, sandbox, type Sandbox, type Served } from '../mount/_cli.ts'
+export { serveRepo, sandbox, type Sandbox, type Served } from '../mount/_cli.ts'
 
 /** Fails (never skips) when the machine cannot run real mounts. */
 export function requireFuseOnly(): void {

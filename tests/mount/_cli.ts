@@ -120,19 +120,7 @@ export function sizeOf(path: string): number {
 
 import { makeBareRepo, sampleFiles, type RepoFile, type TestRepo } from '../helpers/repos.ts'
 import { startGitServer, type GitServer } from '../helpers/git_server.ts'
-
-/** Deterministic, incompressible bytes (so transfer counts reflect what was asked for). */
-export function noise(seed: number, length: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let s = seed >>> 0 || 1
-  for (let i = 0; i < length; i++) {
-    s ^= s << 13
-    s ^= s >>> 17
-    s ^= s << 5
-    out[i] = s & 0xff
-  }
-  return out
-}
+import { noise } from '../helpers/bytes.ts'
 
 export interface Served {
   repo: TestRepo
@@ -144,7 +132,7 @@ export interface Served {
 /** The sample files plus `count` 4 KiB incompressible files under gen/, served over git http-backend. */
 export async function serveRepo(count = 200): Promise<Served> {
   const files: RepoFile[] = sampleFiles(20)
-  for (let i = 0; i < count; i++) files.push({ path: `gen/d${i % 10}/f${i}.bin`, content: noise(i + 1, 4096) })
+  for (let i = 0; i < count; i++) files.push({ path: `gen/d${i % 10}/f${i}.bin`, content: noise(4096, i + 1) })
   const repo = await makeBareRepo({ files })
   const server = await startGitServer(join(repo.path, '..'))
   return {
