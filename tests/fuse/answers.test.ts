@@ -45,6 +45,37 @@ function entryOut(nodeid: number, size: number): Uint8Array {
 }
 const u64 = (b: Uint8Array, off: number) => Number(new DataView(b.buffer, b.byteOffset).getBigUint64(off, true))
 
+const attrBody = (ino: number) => new Uint8Array(104).map((_, k) => (ino * 7 + k) & 0xff)
+
+/** Publishes the attributes of inodes `step`·k for k in [2, 2 + count), then asks for each: every
+ *  answer given must be that inode's own. Returns how many were given. */
+function publishAttrs(cache: AnswerCache, answer: Answer, count: number, step: number): number {
+  for (let k = 2; k < 2 + count; k++) cache.putAttr(cache.epoch, k * step, attrBody(k))
+  const out = new Uint8Array(256)
+  let given = 0
+  for (let k = 2; k < 2 + count; k++) {
+    if (answer(request(OPCODE.GETATTR, k * step, new Uint8Array(16)), 56, out) === 0) continue
+    given++
+    assert.equal([...out.subarray(16, 120)], [...attrBody(k)], `inode ${k}`)
+  }
+  return given
+}
+
+/** Publishes LOOKUPs of `${prefix}k` in `parent` → inode `base` + k, then asks for each: every
+ *  answer given must name that inode. Returns how many were given. */
+function publishEntries(cache: AnswerCache, answer: Answer, parent: number, prefix: string, count: number, base: number): number {
+  for (let k = 0; k < count; k++) cache.putEntry(cache.epoch, parent, new TextEncoder().encode(`${prefix}${k}`), entryOut(base + k, k))
+  const out = new Uint8Array(256)
+  let given = 0
+  for (let k = 0; k < count; k++) {
+    const req = lookupReq(parent, `${prefix}${k}`)
+    if (answer(req, req.length, out) === 0) continue
+    given++
+    assert.is(u64(out, 16), base + k, `${prefix}${k}`)
+  }
+  return given
+}
+
 test('the answerer repeats published GETATTR/LOOKUP/end-of-directory replies, with the asker\'s unique, until the epoch moves', () => {
   const cache = new AnswerCache({ firstSlots: 1024, maxAttrSlots: 1024, maxEntrySlots: 1024 })
   const answer = makeAnswerer(cache.buffer, cache.addReader())
@@ -95,48 +126,22 @@ test('the answerer repeats published GETATTR/LOOKUP/end-of-directory replies, wi
 test('a table too small for what is published evicts, and never answers with another key\'s reply', () => {
   const cache = new AnswerCache({ firstSlots: 16, maxAttrSlots: 64, maxEntrySlots: 16 })
   const answer = makeAnswerer(cache.buffer, cache.addReader())
-  const out = new Uint8Array(256)
-  const body = (ino: number) => new Uint8Array(104).map((_, k) => (ino * 7 + k) & 0xff)
-  for (let ino = 2; ino < 3000; ino++) cache.putAttr(cache.epoch, ino * 0x1_0001, body(ino))
-  let hits = 0
-  for (let ino = 2; ino < 3000; ino++) {
-    if (answer(request(OPCODE.GETATTR, ino * 0x1_0001, new Uint8Array(16)), 56, out) === 0) continue
-    hits++
-    assert.equal([...out.subarray(16, 120)], [...body(ino)], `inode ${ino}`)
-  }
+  const hits = publishAttrs(cache, answer, 2998, 0x1_0001)
   assert.ok(hits >= 56 && hits <= 64, `the last ones published stay (${hits} of 64 slots)`)
-  for (let k = 0; k < 100; k++) cache.putEntry(cache.epoch, 1, new TextEncoder().encode(`n${k}`), entryOut(100 + k, k))
-  for (let k = 0; k < 100; k++) {
-    if (answer(lookupReq(1, `n${k}`), 40 + `n${k}`.length + 1, out) === 0) continue
-    assert.is(u64(out, 16), 100 + k, `n${k}`)
-  }
+  publishEntries(cache, answer, 1, 'n', 100, 100)
 })
 
 test('the attribute table grows with what is published, and keeps what it held', () => {
   const cache = new AnswerCache({ firstSlots: 16, maxAttrSlots: 4096, maxEntrySlots: 1024 })
   const answer = makeAnswerer(cache.buffer, cache.addReader())
-  const out = new Uint8Array(256)
-  const body = (ino: number) => new Uint8Array(104).map((_, k) => (ino * 13 + k) & 0xff)
-  for (let ino = 2; ino < 2002; ino++) cache.putAttr(cache.epoch, ino * 0x1_0003, body(ino))
-  let hits = 0
-  for (let ino = 2; ino < 2002; ino++) {
-    if (answer(request(OPCODE.GETATTR, ino * 0x1_0003, new Uint8Array(16)), 56, out) === 0) continue
-    hits++
-    assert.equal([...out.subarray(16, 120)], [...body(ino)], `inode ${ino}`)
-  }
   // A key has two buckets, and only when both are full does one evict (a cache, not a map).
+  const hits = publishAttrs(cache, answer, 2000, 0x1_0003)
   assert.ok(hits >= 1900, `answers survive the doublings (${hits} of 2000)`)
-  for (let k = 0; k < 600; k++) cache.putEntry(cache.epoch, 3, new TextEncoder().encode(`name-${k}`), entryOut(1000 + k, k))
-  let found = 0
-  for (let k = 0; k < 600; k++) {
-    if (answer(lookupReq(3, `name-${k}`), 40 + `name-${k}`.length + 1, out) === 0) continue
-    found++
-    assert.is(u64(out, 16), 1000 + k, `name-${k}`)
-  }
+  const found = publishEntries(cache, answer, 3, 'name-', 600, 1000)
   assert.ok(found >= 500, `the entry table grows too (${found} of 600)`)
   cache.drain()
   cache.bump()
-  assert.is(answer(request(OPCODE.GETATTR, 5 * 0x1_0003, new Uint8Array(16)), 56, out), 0)
+  assert.is(answer(request(OPCODE.GETATTR, 5 * 0x1_0003, new Uint8Array(16)), 56, new Uint8Array(256)), 0)
 })
 
 test('LOOKUPs answered by a reader thread are taken out of FORGETs before the file system sees them', () => {
