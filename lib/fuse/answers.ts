@@ -54,21 +54,28 @@ const H_ENTRY_SLOTS = 3
 
 const OP_LOOKUP = 1
 const OP_GETATTR = 3
+const OP_OPEN = 14
 const OP_READDIR = 28
 const OP_READDIRPLUS = 44
 const ENTRY_OUT_SIZE = 128
 const ATTR_OUT_SIZE = 104
 
 /** Opcodes that never change what a LOOKUP, GETATTR or READDIR would answer (OPEN: unless it
- *  writes or truncates, checked by the session). */
+ *  writes or truncates, see changesState). */
 const READ_ONLY = new Set([
-  OP_LOOKUP, OP_GETATTR, 5 /* READLINK */, 14 /* OPEN */, 15 /* READ */, 17 /* STATFS */,
+  OP_LOOKUP, OP_GETATTR, 5 /* READLINK */, OP_OPEN, 15 /* READ */, 17 /* STATFS */,
   18 /* RELEASE */, 20 /* FSYNC */, 22 /* GETXATTR */, 23 /* LISTXATTR */, 25 /* FLUSH */,
   27 /* OPENDIR */, OP_READDIR, 29 /* RELEASEDIR */, 30 /* FSYNCDIR */, 34 /* ACCESS */,
   36 /* INTERRUPT */, 40 /* POLL */, OP_READDIRPLUS, 46 /* LSEEK */,
 ])
 
-export function changesState(opcode: number): boolean {
+/** Whether a request may change an answer: any opcode but the read-only ones, and an OPEN for
+ *  writing or with O_TRUNC (copy-up, truncation). `input` is the decoded request. */
+export function changesState(opcode: number, input: unknown): boolean {
+  if (opcode === OP_OPEN) {
+    const flags = (input as { flags?: number }).flags ?? 0
+    return (flags & 3) !== 0 || (flags & 0o1000) !== 0
+  }
   return !READ_ONLY.has(opcode)
 }
 

@@ -108,7 +108,7 @@ export class FuseSession {
     let epoch = -1
     let changing = false
     if (answers) {
-      changing = changesState(h.opcode) || (h.opcode === OPCODE.OPEN && opensForChange(input))
+      changing = changesState(h.opcode, input)
       if (changing) answers.bump()
       else epoch = answers.epoch
       answers.drain()
@@ -340,12 +340,6 @@ class Context implements RequestContext {
     this.aborted = true
     this.ac?.abort()
   }
-}
-
-/** OPEN for writing or with O_TRUNC may change attributes (copy-up, truncation). */
-function opensForChange(input: unknown): boolean {
-  const flags = (input as { flags?: number }).flags ?? 0
-  return (flags & 3) !== 0 || (flags & 0o1000) !== 0
 }
 
 /** Takes the references reader threads handed out (answered LOOKUPs) out of a FORGET first; what
