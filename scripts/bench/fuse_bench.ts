@@ -147,11 +147,14 @@ export async function runFuseBench(options: FuseBenchOptions = {}): Promise<Fuse
 
     const sets = { ours: [dirs.oursU, dirs.oursC], c: [dirs.cU, dirs.cC], native: [dirs.native, dirs.native] } as const
     const rows: FuseBenchRow[] = []
-    const measure = async (metric: string, unit: string, target: string, fn: (uncached: string, cached: string) => Promise<number>, scale = 1) => {
+    // rounds > 1: the sides take turns and each keeps its best sample (interference only slows).
+    const measure = async (metric: string, unit: string, target: string, fn: (uncached: string, cached: string) => Promise<number>, scale = 1, rounds = 1) => {
       const r: Record<string, number> = {}
-      for (const [name, [u, c]] of Object.entries(sets)) {
-        log(`${metric}: ${name} ...`)
-        r[name] = (await fn(u, c)) / scale
+      for (let round = 0; round < rounds; round++) {
+        for (const [name, [u, c]] of Object.entries(sets)) {
+          log(`${metric}: ${name}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''} ...`)
+          r[name] = Math.max(r[name] ?? 0, (await fn(u, c)) / scale)
+        }
       }
       rows.push({ metric, unit, ours: r.ours, c: r.c, native: r.native, ratio: r.ours / r.c, target })
     }
@@ -181,7 +184,14 @@ export async function runFuseBench(options: FuseBenchOptions = {}): Promise<Fuse
       await py(['mkfiles', c, 5000])
       return py(['stat', c, 5000, 40])
     })
-    await measure(`create+write+close ${files} files`, 'files/s', '≥ 0.8× C', (u) => py(['create', join(u, 'small'), files]))
+    // The C side writes real files to the disk under it, whose speed swings with whatever else the
+    // machine writes (1.7k–5.9k files/s in one afternoon): best of three turns each. Each turn's
+    // files go again before the next: passthrough_ll holds one fd per known inode (limit 20,000).
+    await measure(`create+write+close ${files} files (best of 3)`, 'files/s', '≥ 0.8× C', async (u) => {
+      const rate = await py(['create', join(u, 'small'), files])
+      await runCmd('rm', ['-rf', join(u, 'small')])
+      return rate
+    }, 1, 3)
     return rows
   } finally {
     for (const m of mounts) await m.unmount().catch(() => {})

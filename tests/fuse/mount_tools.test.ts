@@ -72,6 +72,13 @@ test('ln -s and hard links (nlink counts)', async () => {
   assert.is((await sh('stat -c %h ln/hard', { cwd: mnt })).trim(), '1')
 })
 
+test('directory nlink follows mkdir, rmdir, mv and exchange like a plain directory', async () => {
+  const script = `mkdir -p nl/a/x nl/a/y nl/b && touch nl/a/f && rmdir nl/a/y && mv nl/a/x nl/b/x && mkdir nl/b/z &&
+    python3 -c 'import ctypes; ctypes.CDLL(None).renameat2(-100, b"nl/a/f", -100, b"nl/b/z", 2)' &&
+    mkdir nl/c && mv nl/b/x nl/c && stat -c '%n %h' nl nl/a nl/b nl/c`
+  assert.is(await sh(script, { cwd: mnt }), await sh(script, { cwd: scratch }))
+})
+
 test('tar in and out', async () => {
   await sh(`mkdir -p t/d && seq 1 5000 > t/d/nums && ln -s d/nums t/ln && tar -C ${scratch} -cf ${scratch}/t.tar t`, { cwd: scratch })
   await sh(`mkdir untar && tar -C untar -xf ${scratch}/t.tar`, { cwd: mnt })
