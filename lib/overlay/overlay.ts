@@ -1,7 +1,7 @@
 // The writable union: every change lands in the upper dir; lower entries are copied up (atomically,
 // temp in .scorpio-work + rename) before they change, deleted ones are whited out, renamed lower
 // entries become metacopies / origin directories (metadata only, nothing downloaded).
-import { constants as C, promises as fsp } from 'node:fs'
+import { closeSync, constants as C, fsync, fdatasync, ftruncateSync, mkdirSync, openSync, promises as fsp, read as readAsync, readSync, unlinkSync, utimesSync, write as writeAsync, writeFileSync, writeSync } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -17,7 +17,7 @@ export const RENAME_EXCHANGE = 2
 /** An open file: an fd on the upper file, or the lower entry (contents fetched on first read). */
 export interface OvHandle {
   path: string
-  fd?: fsp.FileHandle
+  fd?: number
   lower?: LowerEntry
   data?: Promise<Uint8Array>
   writable: boolean
@@ -33,6 +33,14 @@ export interface SetAttr {
 }
 
 const WRITE_FLAGS = C.O_WRONLY | C.O_RDWR | C.O_APPEND | C.O_TRUNC
+/** Reads and writes up to this size on upper files are synchronous (see lstatOrUndef in core.ts);
+ *  bigger ones go through the thread pool, so that a disk throttling writeback does not stall
+ *  every other request for the length of a megabyte. */
+const SYNC_IO_MAX = 64 << 10
+
+function callback<T>(run: (done: (err: NodeJS.ErrnoException | null, v: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => run((err, v) => (err ? reject(err) : resolve(v))))
+}
 
 export class Overlay extends OverlayCore {
   private tmp(): string {
@@ -53,9 +61,9 @@ export class Overlay extends OverlayCore {
     if (state.upper) return
     await this.ensureUpperDir(parentOf(path))
     try {
-      await fsp.mkdir(this.upperPath(path), { mode: 0o755 })
+      mkdirSync(this.upperPath(path), { mode: 0o755 })
       const t = this.lower.mtimeMs / 1000
-      await fsp.utimes(this.upperPath(path), t, t)
+      utimesSync(this.upperPath(path), t, t)
     } catch (e) {
       if (!isErrno(e, 'EEXIST')) throw e
     }
@@ -121,14 +129,14 @@ export class Overlay extends OverlayCore {
     const wh = join(parent, WHITEOUT_PREFIX + baseName(path))
     let had = false
     try {
-      await fsp.unlink(wh)
+      unlinkSync(wh)
       had = true
     } catch (e) {
       if (!isErrno(e, 'ENOENT', 'ENOTDIR')) throw e
     }
-    const st = await lstatOrUndef(this.upperPath(path))
+    const st = lstatOrUndef(this.upperPath(path))
     if (st && isWhiteoutStat(st)) {
-      await fsp.unlink(this.upperPath(path))
+      unlinkSync(this.upperPath(path))
       had = true
     }
     return had
@@ -137,7 +145,7 @@ export class Overlay extends OverlayCore {
   private async writeWhiteoutIfNeeded(path: string): Promise<void> {
     if (!(await this.belowOf(path))) return
     await this.ensureUpperDir(parentOf(path))
-    await fsp.writeFile(this.upperPath(joinPath(parentOf(path), WHITEOUT_PREFIX + baseName(path))), '')
+    writeFileSync(this.upperPath(joinPath(parentOf(path), WHITEOUT_PREFIX + baseName(path))), '')
   }
 
   /** Prepares the parent of a new entry: exists, is a dir, name free. */
@@ -156,26 +164,29 @@ export class Overlay extends OverlayCore {
     if (node.type === 'dir') throw fsError('EISDIR', path)
     const writable = (flags & WRITE_FLAGS) !== 0
     if (!writable && node.upper && !node.origin) {
-      return { path, fd: await fsp.open(this.upperPath(path), flags & ~(C.O_CREAT | C.O_EXCL | C.O_TRUNC | C.O_APPEND)), writable }
+      return { path, fd: openSync(this.upperPath(path), flags & ~(C.O_CREAT | C.O_EXCL | C.O_TRUNC | C.O_APPEND)), writable }
     }
     if (!writable) return { path, lower: node.lower, writable }
     await this.copyUp(path, { empty: (flags & C.O_TRUNC) !== 0 })
     // The kernel gives every write its offset (appends included): the fd must not append on its own.
-    return { path, fd: await fsp.open(this.upperPath(path), flags & ~(C.O_CREAT | C.O_EXCL | C.O_APPEND)), writable }
+    return { path, fd: openSync(this.upperPath(path), flags & ~(C.O_CREAT | C.O_EXCL | C.O_APPEND)), writable }
   }
 
   async create(path: string, mode: number, flags: number): Promise<OvHandle> {
     if (!(flags & C.O_EXCL) && (await this.lookup(path))) return this.open(path, flags & ~C.O_CREAT)
     await this.prepareNew(path)
-    const fd = await fsp.open(this.upperPath(path), (flags | C.O_CREAT | C.O_EXCL) & ~(C.O_TRUNC | C.O_APPEND), mode & 0o7777)
+    const fd = openSync(this.upperPath(path), (flags | C.O_CREAT | C.O_EXCL) & ~(C.O_TRUNC | C.O_APPEND), mode & 0o7777)
     return { path, fd, writable: true }
   }
 
   async read(h: OvHandle, position: number, length: number): Promise<Uint8Array> {
-    if (h.fd) {
+    if (h.fd !== undefined) {
+      const fd = h.fd
       const buf = Buffer.allocUnsafe(length)
-      const { bytesRead } = await h.fd.read(buf, 0, length, position)
-      return buf.subarray(0, bytesRead)
+      const n = length <= SYNC_IO_MAX
+        ? readSync(fd, buf, 0, length, position)
+        : await callback<number>((done) => readAsync(fd, buf, 0, length, position, done))
+      return buf.subarray(0, n)
     }
     h.data ??= this.readLower(h.path, h.lower!)
     let data: Uint8Array
@@ -189,28 +200,30 @@ export class Overlay extends OverlayCore {
   }
 
   async write(h: OvHandle, data: Uint8Array, position: number): Promise<number> {
-    if (!h.fd) throw fsError('EBADF', h.path)
-    const { bytesWritten } = await h.fd.write(data, 0, data.length, position)
-    return bytesWritten
+    const fd = h.fd
+    if (fd === undefined) throw fsError('EBADF', h.path)
+    if (data.length <= SYNC_IO_MAX) return writeSync(fd, data, 0, data.length, position)
+    return callback<number>((done) => writeAsync(fd, data, 0, data.length, position, done))
   }
 
   async fsync(h: OvHandle, dataOnly = false): Promise<void> {
-    if (h.fd) await (dataOnly ? h.fd.datasync() : h.fd.sync())
+    const fd = h.fd
+    if (fd !== undefined) await callback<void>((done) => (dataOnly ? fdatasync : fsync)(fd, (err) => done(err, undefined)))
   }
 
   async release(h: OvHandle): Promise<void> {
     const fd = h.fd
     h.fd = undefined
     h.data = undefined
-    if (fd) await fd.close()
+    if (fd !== undefined) closeSync(fd)
   }
 
   // ---- directory entries ---------------------------------------------------------------------
 
   async mkdir(path: string, mode: number): Promise<void> {
     const hadWhiteout = await this.prepareNew(path)
-    await fsp.mkdir(this.upperPath(path), { mode: mode & 0o7777 })
-    if (hadWhiteout || (await this.belowOf(path))) await fsp.writeFile(join(this.upperPath(path), OPAQUE_MARKER), '')
+    mkdirSync(this.upperPath(path), { mode: mode & 0o7777 })
+    if (hadWhiteout || (await this.belowOf(path))) writeFileSync(join(this.upperPath(path), OPAQUE_MARKER), '')
     this.invalidate(path)
   }
 
@@ -228,7 +241,7 @@ export class Overlay extends OverlayCore {
       await new Promise<void>((res, rej) =>
         execFile('mkfifo', ['-m', (mode & 0o7777).toString(8), '--', this.upperPath(path)], (e) => (e ? rej(fsError('EIO', String(e))) : res())),
       )
-    } else await (await fsp.open(this.upperPath(path), C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777)).close()
+    } else closeSync(openSync(this.upperPath(path), C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777))
   }
 
   async link(oldPath: string, newPath: string): Promise<void> {
@@ -242,7 +255,7 @@ export class Overlay extends OverlayCore {
   async unlink(path: string): Promise<void> {
     const node = await this.lookupOrThrow(path)
     if (node.type === 'dir') throw fsError('EISDIR', path)
-    if (node.upper) await fsp.unlink(this.upperPath(path))
+    if (node.upper) unlinkSync(this.upperPath(path))
     this.origins.delete(path)
     await this.writeWhiteoutIfNeeded(path)
   }
@@ -390,7 +403,7 @@ export class Overlay extends OverlayCore {
     const node = await this.lookupOrThrow(path)
     if (a.size !== undefined) {
       if (node.type === 'dir') throw fsError('EISDIR', path)
-      if (h?.fd && h.writable) await h.fd.truncate(a.size)
+      if (h?.fd !== undefined && h.writable) ftruncateSync(h.fd, a.size)
       else {
         await this.copyUp(path, { empty: a.size === 0 })
         await fsp.truncate(this.upperPath(path), a.size)

@@ -2,7 +2,7 @@
 // counts, hands out file handles, and tells the kernel what may be cached: lower entries never
 // change for a base commit (long timeouts + keep_cache), upper ones may (short); every directory
 // listing is kept by the kernel (no OPENDIR, see readdir) until a change invalidates it.
-import { constants as C } from 'node:fs'
+import { constants as C, fstatSync } from 'node:fs'
 import type * as R from '../fuse/raw_fs.ts'
 import { FuseError } from '../fuse/errors.ts'
 import type { FuseMount } from '../fuse/mount_types.ts'
@@ -161,9 +161,9 @@ export function createVfs(options: VfsOptions): Vfs {
       const path = pathOf(ino)
       if (table.isDetached(ino)) {
         let h = fileHandle(fh)
-        if (!h) for (const x of handles.values()) if (x.ino === ino && x.file.fd) h = x.file
-        if (h?.fd) {
-          const st = await h.fd.stat()
+        if (!h) for (const x of handles.values()) if (x.ino === ino && x.file.fd !== undefined) h = x.file
+        if (h?.fd !== undefined) {
+          const st = fstatSync(h.fd)
           return { attrValid: 0, attr: toFuseAttr(ino, { ...st, blksize: 4096 }) }
         }
         const last = table.lastAttr(ino)
@@ -258,7 +258,7 @@ export function createVfs(options: VfsOptions): Vfs {
       const h = await ov.open(path, flags)
       const fh = addHandle({ file: h, ino })
       // Lower contents never change for a base commit: keep the page cache across opens.
-      return { fh, keepCache: !h.fd }
+      return { fh, keepCache: h.fd === undefined }
     },
 
     async create(_ctx, { parent, name, mode, umask, flags }) {
