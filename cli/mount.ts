@@ -70,9 +70,11 @@ export function register(program: Command): void {
         const paths = resolvePaths(options)
         const extra: string[] = []
         const env = servingProcessEnv({ ...process.env })
-        if (paths.ephemeralRoot && !flags.state) {
-          extra.push('--state', paths.state)
+        if (paths.ephemeralRoot) {
+          // The serving process adopts the root made here instead of making a second one.
           env.SCORPIO_EPHEMERAL_ROOT = paths.ephemeralRoot
+          if (paths.state === join(paths.ephemeralRoot, 'state')) extra.push('--state', paths.state)
+          else extra.push('--upper', paths.upper!)
         }
         try {
           await startInBackground({ args: childArgs(process.argv.slice(2), extra), logFile: join(paths.state, 'mount.log'), env, runtimeFlags: servingProcessFlags() })

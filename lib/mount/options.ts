@@ -41,12 +41,16 @@ export function checkRemote(remote: string): string {
 export function resolvePaths(options: RunMountOptions, env: Record<string, string | undefined> = process.env): ResolvedPaths {
   const mountpoint = resolve(options.mountpoint)
   const cache = options.cache ? resolve(options.cache) : defaultCacheDir()
-  if (options.ephemeral) {
-    const owned = env.SCORPIO_EPHEMERAL_ROOT
-    const root = owned && options.state === join(owned, 'state') ? owned : mkdtempSync(join(tmpdir(), 'scorpio-ephemeral-'))
+  // A `--background` parent made the root and hands it to its serving process, which adopts it
+  // only if it is really where the parent put the state or the upper (a stray variable must not
+  // make us remove some other directory at the end).
+  const owned = options.ephemeral ? env.SCORPIO_EPHEMERAL_ROOT : undefined
+  const adopt = owned && (options.state === join(owned, 'state') || options.upper === join(owned, 'upper'))
+  if (options.ephemeral && (adopt || !(options.state && options.upper))) {
+    const root = adopt ? owned : mkdtempSync(join(tmpdir(), 'scorpio-ephemeral-'))
     return {
       mountpoint,
-      state: options.state && !owned ? resolve(options.state) : join(root, 'state'),
+      state: options.state ? resolve(options.state) : join(root, 'state'),
       cache,
       upper: options.upper ? resolve(options.upper) : join(root, 'upper'),
       ephemeralRoot: root,

@@ -1,7 +1,7 @@
 // End to end: prefetch (--json, second run fetches nothing), wait for a `&` mount, --ephemeral.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, promises as fsp } from 'node:fs'
+import { existsSync, mkdirSync, promises as fsp, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { isMounted, mountForeground, requireFuse, sandbox, scorpio, serveRepo, type Sandbox, type Served } from './_cli.ts'
 
@@ -126,6 +126,24 @@ test('--ephemeral: the upper lives in a temp dir removed at umount', async () =>
   }
   assert.not.ok(isMounted(mp))
   assert.not.ok(existsSync(upper), `${upper} removed`)
+})
+
+test('--ephemeral --background with --state: one temporary root, removed at umount', async () => {
+  const mp = sb.dir('ws-eph-state')
+  const tmp = sb.dir('tmp-eph-state')
+  mkdirSync(tmp, { recursive: true })
+  const env = { ...sb.env, TMPDIR: tmp }
+  const r = await scorpio(['mount', served.url, mp, '--background', '--ephemeral', '--state', sb.dir('st-eph')], { env })
+  assert.is(r.status, 0, r.stderr)
+  try {
+    await fsp.writeFile(join(mp, 'tmp.txt'), 'gone soon\n')
+    const roots = readdirSync(tmp)
+    assert.is(roots.length, 1, `one root, not one per process: ${roots}`)
+    assert.ok(existsSync(join(tmp, roots[0], 'upper', 'tmp.txt')))
+  } finally {
+    assert.is((await scorpio(['umount', mp], { env })).status, 0)
+  }
+  assert.equal(readdirSync(tmp), [])
 })
 
 test.run()
