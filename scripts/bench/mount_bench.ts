@@ -241,6 +241,16 @@ export async function runMountBench(options: { files?: number; log?: (s: string)
       const mb = vmHwmMb(binPid)
       row('peak RSS of the mount after full walks [binary dist/scorpio]', mb, null, 'MB', '≤ 200 MB', mb <= 200, `(VmHWM of pid ${binPid}, after its two walks)`)
     } else log('binary mount pid not found in scorpio list --json: no RSS row')
+
+    // f. Writing in the workspace: create+write+close of small files (a build's outputs), against
+    // the same in a plain directory of the disk the upper lives on. No target: a reference.
+    const createRate = async (dir: string) => Number((await sh('python3', ['-c', CREATE_PROBE, dir, '2000'])).stdout.trim())
+    let wsRate = 0, plainRate = 0
+    for (let i = 0; i < 3; i++) {
+      wsRate = Math.max(wsRate, await createRate(join(mp2, `bench-out-${i}`)))
+      plainRate = Math.max(plainRate, await createRate(join(work, `plain-out-${i}`)))
+    }
+    row('create+write+close of 2,000 files in the workspace [binary dist/scorpio]', wsRate, plainRate, 'files/s', '— (reference)', true, '(rate, higher is better; git column: a plain directory on the same disk; best of 3)')
   } finally {
     if (mounted) await scorpio(['umount', mp]).catch(() => sh('umount', ['-l', mp], { check: false }))
     if (binMounted) await scorpio(['umount', mp2]).catch(() => sh('umount', ['-l', mp2], { check: false }))
@@ -259,6 +269,18 @@ export async function runMountBench(options: { files?: number; log?: (s: string)
   }
   return rows
 }
+
+const CREATE_PROBE = `
+import os, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(path)
+data = b'x' * 100
+t = time.perf_counter()
+for i in range(n):
+    fd = os.open(f'{path}/c{i}', os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+    os.write(fd, data); os.close(fd)
+print(n / (time.perf_counter() - t))
+`
 
 export function mountBenchTable(rows: Row[]): string {
   const lines = ['| measurement | scorpio | git / native | ratio | target | met | note |', '|---|---|---|---|---|---|---|']
