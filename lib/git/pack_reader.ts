@@ -166,11 +166,66 @@ async function inflateLarge(inp: Input, size: number): Promise<Buffer> {
   }
 }
 
-interface Pending {
+export interface Pending {
   offset: number
   baseOffset: number
   baseOid: Oid | null
   delta: Uint8Array
+}
+
+/**
+ * The objects of one pack in the order they went to the target (their pack offsets, for OFS_DELTA
+ * bases), and its deltas waiting for their bases. Shared by streamPack and the pack worker's reader.
+ */
+export class PackOrder {
+  /** Pack offsets of the objects added while streaming, in order (they only grow). */
+  private offsets = new Float64Array(1024)
+  private added = 0
+  /** Target index of each resolved delta, by pack offset. */
+  private deltaIndex = new Map<number, number>()
+  readonly pending: Pending[] = []
+
+  /** Records the pack offset of the next object streamed to the target. */
+  note(offset: number): void {
+    if (this.added === this.offsets.length) {
+      const grown = new Float64Array(this.offsets.length * 2)
+      grown.set(this.offsets)
+      this.offsets = grown
+    }
+    this.offsets[this.added++] = offset
+  }
+
+  /** Resolves the pending deltas into `target` (call once the pack's checksum is verified). */
+  async resolve(target: PackTarget, what: string, getBase: ReadPackOptions['getBase'] | null): Promise<void> {
+    const pending = this.pending
+    if (!pending.length) return
+    trace(`pack: resolving ${pending.length} deltas`)
+    const nStreamed = this.added
+    const offsets = this.offsets
+    const deltaIndex = this.deltaIndex
+    const indexOfOffset = (off: number): number | null => {
+      const d = deltaIndex.get(off)
+      if (d !== undefined) return d
+      let lo = 0
+      let hi = nStreamed - 1
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1
+        const v = offsets[mid]
+        if (v === off) return mid
+        if (v < off) lo = mid + 1
+        else hi = mid - 1
+      }
+      return null
+    }
+    let added = nStreamed
+    await resolveDeltas(pending, target, indexOfOffset, async (p, oid, type, body) => {
+      deltaIndex.set(p.offset, added++)
+      await target.add(oid, type, body)
+    }, getBase)
+    if (pending.length) {
+      throw new IntegrityError(`Pack from ${what} has ${pending.length} deltas against missing bases (first: ${pending[0].baseOid ?? 'offset ' + pending[0].baseOffset})`)
+    }
+  }
 }
 
 /**
@@ -188,29 +243,16 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
   if (version !== 2 && version !== 3) throw new RemoteError('protocol', `Unsupported pack version ${version} from ${what}`)
   const count = head.readUInt32BE(8)
   inp.pos += 12
-  // Pack offsets of the objects added so far, in order (they only grow while streaming).
-  let offsets = new Float64Array(1024)
-  let added = 0
-  const deltaIndex = new Map<number, number>()
-  /** Records the pack offset of the next streamed object (for delta bases). */
-  const noteOffset = (offset: number): void => {
-    if (added === offsets.length) {
-      const grown = new Float64Array(offsets.length * 2)
-      grown.set(offsets)
-      offsets = grown
-    }
-    offsets[added++] = offset
-  }
-  const add = (offset: number, oid: Oid, type: ObjectType, body: Uint8Array, streaming: boolean): void | Promise<void> => {
-    if (streaming) noteOffset(offset)
-    else deltaIndex.set(offset, added++)
+  const order = new PackOrder()
+  const noteOffset = (offset: number): void => order.note(offset)
+  const add = (offset: number, oid: Oid, type: ObjectType, body: Uint8Array): void | Promise<void> => {
+    noteOffset(offset)
     return target.add(oid, type, body)
   }
-  const streamed = () => added - deltaIndex.size
   let scratch = Buffer.allocUnsafe(64 * 1024)
   const id = new Uint8Array(20)
   const addRecord = target.addRecord ? target.addRecord.bind(target) : null
-  const pending: Pending[] = []
+  const pending = order.pending
   /** A promise from the target (it wants the reader to slow down), left by `fastRun`. */
   let slowDown: Promise<void> | undefined
   /**
@@ -328,7 +370,7 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
     if (!type && typeCode < 6) throw corrupt(what, `unknown object type ${typeCode}`)
     if (size > JS_INFLATE_MAX) {
       const body = await inflateLarge(inp, size)
-      if (type) await add(offset, hashObjectParts(type, body), type, body, true)
+      if (type) await add(offset, hashObjectParts(type, body), type, body)
       else pending.push({ offset, baseOffset, baseOid, delta: body })
       continue
     }
@@ -359,7 +401,7 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
         hexToId(oid, id)
         noteOffset(offset)
         r = addRecord(oid, id, typeCode, out, 0, start, start + size)
-      } else r = add(offset, oid, type, out.subarray(start, start + size), true)
+      } else r = add(offset, oid, type, out.subarray(start, start + size))
       if (r) await r
     } else pending.push({ offset, baseOffset, baseOid, delta: out })
   }
@@ -369,28 +411,7 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
   const expect = inp.hash.digest('hex')
   const trailer = inp.buf.toString('hex', inp.pos, inp.pos + 20)
   if (trailer !== expect) throw new IntegrityError(`Pack from ${what} fails its checksum (${trailer} ≠ ${expect}); nothing was stored`)
-  if (pending.length) {
-    trace(`pack: resolving ${pending.length} deltas`)
-    const nStreamed = streamed()
-    const indexOfOffset = (off: number): number | null => {
-      const d = deltaIndex.get(off)
-      if (d !== undefined) return d
-      let lo = 0
-      let hi = nStreamed - 1
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1
-        const v = offsets[mid]
-        if (v === off) return mid
-        if (v < off) lo = mid + 1
-        else hi = mid - 1
-      }
-      return null
-    }
-    await resolveDeltas(pending, target, indexOfOffset, async (p, oid, type, body) => add(p.offset, oid, type, body, false), options.getBase ?? null)
-    if (pending.length) {
-      throw new IntegrityError(`Pack from ${what} has ${pending.length} deltas against missing bases (first: ${pending[0].baseOid ?? 'offset ' + pending[0].baseOffset})`)
-    }
-  }
+  await order.resolve(target, what, options.getBase ?? null)
   return count
 }
 

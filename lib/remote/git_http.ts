@@ -8,7 +8,7 @@ import { demuxSideband } from '../git/sideband.ts'
 import type { Oid } from '../store/types.ts'
 import { createHttpClient, type HttpClient, type HttpOptions } from './http.ts'
 import { pushViaReceivePack } from './receive_pack.ts'
-import { remoteKey, type PushRequest, type RawObject, type Remote, type RemoteRef } from './types.ts'
+import { remoteKey, type PushRequest, type RawObject, type Remote, type RemoteRef, type StreamOptions } from './types.ts'
 
 const AGENT = 'agent=scorpio/0.1'
 
@@ -123,7 +123,7 @@ export class GitHttpRemote implements Remote {
   }
 
   /** One v2 fetch: `want` lines + options; each parsed object goes to `target` as it arrives. */
-  private async fetchPack(wants: Oid[], extra: string[], target: PackTarget): Promise<void> {
+  private async fetchPack(wants: Oid[], extra: string[], target: PackTarget, options: StreamOptions = {}): Promise<void> {
     const args = ['no-progress', 'ofs-delta', ...extra, ...wants.map((w) => `want ${w}`), 'done']
     trace(`fetch: request (${wants.length} wants)`)
     const r = await this.command('fetch', args)
@@ -143,7 +143,8 @@ export class GitHttpRemote implements Remote {
           if (!p || p.kind !== 'data') break
         }
       }
-      const n = await streamPack(demuxSideband(r, { server: this.describe() }), target, { what: this.describe() })
+      const pack = demuxSideband(r, { server: this.describe() })
+      const n = await (options.worker ? options.worker.parse(pack, target, { what: this.describe() }) : streamPack(pack, target, { what: this.describe() }))
       trace(`fetch: pack parsed (${n} objects)`)
     } catch (err) {
       if (err instanceof RemoteError || err instanceof IntegrityError) throw err
@@ -158,11 +159,11 @@ export class GitHttpRemote implements Remote {
     await this.fetchPack([commit], ['deepen 1', 'filter blob:none'], target)
   }
 
-  async streamFetch(wants: Oid[], args: string[], target: PackTarget): Promise<void> {
+  async streamFetch(wants: Oid[], args: string[], target: PackTarget, options: StreamOptions = {}): Promise<void> {
     if (args.some((a) => a.startsWith('filter ')) && !(await this.hasCap('fetch', 'filter'))) {
       throw new RemoteError('no-filter', `${this.describe()} does not allow partial fetches; the server needs uploadpack.allowFilter=true`)
     }
-    await this.fetchPack([...new Set(wants)], args, target)
+    await this.fetchPack([...new Set(wants)], args, target, options)
   }
 
   async fetchCommitTrees(commit: Oid): Promise<RawObject[]> {

@@ -7,7 +7,7 @@ import type { Oid } from '../store/types.ts'
 import type { PackTarget } from '../git/pack_reader.ts'
 import { GitHttpRemote } from './git_http.ts'
 import { createHttpClient, type HttpClient, type HttpOptions } from './http.ts'
-import { remoteKey, type PushRequest, type RawObject, type Remote, type RemoteRef } from './types.ts'
+import { remoteKey, type PushRequest, type RawObject, type Remote, type RemoteRef, type StreamOptions } from './types.ts'
 
 export interface MegaOptions extends HttpOptions {
   /** Subdirectory mounted (`--path /project/x`). */
@@ -118,8 +118,8 @@ export class MegaRemote implements Remote {
     return this.git.streamCommitTrees(commit, target)
   }
 
-  streamFetch(wants: Oid[], args: string[], target: PackTarget): Promise<void> {
-    return this.git.streamFetch(wants, args, target)
+  streamFetch(wants: Oid[], args: string[], target: PackTarget, options?: StreamOptions): Promise<void> {
+    return this.git.streamFetch(wants, args, target, options)
   }
 
   async fetchBlobs(oids: Oid[]): Promise<RawObject[]> {

@@ -1,6 +1,7 @@
 // The Remote contract: what the object store needs from a server. Backends: git smart HTTP v2
 // (git_http.ts), Mega REST (mega.ts), a local bare repository (local.ts).
 import type { PackTarget } from '../git/pack_reader.ts'
+import type { PackWorker } from '../git/pack_worker.ts'
 import type { ObjectType, Oid } from '../store/types.ts'
 
 export interface RemoteRef {
@@ -28,6 +29,12 @@ export interface PushRequest {
   objects: RawObject[]
 }
 
+/** Options of a streamed fetch. */
+export interface StreamOptions {
+  /** Parse the pack in this worker thread (both cores busy on a big fetch) instead of in-process. */
+  worker?: PackWorker | null
+}
+
 export interface Remote {
   /** Stable, filesystem-safe id of this remote (host + path, no secrets): the cache dir name. */
   readonly key: string
@@ -52,7 +59,7 @@ export interface Remote {
    * streamed into `target`. For staged tree fetches; throws RemoteError('no-filter') when the
    * server refuses filters.
    */
-  streamFetch?(wants: Oid[], args: string[], target: PackTarget): Promise<void>
+  streamFetch?(wants: Oid[], args: string[], target: PackTarget, options?: StreamOptions): Promise<void>
   /** Exact sizes without contents, where the server can tell; missing ids are left out. */
   objectSizes?(oids: Oid[]): Promise<Map<Oid, number>>
   /** True when objectSizes answers thousands of ids in a few requests (object-info), not one request per id. */

@@ -12,6 +12,7 @@ import { parseCommit } from '../git/commit.ts'
 import { EMPTY_BLOB_OID, bytesToHex, hashObject, isOid } from '../git/sha1.ts'
 import { checkTree, parseTree } from '../git/tree.ts'
 import { MemoryPackTarget, TYPE_NAMES, targetView, type PackTarget } from '../git/pack_reader.ts'
+import { PackWorker } from '../git/pack_worker.ts'
 import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
@@ -30,6 +31,14 @@ export interface StoreOptions {
   maxBatch?: number
   /** Remote requests in flight at once (default 4). */
   parallel?: number
+  /**
+   * Parse the packs of a commit's tree fetch in a worker thread (pack_worker.ts), so that two
+   * cores share the work. Off by default (SCORPIO_PACK_WORKER=1 turns it on): measured on the
+   * 100k tree it took ~20% of the main thread's CPU off it but added ~35 MB of peak RSS (the
+   * thread's own heap), and the main thread's per-object work (ids, records, tree checks) still
+   * sets the pace; see BENCHMARKS.md, issue 3.
+   */
+  packWorker?: boolean
 }
 
 /** Parallel requests for the trees below the top levels of a commit. */
@@ -79,10 +88,12 @@ export class Store implements ObjectStore {
   private refs: { at: number; refs: RemoteRef[] } | null = null
   /** Remote requests made by this store (for tests and stats). */
   stats = { requests: 0, objectsFetched: 0, bytesFetched: 0 }
+  private readonly packWorker: boolean
 
   constructor(remote: Remote, db: DiskObjectDb, options: StoreOptions = {}) {
     this.remote = remote
     this.db = db
+    this.packWorker = options.packWorker ?? process.env.SCORPIO_PACK_WORKER === '1'
     const maxSize = options.memoryBytes ?? 64 * 1024 * 1024
     this.mem = new LRUCache<Oid, StoredObject>({
       maxSize,
@@ -336,12 +347,14 @@ export class Store implements ObjectStore {
     let top: { info: CommitInfo; objects: RawObject[]; present: Set<Oid>; frontier: Oid[] } | undefined
     let topSent = false
     const mine: Oid[] = []
+    // Started first, so that it boots while the top levels are fetched.
+    const worker = this.packWorker ? PackWorker.start() : null
     try {
       top = await this.fetchTop(commit, mine, (info) => {
         topSent = true
         onTop(info)
       })
-      await this.fetchBelow(commit, top)
+      await this.fetchBelow(commit, top, worker)
       return top.info
     } catch (err) {
       if (!refused(err)) throw err
@@ -350,6 +363,7 @@ export class Store implements ObjectStore {
       return info
     } finally {
       for (const oid of mine) this.provisional.delete(oid)
+      void worker?.close()
     }
   }
 
@@ -425,7 +439,7 @@ export class Store implements ObjectStore {
   }
 
   /** Every tree under the top's frontier (no blobs), in parallel requests, into one pack with the top. */
-  private async fetchBelow(commit: Oid, top: { objects: RawObject[]; present: Set<Oid>; frontier: Oid[] }): Promise<void> {
+  private async fetchBelow(commit: Oid, top: { objects: RawObject[]; present: Set<Oid>; frontier: Oid[] }, worker: PackWorker | null): Promise<void> {
     const { frontier, present } = top
     const parts = frontier.length >= 64 ? TREE_FETCH_PARALLEL : frontier.length ? 1 : 0
     const groups: Oid[][] = Array.from({ length: parts }, () => [])
@@ -438,7 +452,7 @@ export class Store implements ObjectStore {
       async (view) => {
         const v = view()
         for (const o of top.objects) await v.add(o.oid, o.type, o.body)
-        await Promise.all(groups.map((g) => this.remote.streamFetch!(g, ['filter blob:none'], view())))
+        await Promise.all(groups.map((g) => this.remote.streamFetch!(g, ['filter blob:none'], view(), { worker })))
       },
       Infinity,
       (oid, type, b, start, end) => {
