@@ -76,7 +76,8 @@ elif mode == 'read':
     print(best)
 `
 
-function py(args: (string | number)[]): Promise<number> {
+/** Runs one probe mode (mkfiles, stat, create, write, read) in a child python; resolves to what it prints. */
+export function py(args: (string | number)[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn('python3', ['-c', PROBE, ...args.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = '', err = ''

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync 
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { closestSubtree, ensureBenchRepo } from './_repo.ts'
+import { py } from './fuse_bench.ts'
 import { BINARY, ensureBuilt } from '../_build.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -244,7 +245,7 @@ export async function runMountBench(options: { files?: number; log?: (s: string)
 
     // f. Writing in the workspace: create+write+close of small files (a build's outputs), against
     // the same in a plain directory of the disk the upper lives on. No target: a reference.
-    const createRate = async (dir: string) => Number((await sh('python3', ['-c', CREATE_PROBE, dir, '2000'])).stdout.trim())
+    const createRate = (dir: string) => py(['create', dir, 2000])
     let wsRate = 0, plainRate = 0
     for (let i = 0; i < 3; i++) {
       wsRate = Math.max(wsRate, await createRate(join(mp2, `bench-out-${i}`)))
@@ -269,18 +270,6 @@ export async function runMountBench(options: { files?: number; log?: (s: string)
   }
   return rows
 }
-
-const CREATE_PROBE = `
-import os, sys, time
-path, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(path)
-data = b'x' * 100
-t = time.perf_counter()
-for i in range(n):
-    fd = os.open(f'{path}/c{i}', os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
-    os.write(fd, data); os.close(fd)
-print(n / (time.perf_counter() - t))
-`
 
 export function mountBenchTable(rows: Row[]): string {
   const lines = ['| measurement | scorpio | git / native | ratio | target | met | note |', '|---|---|---|---|---|---|---|']
