@@ -52,7 +52,8 @@ export async function mountFuse(mountpoint: string, fs: RawFileSystem, options: 
   // With --debug every request reaches the session, which logs it.
   const answers = options.debug || options.readerAnswers === false ? undefined : new AnswerCache()
   const session = new FuseSession(fs, {
-    write: (chunks) => channel.write(chunks), log, debug: options.debug, writebackCache: options.writebackCache,
+    write: (chunks) => channel.write(chunks), writeNotification: (chunks) => channel.writeAsync(chunks),
+    log, debug: options.debug, writebackCache: options.writebackCache,
     onInit: () => initDone(), answers,
   })
   const channel = openDeviceChannel(fd, (req) => {
@@ -97,9 +98,9 @@ export async function mountFuse(mountpoint: string, fs: RawFileSystem, options: 
       })()
       return unmounting
     },
-    notifyInvalInode: async (ino, off, len) => session.notifyInvalInode(ino, off, len),
-    notifyInvalEntry: async (parent, name) => session.notifyInvalEntry(parent, name),
-    notifyDelete: async (parent, child, name) => session.notifyDelete(parent, child, name),
+    notifyInvalInode: (ino, off, len) => session.notifyInvalInode(ino, off, len),
+    notifyInvalEntry: (parent, name) => session.notifyInvalEntry(parent, name),
+    notifyDelete: (parent, child, name) => session.notifyDelete(parent, child, name),
   }
 }
 

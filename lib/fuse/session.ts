@@ -15,6 +15,10 @@ export interface SessionOptions {
   /** Writes one message (reply or notification) to the kernel in one write/writev, synchronously:
    *  the chunks may be reused once it returns. */
   write: (chunks: Uint8Array[]) => void
+  /** Writes a notification without blocking this thread. The kernel takes the parent's inode lock
+   *  for an entry invalidation and page locks for an inode's, which a request waiting for this very
+   *  thread may hold: written here synchronously, that would be a deadlock. Without it, `write`. */
+  writeNotification?: (chunks: Uint8Array[]) => Promise<void>
   log?: (line: string) => void
   debug?: boolean
   writebackCache?: boolean
@@ -265,34 +269,37 @@ export class FuseSession {
 
   // ---- notifications (unique 0, error = notify code) ----
 
-  notifyInvalInode(ino: number, off: number, len: number): void {
+  notifyInvalInode(ino: number, off: number, len: number): Promise<void> {
     const { buf, v } = allocReply(24)
     setU64(v, OUT_HEADER_SIZE, ino)
     v.setBigInt64(OUT_HEADER_SIZE + 8, BigInt(off), true)
     v.setBigInt64(OUT_HEADER_SIZE + 16, BigInt(len), true)
-    this.notify(NOTIFY.INVAL_INODE, [buf])
+    return this.notify(NOTIFY.INVAL_INODE, [buf])
   }
 
-  notifyInvalEntry(parent: number, name: string): void {
+  notifyInvalEntry(parent: number, name: string): Promise<void> {
     const n = encodeName(name)
     const { buf, v } = allocReply(16 + n.length + 1)
     setU64(v, OUT_HEADER_SIZE, parent)
     v.setUint32(OUT_HEADER_SIZE + 8, n.length, true)
     buf.set(n, OUT_HEADER_SIZE + 16)
-    this.notify(NOTIFY.INVAL_ENTRY, [buf])
+    return this.notify(NOTIFY.INVAL_ENTRY, [buf])
   }
 
-  notifyDelete(parent: number, child: number, name: string): void {
+  notifyDelete(parent: number, child: number, name: string): Promise<void> {
     const n = encodeName(name)
     const { buf, v } = allocReply(24 + n.length + 1)
     setU64(v, OUT_HEADER_SIZE, parent)
     setU64(v, OUT_HEADER_SIZE + 8, child)
     v.setUint32(OUT_HEADER_SIZE + 16, n.length, true)
     buf.set(n, OUT_HEADER_SIZE + 24)
-    this.notify(NOTIFY.DELETE, [buf])
+    return this.notify(NOTIFY.DELETE, [buf])
   }
 
-  private notify(code: number, chunks: Uint8Array[]): void {
+  /** Notifications go out one at a time, so that at most one thread of the pool waits in one. */
+  private notifying: Promise<void> = Promise.resolve()
+
+  private notify(code: number, chunks: Uint8Array[]): Promise<void> {
     // Something changed behind the requests' back: no earlier answer may be given again.
     this.options.answers?.bump()
     let len = 0
@@ -301,13 +308,22 @@ export class FuseSession {
     v.setUint32(0, len, true)
     v.setInt32(4, code, true)
     v.setBigUint64(8, 0n, true)
-    try {
-      this.options.write(chunks)
-    } catch (err) {
-      // ENOENT: the kernel does not know the inode/entry (nothing cached): nothing to invalidate.
-      if ((err as { code?: string }).code === 'ENOENT') return
-      throw err
+    // ENOENT: the kernel does not know the inode/entry (nothing cached): nothing to invalidate.
+    const unknown = (err: unknown) => {
+      if ((err as { code?: string }).code !== 'ENOENT') throw err
     }
+    const writeAsync = this.options.writeNotification
+    if (!writeAsync) {
+      try {
+        this.options.write(chunks)
+      } catch (err) {
+        unknown(err)
+      }
+      return Promise.resolve()
+    }
+    const done = this.notifying.then(() => writeAsync(chunks)).catch(unknown)
+    this.notifying = done.catch(() => {})
+    return done
   }
 }
 

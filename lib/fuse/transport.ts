@@ -17,10 +17,12 @@
 //
 // Writing: replies go out from the main thread with one writeSync/writevSync per message (the
 // kernel never blocks a reply write); big READ data is passed by reference, not copied.
+// Notifications can block (the kernel takes inode and page locks that a pending request may hold
+// until the main thread answers it): they go through the thread pool (writeAsync).
 //
 // Some requests never reach the main thread: a reader that reads a question the file system has
 // already answered in a reusable way (see answers.ts) writes the answer itself.
-import { writeSync, writevSync } from 'node:fs'
+import { write, writev, writeSync, writevSync } from 'node:fs'
 import { setImmediate } from 'node:timers'
 import { Worker } from 'node:worker_threads'
 import { ANSWERER_SOURCE, type AnswerCache } from './answers.ts'
@@ -98,6 +100,8 @@ for (let k = 0; ; k = (k + 1) % count) {
 export interface DeviceChannel {
   /** Writes one message with a single write(2)/writev(2). */
   write(chunks: Uint8Array[]): void
+  /** The same from the runtime's thread pool, for a message the kernel may make wait (notifications). */
+  writeAsync(chunks: Uint8Array[]): Promise<void>
   /** Resolves with the reason ('ENODEV' when unmounted) once every reader has stopped. */
   readonly stopped: Promise<string>
 }
@@ -117,6 +121,23 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> }
 }).waitAsync
 
+/**
+ * Deno's node:fs writes to a descriptor one call at a time: an asynchronous write that the kernel
+ * makes wait would hold back the main thread's next reply. There a write that may wait goes through
+ * libc write(2) on a thread of Deno's FFI instead (its errno is that thread's: not reported; a
+ * failed notification only means there was nothing to invalidate, or no mount any more).
+ */
+function denoAsyncWrite(fd: number): ((chunks: Uint8Array[]) => Promise<void>) | undefined {
+  // deno-lint-ignore no-explicit-any
+  const Deno = (globalThis as any).Deno
+  if (!Deno?.dlopen) return undefined
+  const lib = Deno.dlopen('libc.so.6', { write: { parameters: ['i32', 'buffer', 'usize'], result: 'isize', nonblocking: true } })
+  return async (chunks) => {
+    const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
+    await lib.symbols.write(fd, buf, buf.length)
+  }
+}
+
 /** Longest run of requests handled before the event loop gets a turn (timers, I/O completions). */
 const BATCH = 64
 
@@ -131,6 +152,7 @@ export function openDeviceChannel(fd: number, onRequest: (req: Uint8Array) => vo
   const dataBuf = new SharedArrayBuffer(nslots * READ_BUFFER_SIZE)
   const data = new Uint8Array(dataBuf)
   const cursor = new Array<number>(count).fill(0)
+  const denoWrite = denoAsyncWrite(fd)
 
   let running = count
   let reason = ''
@@ -233,6 +255,14 @@ export function openDeviceChannel(fd: number, onRequest: (req: Uint8Array) => vo
     write(chunks) {
       if (chunks.length === 1) writeSync(fd, chunks[0])
       else writevSync(fd, chunks as NodeJS.ArrayBufferView[])
+    },
+    writeAsync(chunks) {
+      if (denoWrite) return denoWrite(chunks)
+      return new Promise((resolve, reject) => {
+        const done = (err: NodeJS.ErrnoException | null) => (err ? reject(err) : resolve())
+        if (chunks.length === 1) write(fd, chunks[0], done)
+        else writev(fd, chunks as NodeJS.ArrayBufferView[], done)
+      })
     },
   }
 }

@@ -1,6 +1,8 @@
 // Many requests in flight at once, no head-of-line blocking, and a crashing handler does not take
 // the mount down. Run on Node, Deno and Bun (npm run test:deno / test:bun).
 import { test } from 'uvu'
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import * as assert from 'uvu/assert'
 import { FuseError } from '../../lib/fuse/errors.ts'
 import type * as R from '../../lib/fuse/raw_fs.ts'
@@ -121,6 +123,36 @@ test('notifyInvalInode and notifyInvalEntry make the kernel re-ask', async () =>
     assert.match(gone, /No such file/)
     await mount.notifyDelete(1, ino, 'g') // not cached as 'g': harmless
     assert.is(await sh('cat g', { cwd: mnt }), 'two\n')
+  })
+})
+
+test('a notification sent while a request in the same directory waits for an answer does not deadlock', async () => {
+  // The kernel holds the parent's lock (shared) during this LOOKUP and takes it (exclusive) for
+  // the entry invalidation: written from the thread that must answer the LOOKUP, both would wait forever.
+  let mount: { notifyInvalEntry(parent: number, name: string): Promise<void> } | undefined
+  let sent: Promise<void> | undefined
+  class NotifyingFs extends MemFs {
+    override async lookup(ctx: R.RequestContext, i: R.LookupIn): Promise<R.EntryOut> {
+      if (i.name === 'trigger') sent = mount!.notifyInvalEntry(1, 'other')
+      return super.lookup(ctx, i)
+    }
+  }
+  const fs = new NotifyingFs({ timeout: 3600 })
+  await withMount(fs, async (mnt, m) => {
+    mount = m
+    await sh('echo x > other && cat other > /dev/null', { cwd: mnt })
+    // Should it deadlock, this process cannot act any more: a separate watchdog aborts the
+    // connection after 20 s, which frees both sides, and the stat then fails.
+    const minor = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mnt)!.split(' ')[2].split(':')[1]
+    const watchdog = spawn('bash', ['-c', `sleep 20; echo 1 > /sys/fs/fuse/connections/${minor}/abort`], { stdio: 'ignore', detached: true })
+    try {
+      const out = await sh('stat -c %n trigger 2>&1; echo rc=$?', { cwd: mnt })
+      assert.match(out, /No such file[\s\S]*rc=1/, `stat answered (${out.trim()})`)
+      assert.ok(sent, 'the notification was sent during the LOOKUP')
+      await sent
+    } finally {
+      try { process.kill(-watchdog.pid!, 'SIGKILL') } catch {} // already fired
+    }
   })
 })
 
