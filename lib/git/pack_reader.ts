@@ -11,6 +11,7 @@ import { IntegrityError, RemoteError } from '../errors.ts'
 import { trace } from '../trace.ts'
 import type { ObjectType, Oid } from '../store/types.ts'
 import { applyDelta } from './delta.ts'
+import type { ScanBatch } from './pack_scan.ts'
 import { inflateZlib, InflateError, NEED_INPUT } from './inflate.ts'
 
 const TYPES: (ObjectType | undefined)[] = [undefined, 'commit', 'tree', 'blob', 'tag']
@@ -45,7 +46,16 @@ export interface PackTarget {
    * views are made per object; all are valid only during the call.
    */
   addRecord?(oid: Oid, id: Uint8Array, typeCode: number, rec: Uint8Array, start: number, bodyAt: number, end: number): void | Promise<void>
+  /**
+   * Optional bulk form used by the pack worker instead of `addRecord` when present: a batch of
+   * verified whole objects, records back to back (see pack_scan.ts's ScanBatch; trees the worker
+   * vouched for carry VOUCHED in their type code and their directory ids in `subtrees`). The
+   * arrays are valid only during the call (and until a returned promise settles).
+   */
+  addBlock?(block: PackBlock): void | Promise<void>
 }
+
+export type PackBlock = ScanBatch
 
 export interface ReadPackOptions {
   /** Base lookup for REF_DELTA objects whose base is not in the pack (thin packs). */
@@ -499,6 +509,15 @@ export function targetView(base: PackTarget & { readonly count: number }): PackT
           back?.set(base.count, local.length)
           local.push(base.count)
           return addRecord(oid, id, typeCode, rec, start, bodyAt, end)
+        }
+      : undefined,
+    addBlock: base.addBlock
+      ? (block) => {
+          for (let k = 0; k < block.n; k++) {
+            back?.set(base.count + k, local.length)
+            local.push(base.count + k)
+          }
+          return base.addBlock!(block)
         }
       : undefined,
     get: (n) => base.get(local[n]),

@@ -11,21 +11,34 @@
 // the main thread.
 
 /** Numbers per object in a batch's `meta`: see ScanBatch. */
-export const META = 6
+export const META = 5
+/** Added to a tree's type code in `meta` when the tree was vouched for (see `vouchTree`). */
+export const VOUCHED = 8
 
 /**
- * One batch. Object k is described by meta[k*6 .. k*6+6) = [type code, pack offset, at, bodyAt,
- * end, base offset]. Type codes 1-4 are whole objects: data[at .. at+20) is the object's id (its
- * SHA-1, computed here) and data[at+20 .. end) its record `type size\0body`, the body starting at
- * bodyAt. Codes 6 (OFS_DELTA, base at the pack offset given) and 7 (REF_DELTA, base id in
- * data[at .. at+20)) carry the inflated delta in data[bodyAt .. end). `consumed` is the number of
+ * One batch of whole objects (deltas go out one by one as ScanDelta). Object k is described by
+ * meta[k*5 .. k*5+5) = [type code (1-4, + VOUCHED), pack offset, record start, body start, end]:
+ * its record `type size\0body` is data[record start .. end), the records back to back from
+ * data[0]; its id (the SHA-1 computed here) is ids[k*20 .. k*20+20). `subtrees` holds the ids
+ * of the directory entries of the vouched trees (20 bytes each). `consumed` is the number of
  * input bytes parsed so far (for flow control).
  */
 export interface ScanBatch {
   meta: Float64Array
+  ids: Uint8Array
   data: Uint8Array
+  subtrees: Uint8Array
   n: number
+  nSubtrees: number
   consumed: number
+}
+
+/** A delta object: type code 6 (base at `baseOffset`) or 7 (base id `baseId`), its inflated delta. */
+export interface ScanDelta {
+  offset: number
+  baseOffset: number
+  baseId: Uint8Array | null
+  delta: Uint8Array
 }
 
 export interface ScanFailure {
@@ -60,11 +73,14 @@ export function packScanModule() {
   /** A batch is handed out once it holds this many bytes (or objects) or the input runs dry. */
   const BATCH_BYTES = 256 * 1024
   const BATCH_OBJECTS = 2048
+  const SUBTREE_BYTES = 64 * 1024
+  /** As the module's VOUCHED (this function may use nothing from outside itself). */
+  const VOUCHED_TREE = 8
   /**
    * Batch arrays handed back by the receiver (recycle), reused: a fetch allocates as many as are
    * in flight at once, not a pair per batch (dead ArrayBuffers are collected late: memory).
    */
-  const spare: { meta: Float64Array; data: Uint8Array }[] = []
+  const spare: { meta: Float64Array; ids: Uint8Array; data: Uint8Array; subtrees: Uint8Array }[] = []
   const TYPE_NAMES = ['', 'commit', 'tree', 'blob', 'tag']
   const HEX = new Uint8Array(128)
   for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = i
@@ -85,6 +101,50 @@ export function packScanModule() {
     return i
   }
 
+  /**
+   * Scans the tree `b[start .. end)` as lib/git/tree.ts's checkTree would, without its slow
+   * paths: true when every entry is well formed, has a plain name (not empty, no "/", not one of
+   * the dot names checkTree looks at closely) and one of the modes 40000, 100644, 100755, 120000,
+   * 160000 written the usual way; then checkTree would accept it and report exactly the
+   * directory entries, whose ids are appended to `out` from `at` (the receiver takes those
+   * instead of running checkTree). False for anything else: the receiver then runs checkTree,
+   * which decides. Returns the new end of `out`, or -1.
+   */
+  function vouchTree(b: Uint8Array, start: number, end: number, out: Uint8Array, at: number): number {
+    let i = start
+    while (i < end) {
+      let sp = i
+      while (sp < end && b[sp] !== 0x20) sp++
+      if (sp >= end) return -1
+      const m = sp - i
+      let dir = false
+      if (m === 5) {
+        if (b[i] !== 0x34 || b[i + 1] !== 0x30 || b[i + 2] !== 0x30 || b[i + 3] !== 0x30 || b[i + 4] !== 0x30) return -1
+        dir = true
+      } else if (m === 6) {
+        const c0 = b[i], c1 = b[i + 1], c2 = b[i + 2], c3 = b[i + 3], c4 = b[i + 4], c5 = b[i + 5]
+        // 100644, 100755, 120000, 160000
+        const ok =
+          c0 === 0x31 &&
+          ((c1 === 0x30 && c2 === 0x30 && ((c3 === 0x36 && c4 === 0x34 && c5 === 0x34) || (c3 === 0x37 && c4 === 0x35 && c5 === 0x35))) ||
+            ((c1 === 0x32 || c1 === 0x36) && c2 === 0x30 && c3 === 0x30 && c4 === 0x30 && c5 === 0x30))
+        if (!ok) return -1
+      } else return -1
+      let nul = sp + 1
+      let slash = false
+      for (; nul < end && b[nul] !== 0; nul++) if (b[nul] === 0x2f) slash = true
+      if (nul + 21 > end) return -1
+      const len = nul - sp - 1
+      if (slash || len === 0 || (b[sp + 1] === 0x2e && (len <= 2 || len === 4))) return -1
+      if (dir) {
+        for (let k = 0; k < 20; k++) out[at + k] = b[nul + 1 + k]
+        at += 20
+      }
+      i = nul + 21
+    }
+    return at
+  }
+
   class Scan {
     /** Received input: store[0 .. len), parsed up to `pos`; `buf` is that view, `base` the stream offset of its first byte. */
     private store = new Uint8Array(0)
@@ -102,14 +162,18 @@ export function packScanModule() {
     finished = false
     private hash: { update(b: Uint8Array): unknown; digest(enc: 'hex'): string }
     private meta: Float64Array = new Float64Array(0)
+    private ids: Uint8Array = new Uint8Array(0)
     private data: Uint8Array = new Uint8Array(0)
+    private subtrees: Uint8Array = new Uint8Array(0)
     private mUsed = 0
     private dUsed = 0
+    private sUsed = 0
 
     constructor(
       private readonly what: string,
       private readonly deps: ScanDeps,
       private readonly emit: (batch: ScanBatch) => void,
+      private readonly emitDelta: (delta: ScanDelta) => void,
     ) {
       this.hash = deps.createHash()
       this.fresh(BATCH_BYTES)
@@ -163,24 +227,42 @@ export function packScanModule() {
 
     private fresh(bytes: number): void {
       const s = bytes <= BATCH_BYTES ? spare.pop() : undefined
-      this.meta = s ? s.meta : new Float64Array(BATCH_OBJECTS * 6)
-      this.data = s ? s.data : new Uint8Array(bytes)
+      this.meta = s ? s.meta : new Float64Array(BATCH_OBJECTS * 5)
+      this.ids = s ? s.ids : new Uint8Array(BATCH_OBJECTS * 20)
+      this.data = s ? s.data : new Uint8Array(Math.max(bytes, BATCH_BYTES))
+      this.subtrees = s ? s.subtrees : new Uint8Array(SUBTREE_BYTES)
       this.mUsed = 0
       this.dUsed = 0
+      this.sUsed = 0
     }
 
     /** Hands the objects parsed so far out (the arrays belong to the receiver from now on). */
     private flush(): void {
       if (this.mUsed === 0) return
-      this.emit({ meta: this.meta, data: this.data, n: this.mUsed, consumed: this.base + this.pos })
+      this.emit({ meta: this.meta, ids: this.ids, data: this.data, subtrees: this.subtrees, n: this.mUsed, nSubtrees: this.sUsed / 20, consumed: this.base + this.pos })
       this.fresh(BATCH_BYTES)
     }
 
-    /** Room for `bytes` more in the batch. */
+    /** Room for a record of `bytes` more in the batch. */
     private reserve(bytes: number): void {
       if (this.dUsed + bytes <= this.data.length && this.mUsed < BATCH_OBJECTS) return
       this.flush()
       if (bytes > this.data.length) this.fresh(bytes)
+    }
+
+    /** Vouches for the tree data[start .. end) (see vouchTree), its subtree ids into the batch. */
+    private vouch(start: number, end: number): boolean {
+      // An entry takes at least 28 bytes, a directory id 20 of `subtrees`.
+      const room = this.sUsed + Math.ceil((end - start) / 28) * 20
+      if (room > this.subtrees.length) {
+        const grown = new Uint8Array(Math.max(room, this.subtrees.length * 2))
+        grown.set(this.subtrees.subarray(0, this.sUsed))
+        this.subtrees = grown
+      }
+      const at = vouchTree(this.data, start, end, this.subtrees, this.sUsed)
+      if (at < 0) return false
+      this.sUsed = at
+      return true
     }
 
     private parse(): void {
@@ -251,10 +333,33 @@ export function packScanModule() {
           }
           if (large.body.length !== size) throw fail('IntegrityError', 'integrity', `Pack object inflates to ${large.body.length} bytes, header says ${size}`)
         }
-        this.reserve(20 + 32 + size)
+        if (!whole) {
+          // A delta: its own array (deltas are few, and kept by the receiver until the end).
+          let delta: Uint8Array
+          let next: number
+          if (large) {
+            delta = large.body
+            next = i + large.used
+          } else {
+            delta = new Uint8Array(size)
+            try {
+              next = inf.inflateZlib(b, i, stop, delta, 0, size)
+            } catch (err) {
+              if (err === inf.NEED_INPUT) return
+              if (err instanceof inf.InflateError) throw this.corrupt(`object at offset ${offset}: ${(err as Error).message}`)
+              throw err
+            }
+          }
+          this.need = 0
+          this.pos = next
+          this.n++
+          this.emitDelta({ offset, baseOffset, baseId: baseIdAt >= 0 ? b.slice(baseIdAt, baseIdAt + 20) : null, delta })
+          continue
+        }
+        this.reserve(32 + size)
         const data = this.data
         const at = this.dUsed
-        const bodyAt = whole ? writeHeader(data, typeCode, size, at + 20) : at + 20
+        const bodyAt = writeHeader(data, typeCode, size, at)
         let next: number
         if (large) {
           data.set(large.body, bodyAt)
@@ -271,18 +376,17 @@ export function packScanModule() {
         this.need = 0
         this.pos = next
         const end = bodyAt + size
-        if (whole) {
-          const hex = this.deps.sha1(data, at + 20, end)
-          for (let k = 0; k < 20; k++) data[at + k] = (HEX[hex.charCodeAt(2 * k)] << 4) | HEX[hex.charCodeAt(2 * k + 1)]
-        } else if (baseIdAt >= 0) for (let k = 0; k < 20; k++) data[at + k] = b[baseIdAt + k]
-        const m = this.mUsed * 6
+        const hex = this.deps.sha1(data, at, end)
+        const ids = this.ids
+        const idAt = this.mUsed * 20
+        for (let k = 0; k < 20; k++) ids[idAt + k] = (HEX[hex.charCodeAt(2 * k)] << 4) | HEX[hex.charCodeAt(2 * k + 1)]
+        const m = this.mUsed * 5
         const meta = this.meta
-        meta[m] = typeCode
+        meta[m] = typeCode === 2 && this.vouch(bodyAt, end) ? typeCode + VOUCHED_TREE : typeCode
         meta[m + 1] = offset
         meta[m + 2] = at
         meta[m + 3] = bodyAt
         meta[m + 4] = end
-        meta[m + 5] = baseOffset
         this.mUsed++
         this.dUsed = end
         this.n++
@@ -303,9 +407,11 @@ export function packScanModule() {
   }
 
   /** Takes a batch's arrays back for reuse (the receiver is done with them). */
-  function recycle(meta: Float64Array, data: Uint8Array): void {
-    if (spare.length < 32 && meta.length === BATCH_OBJECTS * 6 && data.length === BATCH_BYTES) spare.push({ meta, data })
+  function recycle(b: { meta: Float64Array; ids: Uint8Array; data: Uint8Array; subtrees: Uint8Array }): void {
+    if (spare.length < 32 && b.meta.length === BATCH_OBJECTS * 5 && b.data.length === BATCH_BYTES && b.subtrees.length === SUBTREE_BYTES) {
+      spare.push({ meta: b.meta, ids: b.ids, data: b.data, subtrees: b.subtrees })
+    }
   }
 
-  return { Scan, recycle }
+  return { Scan, recycle, vouchTree }
 }

@@ -1,9 +1,11 @@
-// A worker thread that parses packs while they arrive, so that a big fetch uses both cores: the
-// worker inflates and hashes every object (pack_scan.ts), the main thread keeps the network, the
-// checks of the caller and the writing. `parse` has the contract of streamPack: every object goes
-// to the target verified (its id is the SHA-1 the worker computed from its bytes), the pack's
-// checksum is verified before any delta is resolved, and deltas are resolved here, against the
-// target, as streamPack does. Several packs can be parsed at once (one job each).
+// A worker thread that parses packs while they arrive, so that a big fetch can use two cores: the
+// worker inflates and hashes every object, lays whole objects out as records back to back with
+// their ids, and vouches for plain trees (pack_scan.ts); the main thread keeps the network, the
+// checks the worker could not vouch for, and the pack writing (PackTarget.addBlock: one copy per
+// batch). `parse` has the contract of streamPack: every object goes to the target verified (its
+// id is the SHA-1 the worker computed from its bytes), the pack's checksum is verified before any
+// delta is resolved, and deltas are resolved here, against the target, as streamPack does.
+// Several packs can be parsed at once (one job each).
 //
 // The worker runs from source text (`eval`): inflate.ts's decoder and pack_scan.ts's parser are
 // self-contained functions whose text is put in it, so the same code runs bundled, compiled (bun)
@@ -12,7 +14,8 @@ import { Worker } from 'node:worker_threads'
 import { IntegrityError, RemoteError } from '../errors.ts'
 import { trace } from '../trace.ts'
 import { inflateModule } from './inflate.ts'
-import { META, packScanModule, type ScanBatch, type ScanFailure } from './pack_scan.ts'
+import { bytesToHex } from './sha1.ts'
+import { META, packScanModule, type ScanBatch, type ScanDelta, type ScanFailure } from './pack_scan.ts'
 import { PackOrder, TYPE_NAMES, type PackTarget, type ReadPackOptions } from './pack_reader.ts'
 
 /** Input sent to the worker and not parsed yet, at most, per pack: the objects parsed from it (~4× as many bytes) wait for the main thread, which is the slower side. */
@@ -56,10 +59,12 @@ const deps = {
 }
 const scans = new Map()
 parentPort.on('message', (m) => {
-  if (m.op === 'recycle') return recycle(m.meta, m.data)
+  if (m.op === 'recycle') return recycle(m.batch)
   try {
     if (m.op === 'start') {
-      scans.set(m.id, new Scan(m.what, deps, (b) => parentPort.postMessage({ id: m.id, batch: b }, [b.meta.buffer, b.data.buffer])))
+      scans.set(m.id, new Scan(m.what, deps,
+        (b) => parentPort.postMessage({ id: m.id, batch: b }, [b.meta.buffer, b.ids.buffer, b.data.buffer, b.subtrees.buffer]),
+        (d) => parentPort.postMessage({ id: m.id, delta: d }, [d.delta.buffer])))
       return
     }
     const s = scans.get(m.id)
@@ -82,7 +87,7 @@ parentPort.on('message', (m) => {
 `
 }
 
-type FromWorker = { id: number } & ({ batch: ScanBatch } | { done: number } | { back: ArrayBuffer } | { error: ScanFailure | { message: string; scanFailure?: undefined } })
+type FromWorker = { id: number } & ({ batch: ScanBatch } | { delta: ScanDelta } | { done: number } | { back: ArrayBuffer } | { error: ScanFailure | { message: string; scanFailure?: undefined } })
 
 interface Job {
   queue: FromWorker[]
@@ -182,8 +187,8 @@ export class PackWorker {
       this.deliver(id, null)
     })
     const order = new PackOrder()
+    const addBlock = target.addBlock ? target.addBlock.bind(target) : null
     const addRecord = target.addRecord ? target.addRecord.bind(target) : null
-    const idBytes = new Uint8Array(20)
     let count = -1
     try {
       for (;;) {
@@ -202,38 +207,33 @@ export class PackWorker {
           count = m.done
           break
         }
-        if (!('batch' in m)) continue
-        const { meta, n } = m.batch
-        const data = Buffer.from(m.batch.data.buffer, m.batch.data.byteOffset, m.batch.data.length)
-        consumed = m.batch.consumed
-        wakeFeed()
-        for (let k = 0, e = 0; k < n; k++, e += META) {
-          const typeCode = meta[e]
-          const offset = meta[e + 1]
-          const at = meta[e + 2]
-          const bodyAt = meta[e + 3]
-          const end = meta[e + 4]
-          if (typeCode >= 6) {
-            order.pending.push({
-              offset,
-              baseOffset: typeCode === 6 ? meta[e + 5] : -1,
-              baseOid: typeCode === 7 ? data.toString('hex', at, at + 20) : null,
-              // A copy: the batch is not kept alive by a delta waiting until the end.
-              delta: Uint8Array.prototype.slice.call(data, bodyAt, end) as Uint8Array,
-            })
-            continue
-          }
-          const oid = data.toString('hex', at, at + 20)
-          order.note(offset)
-          let r: void | Promise<void>
-          if (addRecord) {
-            for (let j = 0; j < 20; j++) idBytes[j] = data[at + j]
-            r = addRecord(oid, idBytes, typeCode, data, at + 20, bodyAt, end)
-          } else r = target.add(oid, TYPE_NAMES[typeCode], data.subarray(bodyAt, end))
-          if (r) await r
+        if ('delta' in m) {
+          const d = m.delta
+          order.pending.push({ offset: d.offset, baseOffset: d.baseId ? -1 : d.baseOffset, baseOid: d.baseId ? bytesToHex(d.baseId) : null, delta: d.delta })
+          continue
         }
+        if (!('batch' in m)) continue
+        const batch = m.batch
+        const { meta, n } = batch
+        consumed = batch.consumed
+        wakeFeed()
+        for (let e = 1; e < n * META; e += META) order.note(meta[e])
+        let r: void | Promise<void>
+        if (addBlock) r = addBlock(batch)
+        else {
+          for (let k = 0, e = 0; k < n; k++, e += META) {
+            const oid = bytesToHex(batch.ids, k * 20, k * 20 + 20)
+            const typeCode = meta[e] & 7
+            r = addRecord
+              ? addRecord(oid, batch.ids.subarray(k * 20, k * 20 + 20), typeCode, batch.data, meta[e + 2], meta[e + 3], meta[e + 4])
+              : target.add(oid, TYPE_NAMES[typeCode], batch.data.subarray(meta[e + 3], meta[e + 4]))
+            if (r) await r
+          }
+          r = undefined
+        }
+        if (r) await r
         // The arrays go back to the worker for its next batches.
-        worker.postMessage({ op: 'recycle', meta, data: m.batch.data }, [meta.buffer as ArrayBuffer, m.batch.data.buffer as ArrayBuffer])
+        worker.postMessage({ op: 'recycle', batch }, [batch.meta.buffer as ArrayBuffer, batch.ids.buffer as ArrayBuffer, batch.data.buffer as ArrayBuffer, batch.subtrees.buffer as ArrayBuffer])
       }
     } finally {
       over = true

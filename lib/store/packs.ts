@@ -6,7 +6,8 @@
 import { promises as fsp } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { writeObjectHeader } from '../git/pack_reader.ts'
+import { writeObjectHeader, type PackBlock } from '../git/pack_reader.ts'
+import { META } from '../git/pack_scan.ts'
 import { trace } from '../trace.ts'
 import type { ObjectType, Oid } from './types.ts'
 
@@ -144,6 +145,17 @@ export class IdList {
     const to = this.length * 20
     for (let k = 0; k < 20; k++) buf[to + k] = b[at + k]
     this.length++
+  }
+  /** Adds `count` ids stored back to back in `b` from 0. */
+  addMany(b: Uint8Array, count: number): void {
+    const need = (this.length + count) * 20
+    if (this.buf.length < need) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, need))
+      this.buf.copy(grown, 0, 0, this.length * 20)
+      this.buf = grown
+    }
+    this.buf.set(b.subarray(0, count * 20), this.length * 20)
+    this.length += count
   }
   addHex(oid: Oid): void {
     this.add(Buffer.from(oid, 'hex'), 0)
@@ -292,6 +304,55 @@ export class PackWriter {
       this.stage.set(rec.subarray(start, end), this.used)
       this.used += len
     }
+    if (this.queued > 2) return this.writes
+  }
+
+  /** `addRecord` for a whole batch of the pack worker (PackTarget.addBlock): one copy of its records, its ids as they are. */
+  addBlock(block: PackBlock): void | Promise<void> {
+    if (this.done) throw new Error('PackWriter already finished')
+    const { n, meta, ids, data } = block
+    if (n === 0) return
+    const first = meta[2]
+    const len = meta[(n - 1) * META + 4] - first
+    if (this.ent.length < (this.count + n) * REC) {
+      const grown = Buffer.from(new ArrayBuffer(Math.max(this.ent.length * 2, (this.count + n) * REC)))
+      this.ent.copy(grown, 0, 0, this.count * REC)
+      this.ent = grown
+    }
+    if (this.used + len > this.stage.length) this.rotate()
+    let base: number
+    if (len > this.stage.length) {
+      base = this.stageStart - first
+      this.queue(Uint8Array.prototype.slice.call(data, first, first + len) as Uint8Array, this.stageStart)
+      this.stageStart += len
+    } else {
+      base = this.stageStart + this.used - first
+      this.stage.set(data.subarray(first, first + len), this.used)
+      this.used += len
+    }
+    const ent = this.ent
+    for (let k = 0, e = 0, at = this.count * REC; k < n; k++, e += META, at += REC) {
+      for (let j = 0; j < 20; j++) ent[at + j] = ids[k * 20 + j]
+      const offset = base + meta[e + 2]
+      const hi = Math.floor(offset / 2 ** 32)
+      const lo = offset >>> 0
+      const l = meta[e + 4] - meta[e + 2]
+      ent[at + 20] = hi >>> 24
+      ent[at + 21] = hi >>> 16
+      ent[at + 22] = hi >>> 8
+      ent[at + 23] = hi
+      ent[at + 24] = lo >>> 24
+      ent[at + 25] = lo >>> 16
+      ent[at + 26] = lo >>> 8
+      ent[at + 27] = lo
+      ent[at + 28] = l >>> 24
+      ent[at + 29] = l >>> 16
+      ent[at + 30] = l >>> 8
+      ent[at + 31] = l
+      this.byOid?.set(ent.toString('hex', at, at + 20), this.count + k)
+    }
+    this.count += n
+    this.bytes += len
     if (this.queued > 2) return this.writes
   }
 

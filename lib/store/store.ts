@@ -13,6 +13,7 @@ import { EMPTY_BLOB_OID, bytesToHex, hashObject, isOid } from '../git/sha1.ts'
 import { checkTree, parseTree } from '../git/tree.ts'
 import { MemoryPackTarget, TYPE_NAMES, targetView, type PackTarget } from '../git/pack_reader.ts'
 import { PackWorker } from '../git/pack_worker.ts'
+import { META, VOUCHED } from '../git/pack_scan.ts'
 import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
@@ -33,10 +34,10 @@ export interface StoreOptions {
   parallel?: number
   /**
    * Parse the packs of a commit's tree fetch in a worker thread (pack_worker.ts), so that two
-   * cores share the work. Off by default (SCORPIO_PACK_WORKER=1 turns it on): measured on the
-   * 100k tree it took ~20% of the main thread's CPU off it but added ~35 MB of peak RSS (the
-   * thread's own heap), and the main thread's per-object work (ids, records, tree checks) still
-   * sets the pace; see BENCHMARKS.md, issue 3.
+   * cores share the work. Off by default (SCORPIO_PACK_WORKER=1 turns it on): on the 100k tree it
+   * takes ~40% of the CPU off the main thread, but the process uses more CPU in all (a second
+   * isolate, its cold JIT) and ~30 MB more peak RSS, and on this 2-core machine, where the git
+   * server needs the other core, the wall time did not improve; see BENCHMARKS.md, issue 3.
    */
   packWorker?: boolean
 }
@@ -122,6 +123,12 @@ export class Store implements ObjectStore {
     done: () => void,
     /** For a pack: runs over the sorted index before it is put in place; may throw. */
     verify?: (has: (b: Uint8Array, at: number) => boolean) => void,
+    /**
+     * When `check` of a tree is exactly `checkTree` with its directory ids added to this list:
+     * trees the pack worker vouched for (pack_scan.ts) are not checked again, their ids are
+     * added in bulk.
+     */
+    vouched?: IdList,
   ): Promise<void> {
     // A few objects are likely read next (a miss); a big batch is a prefetch: keep it on disk only.
     const keep: [Oid, StoredObject][] | null = expected <= 256 ? [] : null
@@ -154,6 +161,18 @@ export class Store implements ObjectStore {
         add: (oid, type, body) => (note(oid, type, body, 0, body.length), w.add(oid, type, body)),
         // Small whole objects arrive as records (`type size\0body`) and go to the pack as they are.
         addRecord: (oid, id, typeCode, rec, start, bodyAt, end) => (note(oid, TYPE_NAMES[typeCode], rec, bodyAt, end), w.addRecord(oid, id, typeCode, rec, start, bodyAt, end)),
+        // A batch of the pack worker: per object only what the worker did not vouch for.
+        addBlock: (block) => {
+          const { n, meta, ids, data } = block
+          for (let k = 0, e = 0; k < n; k++, e += META) {
+            if (vouched && meta[e] === 2 + VOUCHED) {
+              this.stats.bytesFetched += meta[e + 4] - meta[e + 3]
+              this.stats.objectsFetched++
+            } else note(bytesToHex(ids, k * 20, k * 20 + 20), TYPE_NAMES[meta[e] & 7], data, meta[e + 3], meta[e + 4])
+          }
+          vouched?.addMany(block.subtrees, block.nSubtrees)
+          return w.addBlock(block)
+        },
         get: (n) => w.get(n),
         find: (o) => w.find(o),
         get count() {
@@ -464,6 +483,7 @@ export class Store implements ObjectStore {
         const missing = subtrees.firstFailing((b, at) => has(b, at) || present.has(Buffer.from(b.subarray(at, at + 20)).toString('hex')))
         if (missing) throw new IntegrityError(`${this.remote.describe()} did not send tree ${missing} of commit ${commit}; nothing was stored`)
       },
+      subtrees,
     )
   }
 
