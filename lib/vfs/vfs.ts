@@ -41,6 +41,8 @@ const MAX_LISTINGS = 256
 
 const DT: Record<string, number> = { file: C.S_IFREG, dir: C.S_IFDIR, symlink: C.S_IFLNK, other: 0 }
 
+const NO_ATTR: R.Attr = { ino: 0, mode: 0, size: 0, nlink: 0 }
+
 function toFuseAttr(ino: number, a: OvAttr): R.Attr {
   const s = (ms: number) => Math.floor(ms / 1000)
   const ns = (ms: number) => Math.floor((ms % 1000) * 1e6)
@@ -95,6 +97,18 @@ export function createVfs(options: VfsOptions): Vfs {
     return { nodeid: ino, entryValid: t, attrValid: t, attr: fattr, stable: !node.upper }
   }
 
+  /**
+   * A name that is not there: a negative entry the kernel keeps as long as the directory's own,
+   * so that build tools probing include paths or modules ask once. A name can only appear through
+   * this mount (the kernel then drops the negative entry itself) or through switchBase, which
+   * invalidates every changed name and every changed directory with all its entries.
+   */
+  async function absent(dir: string, path: string): Promise<R.EntryOut> {
+    const d = await ov.lookup(dir)
+    if (!d || d.type !== 'dir') throw new FuseError('ENOENT', `/${path}`)
+    return { nodeid: 0, entryValid: timeout(d), attrValid: 0, attr: NO_ATTR }
+  }
+
   async function entryAfterChange(path: string): Promise<R.EntryOut> {
     const { node, attr } = await resolve(path)
     return entryFor(path, node, attr)
@@ -144,9 +158,11 @@ export function createVfs(options: VfsOptions): Vfs {
     },
 
     async lookup(_ctx, { parent, name }) {
-      const path = join(livePath(parent), name)
-      const { node, attr } = await resolve(path)
-      return entryFor(path, node, attr)
+      const dir = livePath(parent)
+      const path = join(dir, name)
+      const node = await ov.lookup(path)
+      if (!node) return absent(dir, path)
+      return entryFor(path, node, await ov.getattr(node))
     },
 
     forget(_ctx, { ino, nlookup }) {

@@ -12,6 +12,11 @@ import { mountForeground, requireFuse, sandbox, scorpio, serveRepo } from '../mo
 
 const ENV_ID = { GIT_AUTHOR_NAME: 'Mount User', GIT_AUTHOR_EMAIL: 'mount@example.com' }
 
+/** 'ok', or the error code of stat(2). */
+async function statCode(path: string): Promise<string> {
+  return fsp.stat(path).then(() => 'ok', (e: NodeJS.ErrnoException) => e.code ?? String(e))
+}
+
 async function names(dir: string): Promise<string[]> {
   return (await fsp.readdir(dir)).sort()
 }
@@ -41,7 +46,9 @@ test('dir cache: listings follow reset, restore, commit and checkout made while 
     assert.ok((await names(mnt)).includes('newdir'))
 
     // reset --hard rewrites the upper dir behind the kernel's back.
+    assert.is(await statCode(join(mnt, 'src/main.ts')), 'ENOENT', 'removed: the kernel keeps it as absent')
     ok(await scorpio(['reset', '--hard'], { env, cwd: mnt }))
+    await fsp.stat(join(mnt, 'src/main.ts'))
     assert.equal(await names(join(mnt, 'src/lib')), libBase, 'reset: src/lib lists its base names')
     assert.equal(await names(join(mnt, 'src')), srcBase, 'reset: src lists its base names')
     assert.equal(await names(mnt), rootBase, 'reset: the root lists its base names')
@@ -72,7 +79,12 @@ test('dir cache: listings follow reset, restore, commit and checkout made while 
     const d2Before = await names(join(mnt, 'gen/d2'))
     assert.ok(d2Before.includes('f2.bin'))
     await names(join(mnt, 'src/lib'))
+    // Probed before they exist: absent entries the kernel keeps, which the checkout must drop.
+    assert.is(await statCode(join(mnt, 'src/lib/upstream.ts')), 'ENOENT')
+    assert.is(await statCode(join(mnt, 'top-level-new.txt')), 'ENOENT')
     ok(await scorpio(['checkout', upstream], { env, cwd: mnt }))
+    assert.is(await fsp.readFile(join(mnt, 'src/lib/upstream.ts'), 'utf8'), 'up\n')
+    assert.is(await fsp.readFile(join(mnt, 'top-level-new.txt'), 'utf8'), 'new\n')
     assert.ok((await names(join(mnt, 'src/lib'))).includes('upstream.ts'), 'checkout: src/lib shows the new file')
     assert.ok((await names(mnt)).includes('top-level-new.txt'), 'checkout: the root shows the new file')
     assert.ok((await names(mnt)).includes('README.md'), 'checkout: the root shows README.md again')

@@ -164,12 +164,45 @@ test('switchBase: a new base commit shows through, changed entries invalidated i
     l = { mnt, store, mount: await mountFuse(mnt, vfs.fs, { log: () => {} }) }
     vfs.attach(l.mount)
     const before = await sh('cat README.md; ls src', { cwd: mnt })
+    // A name probed before it exists is kept by the kernel as absent: the switch must drop that too.
+    assert.match(await sh('stat src/added.ts 2>&1 || true', { cwd: mnt }), /No such file/)
     const next = await commitFiles(repo.path, [{ path: 'README.md', content: '# changed\n' }, { path: 'src/added.ts', content: 'added\n' }], { message: 'next', branch: 'next', parent: repo.head })
     await vfs.switchBase(await openLower(store, next), ['README.md', 'src/added.ts'])
     const after = await sh('cat README.md; ls src', { cwd: mnt })
     assert.is.not(after, before)
     assert.match(after, /# changed/)
     assert.match(after, /added\.ts/)
+    assert.is(await sh('cat src/added.ts', { cwd: mnt }), 'added\n')
+  } finally {
+    await unmountWs(l)
+  }
+})
+
+test('a missing name is asked once (negative entry), and shows up once made through the mount', async () => {
+  let l: Live | undefined
+  try {
+    const store = await openStore({ remote: await openLocalRemote(repo.path), cacheDir })
+    const overlay = new Overlay({ upperDir: join(scratch, 'upper-negative'), lower: await openLower(store, repo.head), log: () => {} })
+    await overlay.init()
+    const vfs = createVfs({ overlay, log: () => {} })
+    const asked = new Map<string, number>()
+    const lookup = vfs.fs.lookup!.bind(vfs.fs)
+    vfs.fs.lookup = (ctx, i) => {
+      asked.set(i.name, (asked.get(i.name) ?? 0) + 1)
+      return lookup(ctx, i)
+    }
+    const mnt = tmpMountpoint('scorpio-vfs-mnt-')
+    l = { mnt, store, mount: await mountFuse(mnt, vfs.fs, { log: () => {} }) }
+    vfs.attach(l.mount)
+    const probe = 'for i in $(seq 1 20); do stat src/probe.h >/dev/null 2>&1 && echo found; done; echo done'
+    assert.is((await sh(probe, { cwd: mnt })).trim(), 'done')
+    assert.is(asked.get('probe.h'), 1, 'twenty stats of a missing name in a lower directory: one LOOKUP')
+    await sh('echo made > src/probe.h', { cwd: mnt })
+    assert.is(await sh('cat src/probe.h', { cwd: mnt }), 'made\n')
+    await sh('rm src/probe.h', { cwd: mnt })
+    assert.match(await sh('stat src/probe.h 2>&1 || true', { cwd: mnt }), /No such file/)
+    await sh('mkdir src/probe.h && touch src/probe.h/x', { cwd: mnt })
+    assert.is((await sh('ls src/probe.h', { cwd: mnt })).trim(), 'x')
   } finally {
     await unmountWs(l)
   }
