@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
-import { PackSet } from './packs.ts'
+import { PackSet, type PackLoc } from './packs.ts'
 import type { ObjectType, Oid } from './types.ts'
 
 export interface StoredObject {
@@ -27,6 +27,13 @@ function parseHeader(buf: Uint8Array): { type: ObjectType; size: number; start: 
   const size = Number(head.slice(sp + 1))
   if (!TYPES.has(type) || !Number.isSafeInteger(size)) return null
   return { type: type as ObjectType, size, start: nul + 1 }
+}
+
+/** A stored record `type size\0body` (a view of `buf`), or null when malformed. */
+function parseRecord(buf: Buffer): StoredObject | null {
+  const h = parseHeader(buf)
+  if (!h || buf.length !== h.start + h.size) return null
+  return { type: h.type, body: new Uint8Array(buf.buffer, buf.byteOffset + h.start, h.size) }
 }
 
 export class DiskObjectDb {
@@ -95,27 +102,39 @@ export class DiskObjectDb {
   }
 
   private verify(buf: Buffer, oid: Oid): StoredObject | null {
-    const h = parseHeader(buf)
-    const ok = h && buf.length === h.start + h.size && createHash('sha1').update(buf).digest('hex') === oid
-    if (!ok || !h) return null
-    return { type: h.type, body: new Uint8Array(buf.buffer, buf.byteOffset + h.start, h.size) }
+    const o = parseRecord(buf)
+    return o && createHash('sha1').update(buf).digest('hex') === oid ? o : null
   }
 
-  private async readPacked(oid: Oid, rescan: boolean): Promise<StoredObject | null> {
-    const loc = await this.locate(oid, rescan)
+  private async readPacked(oid: Oid, rescan: boolean, found?: PackLoc): Promise<StoredObject | null> {
+    const loc = found ?? (await this.locate(oid, rescan))
     if (!loc) return null
-    const buf = await loc.pack.read(loc.offset, loc.length).catch(() => null)
-    const o = buf && this.verify(buf, oid)
+    const pack = loc.pack
+    let o: StoredObject | null
+    const hot = pack.hotView(loc.offset, loc.length)
+    if (hot) {
+      // The in-memory copy cannot change: each record is hashed once, not on every read.
+      const known = pack.isChecked(loc.index)
+      o = known ? parseRecord(hot) : this.verify(hot, oid)
+      if (o) {
+        if (!known) pack.markChecked(loc.index)
+        // A copy: the caller owns what it gets (the pack's buffer is shared).
+        o = { type: o.type, body: Uint8Array.prototype.slice.call(o.body) as Uint8Array }
+      }
+    } else {
+      const buf = await pack.read(loc.offset, loc.length).catch(() => null)
+      o = buf && this.verify(buf, oid)
+    }
     if (!o) {
       this.bad.add(oid)
       this.onCorrupt?.(oid)
       return null
     }
-    const last = this.packTouched.get(loc.pack.name) ?? 0
+    const last = this.packTouched.get(pack.name) ?? 0
     if (Date.now() - last > TOUCH_AFTER_MS) {
-      this.packTouched.set(loc.pack.name, Date.now())
+      this.packTouched.set(pack.name, Date.now())
       const now = new Date()
-      fsp.utimes(loc.pack.dataPath, now, now).catch(() => {})
+      fsp.utimes(pack.dataPath, now, now).catch(() => {})
     }
     return o
   }
@@ -175,8 +194,9 @@ export class DiskObjectDb {
 
   /** The object, or null when absent or corrupt (a corrupt file is removed so it gets re-fetched). */
   async read(oid: Oid): Promise<StoredObject | null> {
-    if (!this.bad.has(oid) && this.packs.locate(oid)) {
-      const o = await this.readPacked(oid, false)
+    const loc = this.bad.has(oid) ? null : this.packs.locate(oid)
+    if (loc) {
+      const o = await this.readPacked(oid, false, loc)
       if (o) return o
     }
     const p = this.pathOf(oid)

@@ -33,12 +33,29 @@ test('streamed pack with deltas into a PackWriter, read back after commit', asyn
     assert.equal(readdirSync(join(dir, 'packs')).filter((f) => !f.startsWith('.')), [], 'nothing visible before commit')
     await w.commit()
     assert.is(readdirSync(join(dir, 'packs')).filter((f) => f.startsWith('.')).length, 0, 'no temp file left')
+    const expected = new Map<string, { type: string; body: Buffer }>()
     for (const oid of ids) {
       const o = await db.read(oid)
       assert.ok(o, `object ${oid} readable`)
       const type = git(repo.path, ['cat-file', '-t', oid]).trim()
       assert.is(o!.type, type)
-      assert.ok(Buffer.from(o!.body).equals(execFileSync('git', ['--git-dir', repo.path, 'cat-file', type, oid])), `body of ${oid}`)
+      const body = execFileSync('git', ['--git-dir', repo.path, 'cat-file', type, oid])
+      assert.ok(Buffer.from(o!.body).equals(body), `body of ${oid}`)
+      expected.set(oid, { type, body })
+    }
+    // Read often enough for the pack to be kept in memory: the same objects, each a copy of its own
+    // (changing one changes nothing read later), first read from memory checked, later ones too.
+    for (let i = 0; i < 400; i++) await db.read(ids[i % ids.length])
+    await new Promise((r) => setTimeout(r, 50))
+    const hot = db.packs.locate(ids[0])!
+    assert.ok(hot.pack.hotView(hot.offset, hot.length), 'the pack is in memory now')
+    for (let round = 0; round < 2; round++) {
+      for (const oid of ids) {
+        const o = (await db.read(oid))!
+        assert.is(o.type, expected.get(oid)!.type)
+        assert.ok(Buffer.from(o.body).equals(expected.get(oid)!.body), `body of ${oid} read again`)
+        if (o.body.length) o.body[0] ^= 0xff
+      }
     }
     await db.close()
   } finally {
@@ -81,11 +98,26 @@ test('the index is sorted and free of duplicates; the completeness lookup finds 
     const listed = Array.from({ length: (idx.length - 8) / 32 }, (_, i) => idx.toString('hex', 8 + i * 32, 8 + i * 32 + 20))
     assert.equal(listed, ids.map((b) => b.toString('hex')).sort())
     // (The ids are not the records' hashes, so look them up in the index, not through db.read.)
-    for (const id of [ids[0], ids[60], ids[120], ids[2999]]) {
+    for (const id of ids) {
       const loc = db.packs.locate(id.toString('hex'))!
+      assert.ok(loc, `located ${id.toString('hex')}`)
       const rec = await loc.pack.read(loc.offset, loc.length)
       assert.is(rec.toString(), `blob 40\0${id.toString('hex')}`)
+      assert.is(listed[loc.index], id.toString('hex'))
     }
+    // Absent ids: next to present ones (last byte, first byte), in the crowded run, and outside.
+    for (const id of [ids[7], ids[0], ids[120], ids[2999]]) {
+      for (const at of [19, 0, 2]) {
+        const other = Buffer.from(id)
+        other[at] ^= 1
+        if (listed.includes(other.toString('hex'))) continue
+        assert.is(db.packs.locate(other.toString('hex')), null, `absent ${other.toString('hex')}`)
+      }
+    }
+    assert.is(db.packs.locate('00'.repeat(20)), null)
+    assert.is(db.packs.locate('ff'.repeat(20)), null)
+    assert.is(db.packs.locate('not an id'), null)
+    assert.ok(db.packs.locate(ids[5].toString('hex').toUpperCase()), 'upper-case hex is the same id')
     await db.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })
