@@ -532,7 +532,12 @@ export class Store implements ObjectStore {
     return tree
   }
 
-  async readObject(oid: Oid): Promise<{ type: ObjectType; body: Uint8Array }> {
+  readObject(oid: Oid): Promise<{ type: ObjectType; body: Uint8Array }> {
+    return this.readObjectKept(oid, true)
+  }
+
+  /** readObject; with `keep` false, an object read from disk is not put in the memory LRU. */
+  private async readObjectKept(oid: Oid, keep: boolean): Promise<{ type: ObjectType; body: Uint8Array }> {
     const m = this.mem.get(oid) ?? this.provisional.get(oid)
     if (m) return m
     if (oid === EMPTY_BLOB_OID) return { type: 'blob', body: new Uint8Array(0) }
@@ -542,7 +547,7 @@ export class Store implements ObjectStore {
       o = this.mem.get(oid) ?? (await this.db.read(oid))
       if (!o) throw new RemoteError('object-lost', `Object ${oid} vanished from the cache right after it was fetched; retry`)
     }
-    this.mem.set(oid, o)
+    if (keep) this.mem.set(oid, o)
     return o
   }
 
@@ -559,12 +564,12 @@ export class Store implements ObjectStore {
     while (this.treeLoads.size && !this.mem.has(oid) && !this.provisional.has(oid) && !(await this.db.has(oid))) {
       await Promise.race([this.arrival, ...this.treeLoads])
     }
-    const o = await this.readObject(oid)
+    // Parsed, the tree lives in `trees` (or with the caller); its raw body need not stay in memory
+    // too (a walk of a 100,000-file tree kept ~92k tree bodies there, ~30 MB).
+    const o = await this.readObjectKept(oid, false)
     if (o.type !== 'tree') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a tree`)
     const entries = parseTree(o.body, oid)
     if (options.keep !== false) this.trees.set(oid, entries)
-    // Parsed, the tree lives in `trees`; its raw body need not stay in memory too (a walk of a
-    // 100,000-file tree kept ~92k tree bodies there, ~30 MB).
     this.mem.delete(oid)
     return entries
   }
