@@ -61,4 +61,48 @@ test('checkTree reads a tree inside a larger buffer: subtree ids at their offset
   assert.throws(() => checkTree(tree([['100999', 'x', id(1)]]), 't', () => {}), /unknown mode/)
 })
 
+test('parseTree: every mode, names in any encoding, a tree inside a larger plain Uint8Array, hostile and malformed trees refused', () => {
+  const id = (n: number) => Buffer.alloc(20, n)
+  const raw = (mode: string, name: Buffer | string, o: Buffer) => Buffer.concat([Buffer.from(`${mode} `), Buffer.from(name), Buffer.from([0]), o])
+  const body = Buffer.concat([
+    raw('100644', 'a.txt', id(1)),
+    raw('40000', 'dir', id(2)),
+    raw('100755', 'run', id(3)),
+    raw('040000', 'old', id(4)),
+    raw('120000', 'link', id(5)),
+    raw('160000', 'sub', id(6)),
+    raw('100664', 'group', id(7)),
+    raw('100775', 'groupx', id(8)),
+    raw('100644', 'ünï ✓', id(9)),
+    raw('100644', Buffer.from([0x61, 0xff, 0x62]), id(10)),
+    raw('100644', '.gitignore', id(11)),
+    raw('100644', '...', id(12)),
+  ])
+  // Inside a larger buffer, as a plain Uint8Array view (not a Buffer).
+  const big = new Uint8Array(body.length + 10)
+  big.set(body, 5)
+  const entries = parseTree(new Uint8Array(big.buffer, 5, body.length), 't')
+  assert.equal(entries, [
+    { mode: '100644', name: 'a.txt', oid: '01'.repeat(20) },
+    { mode: '40000', name: 'dir', oid: '02'.repeat(20) },
+    { mode: '100755', name: 'run', oid: '03'.repeat(20) },
+    { mode: '40000', name: 'old', oid: '04'.repeat(20) },
+    { mode: '120000', name: 'link', oid: '05'.repeat(20) },
+    { mode: '160000', name: 'sub', oid: '06'.repeat(20) },
+    { mode: '100644', name: 'group', oid: '07'.repeat(20) },
+    { mode: '100755', name: 'groupx', oid: '08'.repeat(20) },
+    { mode: '100644', name: 'ünï ✓', oid: '09'.repeat(20) },
+    { mode: '100644', name: 'a\ufffdb', oid: '0a'.repeat(20) },
+    { mode: '100644', name: '.gitignore', oid: '0b'.repeat(20) },
+    { mode: '100644', name: '...', oid: '0c'.repeat(20) },
+  ])
+  for (const bad of ['..', '.', 'a/b', '.GiT', '.git', '', 'x/', Buffer.from('é/x')]) {
+    assert.throws(() => parseTree(Buffer.concat([raw('100644', 'ok', id(1)), raw('100644', bad, id(7))]), 't'), /could escape or confuse/, String(bad))
+  }
+  assert.throws(() => parseTree(body.subarray(0, body.length - 3), 't'), /malformed \(truncated entry\)/)
+  assert.throws(() => parseTree(Buffer.from('100644'), 't'), /malformed \(no space after mode\)/)
+  assert.throws(() => parseTree(raw('100999', 'x', id(1)), 't'), /unknown mode/)
+  assert.equal(parseTree(new Uint8Array(0)), [])
+})
+
 test.run()
