@@ -33,6 +33,14 @@ export class SubtreeView implements LowerView {
     return this.base.list(dir)
   }
 
+  listCached(dir: LowerEntry) {
+    return this.base.listCached?.(dir)
+  }
+
+  knownSize(entry: LowerEntry) {
+    return this.base.knownSize?.(entry)
+  }
+
   lookupPath(path: string) {
     const rel = path.replace(/^\/+/, '')
     return this.base.lookupPath(rel === '' ? this.prefix : `${this.prefix}/${rel}`)

@@ -95,6 +95,16 @@ export class ClLowerView implements LowerView {
     return out
   }
 
+  listCached(dir: LowerEntry): Map<string, LowerEntry> | undefined {
+    const cl = dir.ref as ClDir | undefined
+    if (!cl || typeof cl !== 'object' || !('path' in cl)) return this.base.listCached?.(dir)
+    return undefined
+  }
+
+  knownSize(entry: LowerEntry): number | undefined {
+    return entry.local ? undefined : this.base.knownSize?.(entry)
+  }
+
   lookupPath(path: string): Promise<LowerEntry | undefined> {
     return walkPath(this, path)
   }

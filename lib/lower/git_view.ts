@@ -74,6 +74,15 @@ export class GitLowerView implements LowerView {
     return out
   }
 
+  listCached(dir: LowerEntry): Map<string, LowerEntry> | undefined {
+    return dir.kind === 'dir' && dir.oid ? this.listings.get(dir.oid) : undefined
+  }
+
+  knownSize(entry: LowerEntry): number | undefined {
+    if (entry.kind === 'dir' || entry.kind === 'submodule' || !entry.oid) return 0
+    return this.known(entry.oid)
+  }
+
   lookupPath(path: string): Promise<LowerEntry | undefined> {
     return walkPath(this, path)
   }

@@ -29,6 +29,11 @@ export interface LowerView {
   lookupPath(path: string): Promise<LowerEntry | undefined>
   /** Exact size of a file or symlink; fetched for the whole directory at once where possible. */
   size(entry: LowerEntry): Promise<number>
+  /** What `list` gives when it needs no I/O (the listing is in memory), else undefined. Optional:
+   *  lets a walk answer from memory without a promise per entry. */
+  listCached?(dir: LowerEntry): Map<string, LowerEntry> | undefined
+  /** What `size` gives when it is known without I/O, else undefined. Optional, as listCached. */
+  knownSize?(entry: LowerEntry): number | undefined
   /** Contents of a file, or the target of a symlink. */
   read(entry: LowerEntry): Promise<Uint8Array>
   /** True when reading the entry needs no network. */

@@ -160,7 +160,47 @@ export class OverlayCore {
     return (await this.lower.list(parent.below)).get(baseName(path))
   }
 
+  /**
+   * What `lookup` gives, when everything it needs is in memory: the parent's directory state and,
+   * beneath a lower-only parent, its lower listing. `null`: no entry there; `undefined`: not known
+   * without I/O (ask `lookup`). A walk answers most of its entries this way, without a promise.
+   */
+  lookupCached(path: string): OvNode | null | undefined {
+    if (path === '') {
+      const s = this.dirs.get('')
+      return s && { path, type: 'dir', upper: true, lower: s.below, opaque: s.opaque }
+    }
+    const i = path.lastIndexOf('/')
+    const name = i < 0 ? path : path.slice(i + 1)
+    if (isInternalName(name)) return null
+    const parent = this.dirStateCached(i < 0 ? '' : path.slice(0, i))
+    // An upper parent needs a look at the upper dir.
+    if (!parent || parent.upper) return undefined
+    if (parent.opaque || !parent.below) return null
+    const list = this.lower.listCached?.(parent.below)
+    if (!list) return undefined
+    const below = list.get(name)
+    return below ? { path, type: kindType(below), upper: false, lower: below } : null
+  }
+
+  /** `dirState` when known without I/O (cached, or made from a cached lookup), else undefined. */
+  private dirStateCached(path: string): DirState | undefined {
+    const cached = this.dirs.get(path)
+    if (cached || path === '') return cached
+    const node = this.lookupCached(path)
+    if (!node || node.type !== 'dir') return undefined
+    const state: DirState = { upper: node.upper, opaque: (node.opaque ?? false) && !node.origin, below: node.lower }
+    this.dirs.set(path, state)
+    return state
+  }
+
   async lookup(path: string): Promise<OvNode | undefined> {
+    const known = this.lookupCached(path)
+    return known !== undefined ? (known ?? undefined) : this.lookupFromLayers(path)
+  }
+
+  /** `lookup` without the in-memory shortcut: what the shortcut must always agree with. */
+  async lookupFromLayers(path: string): Promise<OvNode | undefined> {
     if (path === '') {
       const s = await this.dirState('')
       return { path, type: 'dir', upper: true, lower: s.below, opaque: s.opaque }
@@ -218,11 +258,21 @@ export class OverlayCore {
         blksize: 4096, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs,
       }
     }
-    const e = node.lower!
-    const size = node.type === 'dir' ? 4096 : await this.lowerSize(node.path, e)
+    return this.lowerAttr(node, node.type === 'dir' ? 4096 : await this.lowerSize(node.path, node.lower!))
+  }
+
+  /** What `getattr` gives for a lower node whose size is known without I/O, else undefined. */
+  attrCached(node: OvNode): Attr | undefined {
+    if (node.upper) return undefined
+    if (node.type === 'dir') return this.lowerAttr(node, 4096)
+    const size = this.lower.knownSize?.(node.lower!)
+    return size === undefined ? undefined : this.lowerAttr(node, size)
+  }
+
+  private lowerAttr(node: OvNode, size: number): Attr {
     const t = this.lower.mtimeMs
     return {
-      mode: TYPE_BITS[node.type] | e.perm, size, blocks: Math.ceil(size / 512), nlink: node.type === 'dir' ? 2 : 1,
+      mode: TYPE_BITS[node.type] | node.lower!.perm, size, blocks: Math.ceil(size / 512), nlink: node.type === 'dir' ? 2 : 1,
       uid: this.uid, gid: this.gid, rdev: 0, blksize: 4096, atimeMs: t, mtimeMs: t, ctimeMs: t,
     }
   }
@@ -254,6 +304,11 @@ export class OverlayCore {
     const node = await this.lookupOrThrow(path)
     if (node.type !== 'dir') throw fsError('ENOTDIR', path)
     const out: DirEntry[] = []
+    if (!node.upper) {
+      // Lower only: the listing as it is (nothing to merge or hide).
+      if (node.lower && node.lower.kind === 'dir') for (const [name, e] of await this.lower.list(node.lower)) out.push({ name, type: kindType(e) })
+      return out
+    }
     const seen = new Set<string>()
     const hidden = new Set<string>()
     if (node.upper) {

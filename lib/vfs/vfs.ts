@@ -135,7 +135,8 @@ export function createVfs(options: VfsOptions): Vfs {
   async function end(ino: number, path: string, atEnd: boolean): Promise<R.DirEnd> {
     if (!atEnd) return { end: false }
     listings.delete(ino)
-    const dir = await ov.lookup(path)
+    const known = ov.lookupCached(path)
+    const dir = known === undefined ? await ov.lookup(path) : (known ?? undefined)
     return { end: true, stable: dir !== undefined && !dir.upper && table.has(ino) && !table.isDetached(ino) }
   }
 
@@ -354,19 +355,23 @@ export function createVfs(options: VfsOptions): Vfs {
         }
         const e = entries[i - 2]
         const child = path === '' ? e.name : `${path}/${e.name}`
-        let found: { node: OvNode; attr: OvAttr } | undefined
-        try {
-          found = await resolve(child)
-        } catch {
-          found = undefined // gone since the listing was read: send the name only
+        // From memory when the overlay can (a walk of lower directories), else through lookup.
+        let node = ov.lookupCached(child)
+        let attr = node ? ov.attrCached(node) : undefined
+        if (node === undefined || (node && !attr)) {
+          try {
+            ;({ node, attr } = await resolve(child))
+          } catch {
+            node = null // gone since the listing was read: send the name only
+          }
         }
-        if (!found) {
+        if (!node || !attr) {
           if (!out.add({ off: i + 1, name: e.name, type: DT[e.type], entry: { nodeid: 0, attr: { ino: table.peekIno(child), mode: DT[e.type] } } })) break
           continue
         }
         // The reference is taken and the entry built in one synchronous step; given back if it did not fit.
-        const entry = entryFor(child, found.node, found.attr)
-        if (!out.add({ off: i + 1, name: e.name, type: found.attr.mode & C.S_IFMT, entry })) {
+        const entry = entryFor(child, node, attr)
+        if (!out.add({ off: i + 1, name: e.name, type: attr.mode & C.S_IFMT, entry })) {
           table.forget(entry.nodeid, 1)
           break
         }

@@ -130,17 +130,60 @@ const cases: Record<string, (e: Env, P: (p: string) => string) => Promise<void>>
   },
 }
 
+/** The in-memory answers (lookupCached, attrCached) agree with lookup and getattr through the
+ *  layers, wherever they answer: for every path there is, was, or never was. */
+async function cachedAgrees(ov: Overlay, paths: Iterable<string>, label: string) {
+  let answered = 0
+  for (const p of new Set(paths)) {
+    const fast = ov.lookupCached(p)
+    if (fast === undefined) continue
+    answered++
+    const slow = await ov.lookupFromLayers(p)
+    assert.equal(fast ?? undefined, slow, `${label}: lookupCached(${p})`)
+    const attr = fast && ov.attrCached(fast)
+    if (attr) assert.equal(attr, await ov.getattr(slow!), `${label}: attrCached(${p})`)
+  }
+  return answered
+}
+
 for (const [name, fn] of Object.entries(cases)) {
   test(name, async () => {
     const env = await setup()
     try {
+      const before = Object.keys(await snapshotPlain(env.plain))
       await fn(env, (p) => join(env.plain, p))
       await same(env, name)
+      const after = Object.keys(await snapshotPlain(env.plain))
+      const extra = ['nope', 'src/nope', 'src/.wh.a.ts', '.wh..wh..opq', 'src/lib/.wh..wh..opq', '.scorpio-work', 'README.md/x', '']
+      const all = [...before, ...after, ...extra, ...before.map((p) => `${p}/x`)]
+      await cachedAgrees(env.ov, all, name)
+      // And on a fresh overlay walked by lookups alone (its caches filled the other way round).
+      const again = new Overlay({ upperDir: env.upperDir, lower: await openLower(env.store, env.commit) })
+      await again.init()
+      await snapshotOverlay(again)
+      await cachedAgrees(again, all, `${name} (remount)`)
     } finally {
       await env.cleanup()
     }
   })
 }
+
+test('in-memory answers cover a walked lower tree (all but the root entries) and agree with the layers', async () => {
+  const env = await setup()
+  try {
+    const paths = Object.keys(await snapshotPlain(env.plain))
+    assert.is(paths.filter((p) => env.ov.lookupCached(p) !== undefined).length, 0, 'nothing known before a walk')
+    await snapshotOverlay(env.ov)
+    const nested = paths.filter((p) => p.includes('/'))
+    const answered = await cachedAgrees(env.ov, paths, 'walked')
+    assert.ok(nested.length > 5 && answered >= nested.length, `answered ${answered} of ${nested.length} nested paths`)
+    for (const p of nested) assert.ok(env.ov.lookupCached(p), p)
+    assert.is(env.ov.lookupCached('src/.wh.a.ts'), null, 'an internal name is never an entry')
+    assert.is(env.ov.lookupCached('src/nope'), null)
+  } finally {
+    await env.cleanup()
+  }
+})
 
 test('errors match a plain directory', async () => {
   const env = await setup()
