@@ -171,9 +171,14 @@ export class OverlayCore {
       return s && { path, type: 'dir', upper: true, lower: s.below, opaque: s.opaque }
     }
     const i = path.lastIndexOf('/')
-    const name = i < 0 ? path : path.slice(i + 1)
+    return i < 0 ? this.lookupCachedIn('', path, path) : this.lookupCachedIn(path.slice(0, i), path.slice(i + 1), path)
+  }
+
+  /** `lookupCached` of `path` (not the root), given as its directory and name (a listing passes
+   *  the same `dir` string for every entry: its cache key is hashed once). */
+  lookupCachedIn(dir: string, name: string, path: string): OvNode | null | undefined {
     if (isInternalName(name)) return null
-    const parent = this.dirStateCached(i < 0 ? '' : path.slice(0, i))
+    const parent = this.dirStateCached(dir)
     // An upper parent needs a look at the upper dir.
     if (!parent || parent.upper) return undefined
     if (parent.opaque || !parent.below) return null

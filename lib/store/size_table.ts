@@ -7,13 +7,19 @@ const EMPTY = 0
 /** Stored as size + 1; sizes from 2^32 - 1 up live in `big`. */
 const BIG = 0xffff_ffff
 
-const HEX40 = /^[0-9a-f]{40}$/
-
-function hexWord(oid: string, at: number): number {
+/** The 32-bit word of lower-case hex digits `oid[at .. at + 8)`, or -1 with `bad[0]` set when
+ *  one is not such a digit (validating here costs less than a regular expression per call). */
+function hexWord(oid: string, at: number, bad: Uint8Array): number {
   let w = 0
   for (let i = at; i < at + 8; i++) {
     const c = oid.charCodeAt(i)
-    const v = c <= 57 ? c - 48 : c - 87
+    let v: number
+    if (c >= 48 && c <= 57) v = c - 48
+    else if (c >= 97 && c <= 102) v = c - 87
+    else {
+      bad[0] = 1
+      return -1
+    }
     w = (w << 4) | v
   }
   return w
@@ -24,6 +30,7 @@ export class SizeTable {
   private vals = new Uint32Array(1024)
   private readonly big = new Map<string, number>()
   private readonly key = new Int32Array(5)
+  private readonly bad = new Uint8Array(1)
   private count = 0
 
   constructor(private readonly max = 500_000) {}
@@ -33,16 +40,16 @@ export class SizeTable {
   }
 
   get(oid: string): number | undefined {
-    if (!HEX40.test(oid)) return undefined
     const i = this.find(oid)
+    if (i < 0) return undefined
     const v = this.vals[i]
     if (v === EMPTY) return undefined
     return v === BIG ? this.big.get(oid) : v - 1
   }
 
   set(oid: string, size: number): void {
-    if (!HEX40.test(oid)) return
     let i = this.find(oid)
+    if (i < 0) return
     if (this.vals[i] === EMPTY) {
       if (this.count >= this.max) this.clear()
       else if ((this.count + 1) * 10 > this.vals.length * 7) this.resize(this.vals.length * 2)
@@ -70,10 +77,15 @@ export class SizeTable {
     } else this.vals[i] = size + 1
   }
 
-  /** The slot holding `oid`, or the empty slot where it would go; leaves its words in `key`. */
+  /** The slot holding `oid`, or the empty slot where it would go; leaves its words in `key`.
+   *  -1 when `oid` is not 40 lower-case hex digits. */
   private find(oid: string): number {
     const key = this.key
-    for (let w = 0; w < 5; w++) key[w] = hexWord(oid, w * 8)
+    const bad = this.bad
+    if (oid.length !== 40) return -1
+    bad[0] = 0
+    for (let w = 0; w < 5; w++) key[w] = hexWord(oid, w * 8, bad)
+    if (bad[0]) return -1
     const keys = this.keys
     const mask = this.vals.length - 1
     // Ids are SHA-1s: any of their words is a good hash.

@@ -126,7 +126,20 @@ export class InodeTable {
 
   /** Registers one more kernel reference to the entry at `path`; returns its id. Synchronous on purpose. */
   ref(path: string): number {
-    const s = this.ensure(path)
+    const i = path.lastIndexOf('/')
+    return i < 0 ? this.refIn('', path, path) : this.refIn(path.slice(0, i), path.slice(i + 1), path)
+  }
+
+  /** `ref` of `path`, given as its directory and name: a READDIRPLUS passes the same `dir` string
+   *  for every entry, so finding the directory costs no slice and no string compare. */
+  refIn(dir: string, name: string, path: string): number {
+    let s = ROOT
+    if (path !== '') {
+      const d = dir === '' ? ROOT : this.ensureDir(dir)
+      const hash = nameHash(d, name)
+      s = this.child(d, name, hash)
+      if (s < 0) s = this.create(d, name, hash)
+    }
     if (!(this.flags[s] & LIVE)) {
       let ino = pathIno(path)
       while (this.slotOf(ino) >= 0) ino = ino + 1 >= MASK ? 2 : ino + 1
@@ -359,17 +372,6 @@ export class InodeTable {
     const i = path.lastIndexOf('/')
     const dir = i < 0 ? ROOT : this.findDir(path.slice(0, i), false)
     return dir < 0 ? -1 : this.child(dir, i < 0 ? path : path.slice(i + 1))
-  }
-
-  /** The attached record at `path`, created (not live) with its parents if missing. */
-  private ensure(path: string): number {
-    if (path === '') return ROOT
-    const i = path.lastIndexOf('/')
-    const dir = i < 0 ? ROOT : this.ensureDir(path.slice(0, i))
-    const name = i < 0 ? path : path.slice(i + 1)
-    const hash = nameHash(dir, name)
-    const s = this.child(dir, name, hash)
-    return s >= 0 ? s : this.create(dir, name, hash)
   }
 
   private ensureDir(dir: string): number {

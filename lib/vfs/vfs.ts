@@ -89,8 +89,8 @@ export function createVfs(options: VfsOptions): Vfs {
   }
 
   /** Builds the entry reply and takes the kernel reference in one synchronous step. */
-  function entryFor(path: string, node: OvNode, attr: OvAttr): R.EntryOut {
-    const ino = table.ref(path)
+  function entryFor(path: string, node: OvNode, attr: OvAttr, dir?: string, name?: string): R.EntryOut {
+    const ino = dir === undefined ? table.ref(path) : table.refIn(dir, name!, path)
     const fattr = toFuseAttr(ino, attr)
     table.remember(ino, fattr)
     const t = timeout(node)
@@ -356,7 +356,7 @@ export function createVfs(options: VfsOptions): Vfs {
         const e = entries[i - 2]
         const child = path === '' ? e.name : `${path}/${e.name}`
         // From memory when the overlay can (a walk of lower directories), else through lookup.
-        let node = ov.lookupCached(child)
+        let node = ov.lookupCachedIn(path, e.name, child)
         let attr = node ? ov.attrCached(node) : undefined
         if (node === undefined || (node && !attr)) {
           try {
@@ -370,7 +370,7 @@ export function createVfs(options: VfsOptions): Vfs {
           continue
         }
         // The reference is taken and the entry built in one synchronous step; given back if it did not fit.
-        const entry = entryFor(child, node, attr)
+        const entry = entryFor(child, node, attr, path, e.name)
         if (!out.add({ off: i + 1, name: e.name, type: attr.mode & C.S_IFMT, entry })) {
           table.forget(entry.nodeid, 1)
           break
