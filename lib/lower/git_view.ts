@@ -32,7 +32,9 @@ export function entryFromGit(mode: string, oid: Oid, group?: SizeGroup): LowerEn
   }
 }
 
-/** Blob ids per size request when sizing a whole commit ahead of need. */
+/** Blob ids per size request when sizing a whole commit ahead of need: the first part small
+ *  (a walk waits for it), the next ones four times larger up to the last size. */
+const BULK_SIZE_FIRST = 500
 const BULK_SIZE_BATCH = 20_000
 
 /** Directory listings kept built. A walk touches each directory's listing in a burst (its READDIR
@@ -47,6 +49,10 @@ export class GitLowerView implements LowerView {
   /** Sizes, only for a store that does not remember them (see known()). */
   private readonly sizes = new Map<Oid, number>()
   private bulkSizes?: Promise<void>
+  private bulkDone = false
+  /** Settles when the next part of the bulk sizing is in (or the bulk is over). */
+  private bulkStep: Promise<void> = Promise.resolve()
+  private wakeStep: () => void = () => {}
 
   constructor(
     readonly store: ObjectStore,
@@ -102,13 +108,21 @@ export class GitLowerView implements LowerView {
     const known = this.known(entry.oid)
     if (known !== undefined) return known
     if (this.bulkSizes) {
-      await this.bulkSizes
-      const n = this.known(entry.oid)
-      if (n !== undefined) return n
+      // The parts arrive in the order a walk visits the directories: wait for the part holding
+      // this id, not for the whole commit.
+      while (!this.bulkDone) {
+        await this.bulkStep
+        const n = this.known(entry.oid)
+        if (n !== undefined) return n
+      }
     } else if (this.store.cheapSizes) {
       // The first size miss answers its own directory at once and starts sizing the whole commit
       // in a few large requests, so a walk (find, ls -lR, a build) does not cost a request per directory.
-      this.bulkSizes = this.sizeEverything()
+      this.nextStep()
+      this.bulkSizes = this.sizeEverything().finally(() => {
+        this.bulkDone = true
+        this.wakeStep()
+      })
     }
     const group = entry.ref as SizeGroup | undefined
     if (group && group.oids.length > 1) {
@@ -129,30 +143,50 @@ export class GitLowerView implements LowerView {
     return n
   }
 
-  /** Sizes every blob of the commit, a part at a time as the trees are walked (no list of all ids). */
+  /** Wakes the size() calls waiting for the bulk sizing to move on. */
+  private nextStep(): void {
+    const wake = this.wakeStep
+    this.bulkStep = new Promise((r) => (this.wakeStep = r))
+    wake()
+  }
+
+  /**
+   * Sizes every blob of the commit, a part at a time as the trees are walked (no list of all ids):
+   * directories in the order `find` or `ls -R` visit them (depth first, entries in tree order), a
+   * part's request under way while the walk gathers the next one.
+   */
   private async sizeEverything(): Promise<void> {
+    let inFlight: Promise<void> = Promise.resolve()
     try {
       let part: Oid[] = []
-      const flush = async () => {
-        const sizes = await this.store.cheapSizes!(part)
+      let batch = BULK_SIZE_FIRST
+      const flush = async (ids: Oid[]) => {
+        const sizes = await this.store.cheapSizes!(ids)
         // Keyed by our own id strings, not the reply's (which may be slices of a large text).
-        for (const oid of part) {
+        for (const oid of ids) {
           const n = sizes.get(oid)
           if (n !== undefined) this.learn(oid, n)
         }
-        part = []
+        this.nextStep()
       }
       const stack: Oid[] = [this.root.oid!]
       while (stack.length) {
-        for (const e of await this.store.readTree(stack.pop()!, { keep: false })) {
-          if (e.mode === '40000') stack.push(e.oid)
-          else if (e.mode !== '160000' && this.known(e.oid) === undefined) part.push(e.oid)
+        const entries = await this.store.readTree(stack.pop()!, { keep: false })
+        for (const e of entries) if (e.mode !== '40000' && e.mode !== '160000' && this.known(e.oid) === undefined) part.push(e.oid)
+        for (let k = entries.length - 1; k >= 0; k--) if (entries[k].mode === '40000') stack.push(entries[k].oid)
+        if (part.length >= batch) {
+          await inFlight
+          inFlight = flush(part)
+          inFlight.catch(() => {}) // surfaced by the next await
+          part = []
+          batch = Math.min(batch * 4, BULK_SIZE_BATCH)
         }
-        if (part.length >= BULK_SIZE_BATCH) await flush()
       }
-      if (part.length) await flush()
+      await inFlight
+      if (part.length) await flush(part)
     } catch {
       // Sizing ahead is an optimisation: each miss still asks for its own directory.
+      await inFlight.catch(() => {})
     }
   }
 
