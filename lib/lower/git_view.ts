@@ -65,10 +65,27 @@ export class GitLowerView implements LowerView {
 
   async list(dir: LowerEntry): Promise<Map<string, LowerEntry>> {
     if (dir.kind !== 'dir' || !dir.oid) return new Map()
-    const cached = this.listings.get(dir.oid)
+    const cached = this.listCached(dir)
     if (cached) return cached
     // The listing built here is what stays; the parsed entries need no cache of their own.
-    const entries: TreeEntry[] = await this.store.readTree(dir.oid, { keep: false })
+    return this.build(dir.oid, await this.store.readTree(dir.oid, { keep: false }))
+  }
+
+  /** `list` without I/O: a listing kept, or built from a tree the store holds in memory. */
+  listCached(dir: LowerEntry): Map<string, LowerEntry> | undefined {
+    if (dir.kind !== 'dir' || !dir.oid) return undefined
+    const kept = this.listings.get(dir.oid)
+    if (kept || !this.store.readTreeNow) return kept
+    let entries: TreeEntry[] | undefined
+    try {
+      entries = this.store.readTreeNow(dir.oid, { keep: false })
+    } catch {
+      return undefined // list() reports it
+    }
+    return entries && this.build(dir.oid, entries)
+  }
+
+  private build(oid: Oid, entries: TreeEntry[]): Map<string, LowerEntry> {
     const group: SizeGroup = { oids: [] }
     const out = new Map<string, LowerEntry>()
     for (const e of entries) {
@@ -76,12 +93,8 @@ export class GitLowerView implements LowerView {
       if (entry.kind === 'file' || entry.kind === 'symlink') group.oids.push(e.oid)
       out.set(e.name, entry)
     }
-    this.listings.set(dir.oid, out)
+    this.listings.set(oid, out)
     return out
-  }
-
-  listCached(dir: LowerEntry): Map<string, LowerEntry> | undefined {
-    return dir.kind === 'dir' && dir.oid ? this.listings.get(dir.oid) : undefined
   }
 
   knownSize(entry: LowerEntry): number | undefined {

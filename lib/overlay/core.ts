@@ -305,13 +305,30 @@ export class OverlayCore {
     return fsError('EIO', `${what} ${path}: ${msg}`)
   }
 
+  /** What `readdir` gives for a lower-only directory whose listing is in memory, else undefined. */
+  readdirCached(path: string): DirEntry[] | undefined {
+    const node = this.lookupCached(path)
+    if (!node || node.upper || node.type !== 'dir') return undefined
+    if (!node.lower || node.lower.kind !== 'dir') return []
+    const list = this.lower.listCached?.(node.lower)
+    if (!list) return undefined
+    const out: DirEntry[] = []
+    for (const [name, e] of list) out.push({ name, type: kindType(e) })
+    return out
+  }
+
   async readdir(path: string): Promise<DirEntry[]> {
+    return this.readdirCached(path) ?? this.readdirFromLayers(path)
+  }
+
+  /** `readdir` without the in-memory shortcut: what the shortcut must always agree with. */
+  async readdirFromLayers(path: string): Promise<DirEntry[]> {
     const node = await this.lookupOrThrow(path)
     if (node.type !== 'dir') throw fsError('ENOTDIR', path)
     const out: DirEntry[] = []
     if (!node.upper) {
       // Lower only: the listing as it is (nothing to merge or hide).
-      if (node.lower && node.lower.kind === 'dir') for (const [name, e] of await this.lower.list(node.lower)) out.push({ name, type: kindType(e) })
+      if (node.lower?.kind === 'dir') for (const [name, e] of await this.lower.list(node.lower)) out.push({ name, type: kindType(e) })
       return out
     }
     const seen = new Set<string>()

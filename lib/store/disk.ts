@@ -139,27 +139,43 @@ export class DiskObjectDb {
   private async readPacked(oid: Oid, rescan: boolean, found?: PackLoc): Promise<StoredObject | null> {
     const loc = found ?? (await this.locate(oid, rescan))
     if (!loc) return null
+    const hot = this.readHot(oid, loc)
+    if (hot !== undefined) return hot
+    const buf = await loc.pack.read(loc.offset, loc.length).catch(() => null)
+    return this.packedRead(oid, loc, buf && this.verify(buf, oid))
+  }
+
+  /** The object when it lies in a pack held in memory (no I/O), null when it is corrupt there,
+   *  undefined when it is not in such a pack. */
+  readNow(oid: Oid): StoredObject | null | undefined {
+    const loc = this.bad.has(oid) ? null : this.packs.locate(oid)
+    return loc ? this.readHot(oid, loc) : undefined
+  }
+
+  private readHot(oid: Oid, loc: PackLoc): StoredObject | null | undefined {
     const pack = loc.pack
-    let o: StoredObject | null
     const hot = pack.hotView(loc.offset, loc.length)
-    if (hot) {
-      // The in-memory copy cannot change: each record is hashed once, not on every read.
-      const known = pack.isChecked(loc.index)
-      o = known ? parseRecord(hot) : this.verify(hot, oid)
-      if (o) {
-        if (!known) pack.markChecked(loc.index)
-        // A copy: the caller owns what it gets (the pack's buffer is shared).
-        o = { type: o.type, body: Uint8Array.prototype.slice.call(o.body) as Uint8Array }
-      }
-    } else {
-      const buf = await pack.read(loc.offset, loc.length).catch(() => null)
-      o = buf && this.verify(buf, oid)
+    if (!hot) return undefined
+    // The in-memory copy cannot change: each record is hashed once, not on every read.
+    const known = pack.isChecked(loc.index)
+    let o = known ? parseRecord(hot) : this.verify(hot, oid)
+    if (o) {
+      if (!known) pack.markChecked(loc.index)
+      // A copy: the caller owns what it gets (the pack's buffer is shared).
+      o = { type: o.type, body: Uint8Array.prototype.slice.call(o.body) as Uint8Array }
     }
+    return this.packedRead(oid, loc, o)
+  }
+
+  /** Bookkeeping after a read from a pack: a bad record is noted (and re-fetched by the caller),
+   *  the pack's mtime shows its use (gc). */
+  private packedRead(oid: Oid, loc: PackLoc, o: StoredObject | null): StoredObject | null {
     if (!o) {
       this.bad.add(oid)
       this.onCorrupt?.(oid)
       return null
     }
+    const pack = loc.pack
     const last = this.packTouched.get(pack.name) ?? 0
     if (Date.now() - last > TOUCH_AFTER_MS) {
       this.packTouched.set(pack.name, Date.now())

@@ -574,6 +574,17 @@ export class Store implements ObjectStore {
     return entries
   }
 
+  readTreeNow(oid: Oid, options: { keep?: boolean } = {}): TreeEntry[] | undefined {
+    const cached = this.trees.get(oid)
+    if (cached) return cached
+    const o = this.mem.get(oid) ?? this.provisional.get(oid) ?? this.db.readNow(oid)
+    if (!o || o.type !== 'tree') return undefined // not in memory, or for readTree to report
+    const entries = parseTree(o.body, oid)
+    if (options.keep !== false) this.trees.set(oid, entries)
+    this.mem.delete(oid)
+    return entries
+  }
+
   async readBlob(oid: Oid): Promise<Uint8Array> {
     const o = await this.readObject(oid)
     if (o.type !== 'blob') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a blob`)

@@ -51,6 +51,9 @@ export interface ObjectStore {
   /** Entries of a tree; fetched if missing. Entry names were validated on arrival. `keep: false`
    *  when the caller keeps what it needs itself (the parsed entries are then not cached). */
   readTree(oid: Oid, options?: { keep?: boolean }): Promise<TreeEntry[]>
+  /** What `readTree` gives when the tree is in memory (parsed, or in a pack held in memory), else
+   *  undefined: no I/O, no waiting. Optional. */
+  readTreeNow?(oid: Oid, options?: { keep?: boolean }): TreeEntry[] | undefined
   /** Contents of a blob: memory → disk → remote (batched with other misses, single-flight per id). */
   readBlob(oid: Oid): Promise<Uint8Array>
   /** Exact size of a blob, without downloading it where the remote can say. Never a guess. */

@@ -119,12 +119,17 @@ export function createVfs(options: VfsOptions): Vfs {
    * following chunks of the same pass (a pass ends with the chunk that reaches the end), so a big
    * directory is listed once per pass, not once per reply.
    */
-  async function listing(ino: number, offset: number): Promise<Listing> {
+  function listing(ino: number, offset: number): Listing | Promise<Listing> {
     const cached = offset > 0 ? listings.get(ino) : undefined
     if (cached) return cached
     const path = pathOf(ino)
     if (table.isDetached(ino)) return { path, entries: [] }
-    const l: Listing = { path, entries: await ov.readdir(path) }
+    // A lower directory in memory is listed at once; anything else through the overlay's layers.
+    const now = ov.readdirCached(path)
+    return now ? keep(ino, { path, entries: now }) : ov.readdir(path).then((entries) => keep(ino, { path, entries }))
+  }
+
+  function keep(ino: number, l: Listing): Listing {
     listings.delete(ino)
     listings.set(ino, l)
     if (listings.size > MAX_LISTINGS) listings.delete(listings.keys().next().value!)
@@ -132,11 +137,15 @@ export function createVfs(options: VfsOptions): Vfs {
   }
 
   /** After a READDIR(PLUS) chunk: a lower-only directory's end never moves until a change. */
-  async function end(ino: number, path: string, atEnd: boolean): Promise<R.DirEnd> {
+  function end(ino: number, path: string, atEnd: boolean): R.DirEnd | Promise<R.DirEnd> {
     if (!atEnd) return { end: false }
     listings.delete(ino)
     const known = ov.lookupCached(path)
-    const dir = known === undefined ? await ov.lookup(path) : (known ?? undefined)
+    if (known === undefined) return ov.lookup(path).then((dir) => ended(ino, dir))
+    return ended(ino, known ?? undefined)
+  }
+
+  function ended(ino: number, dir: OvNode | undefined): R.DirEnd {
     return { end: true, stable: dir !== undefined && !dir.upper && table.has(ino) && !table.isDetached(ino) }
   }
 
@@ -327,7 +336,8 @@ export function createVfs(options: VfsOptions): Vfs {
     // made behind its back (checkout, commit, discard) go through switchBase, which invalidates the
     // directories concerned. READDIR(PLUS) is therefore stateless (fh 0): by inode and offset.
     async readdir(_ctx, { ino, offset }, out) {
-      const { path, entries } = await listing(ino, offset)
+      const l = listing(ino, offset)
+      const { path, entries } = l instanceof Promise ? await l : l
       const total = entries.length + 2
       let i = offset
       for (; i < total; i++) {
@@ -344,7 +354,8 @@ export function createVfs(options: VfsOptions): Vfs {
     },
 
     async readdirplus(_ctx, { ino, offset }, out) {
-      const { path, entries } = await listing(ino, offset)
+      const l = listing(ino, offset)
+      const { path, entries } = l instanceof Promise ? await l : l
       const total = entries.length + 2
       let i = offset
       for (; i < total; i++) {

@@ -142,6 +142,8 @@ async function cachedAgrees(ov: Overlay, paths: Iterable<string>, label: string)
     assert.equal(fast ?? undefined, slow, `${label}: lookupCached(${p})`)
     const attr = fast && ov.attrCached(fast)
     if (attr) assert.equal(attr, await ov.getattr(slow!), `${label}: attrCached(${p})`)
+    const listed = ov.readdirCached(p)
+    if (listed) assert.equal(listed, await ov.readdirFromLayers(p), `${label}: readdirCached(${p})`)
   }
   return answered
 }
@@ -171,13 +173,17 @@ for (const [name, fn] of Object.entries(cases)) {
 test('in-memory answers cover a walked lower tree (all but the root entries) and agree with the layers', async () => {
   const env = await setup()
   try {
-    const paths = Object.keys(await snapshotPlain(env.plain))
+    const plain = await snapshotPlain(env.plain)
+    const paths = Object.keys(plain)
     assert.is(paths.filter((p) => env.ov.lookupCached(p) !== undefined).length, 0, 'nothing known before a walk')
     await snapshotOverlay(env.ov)
     const nested = paths.filter((p) => p.includes('/'))
     const answered = await cachedAgrees(env.ov, paths, 'walked')
     assert.ok(nested.length > 5 && answered >= nested.length, `answered ${answered} of ${nested.length} nested paths`)
     for (const p of nested) assert.ok(env.ov.lookupCached(p), p)
+    const dirs = nested.filter((p) => plain[p].startsWith('dir'))
+    assert.ok(dirs.length > 2)
+    for (const p of dirs) assert.ok(env.ov.readdirCached(p), `readdirCached(${p})`)
     assert.is(env.ov.lookupCached('src/.wh.a.ts'), null, 'an internal name is never an entry')
     assert.is(env.ov.lookupCached('src/nope'), null)
   } finally {
