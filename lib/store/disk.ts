@@ -146,13 +146,14 @@ export class DiskObjectDb {
   }
 
   /** The object when it lies in a pack held in memory (no I/O), null when it is corrupt there,
-   *  undefined when it is not in such a pack. */
-  readNow(oid: Oid): StoredObject | null | undefined {
+   *  undefined when it is not in such a pack. With `view`, the body is a view of the pack's
+   *  memory: to be read at once (parsed), never kept or changed. */
+  readNow(oid: Oid, options: { view?: boolean } = {}): StoredObject | null | undefined {
     const loc = this.bad.has(oid) ? null : this.packs.locate(oid)
-    return loc ? this.readHot(oid, loc) : undefined
+    return loc ? this.readHot(oid, loc, options.view) : undefined
   }
 
-  private readHot(oid: Oid, loc: PackLoc): StoredObject | null | undefined {
+  private readHot(oid: Oid, loc: PackLoc, view = false): StoredObject | null | undefined {
     const pack = loc.pack
     const hot = pack.hotView(loc.offset, loc.length)
     if (!hot) return undefined
@@ -162,7 +163,7 @@ export class DiskObjectDb {
     if (o) {
       if (!known) pack.markChecked(loc.index)
       // A copy: the caller owns what it gets (the pack's buffer is shared).
-      o = { type: o.type, body: Uint8Array.prototype.slice.call(o.body) as Uint8Array }
+      if (!view) o = { type: o.type, body: Uint8Array.prototype.slice.call(o.body) as Uint8Array }
     }
     return this.packedRead(oid, loc, o)
   }

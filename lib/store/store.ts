@@ -577,7 +577,8 @@ export class Store implements ObjectStore {
   readTreeNow(oid: Oid, options: { keep?: boolean } = {}): TreeEntry[] | undefined {
     const cached = this.trees.get(oid)
     if (cached) return cached
-    const o = this.mem.get(oid) ?? this.provisional.get(oid) ?? this.db.readNow(oid)
+    // A view of the pack's memory is enough: parsed at once, not kept.
+    const o = this.mem.get(oid) ?? this.provisional.get(oid) ?? this.db.readNow(oid, { view: true })
     if (!o || o.type !== 'tree') return undefined // not in memory, or for readTree to report
     const entries = parseTree(o.body, oid)
     if (options.keep !== false) this.trees.set(oid, entries)

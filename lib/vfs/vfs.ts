@@ -35,17 +35,17 @@ export interface Vfs {
 }
 
 type Handle = { file: OvHandle; ino: number }
-type Listing = { path: string; entries: DirEntry[] }
+type Listing = { path: string; entries: DirEntry[]; base: number }
 /** Directories whose listing is kept between the chunks of one READDIR pass. */
 const MAX_LISTINGS = 256
 
 const DT: Record<string, number> = { file: C.S_IFREG, dir: C.S_IFDIR, symlink: C.S_IFLNK, other: 0 }
 
 const NO_ATTR: R.Attr = { ino: 0, mode: 0, size: 0, nlink: 0 }
+const s = (ms: number) => Math.floor(ms / 1000)
+const ns = (ms: number) => Math.floor((ms % 1000) * 1e6)
 
 function toFuseAttr(ino: number, a: OvAttr): R.Attr {
-  const s = (ms: number) => Math.floor(ms / 1000)
-  const ns = (ms: number) => Math.floor((ms % 1000) * 1e6)
   return {
     ino, mode: a.mode, size: a.size, blocks: a.blocks, nlink: a.nlink, uid: a.uid, gid: a.gid, rdev: a.rdev,
     blksize: a.blksize, atime: s(a.atimeMs), atimensec: ns(a.atimeMs), mtime: s(a.mtimeMs), mtimensec: ns(a.mtimeMs),
@@ -66,6 +66,8 @@ export function createVfs(options: VfsOptions): Vfs {
   const table = new InodeTable()
   const handles = new Map<number, Handle>()
   const listings = new Map<number, Listing>()
+  /** Base moves so far (switchBase). */
+  let bases = 0
   let nextFh = 1
   let mount: FuseMount | undefined
 
@@ -123,23 +125,25 @@ export function createVfs(options: VfsOptions): Vfs {
     const cached = offset > 0 ? listings.get(ino) : undefined
     if (cached) return cached
     const path = pathOf(ino)
-    if (table.isDetached(ino)) return { path, entries: [] }
+    const base = bases
+    if (table.isDetached(ino)) return { path, entries: [], base }
     // A lower directory in memory is listed at once; anything else through the overlay's layers.
     const now = ov.readdirCached(path)
-    return now ? keep(ino, { path, entries: now }) : ov.readdir(path).then((entries) => keep(ino, { path, entries }))
+    return now ? { path, entries: now, base } : ov.readdir(path).then((entries) => ({ path, entries, base }))
   }
 
-  function keep(ino: number, l: Listing): Listing {
+  /** After a chunk: the listing is kept for the next chunk of the pass, dropped at its end. */
+  function keep(ino: number, l: Listing, atEnd: boolean): void {
     listings.delete(ino)
+    // Not across a base move (switchBase): that listing may be stale.
+    if (atEnd || l.base !== bases) return
     listings.set(ino, l)
     if (listings.size > MAX_LISTINGS) listings.delete(listings.keys().next().value!)
-    return l
   }
 
   /** After a READDIR(PLUS) chunk: a lower-only directory's end never moves until a change. */
   function end(ino: number, path: string, atEnd: boolean): R.DirEnd | Promise<R.DirEnd> {
     if (!atEnd) return { end: false }
-    listings.delete(ino)
     const known = ov.lookupCached(path)
     if (known === undefined) return ov.lookup(path).then((dir) => ended(ino, dir))
     return ended(ino, known ?? undefined)
@@ -336,8 +340,9 @@ export function createVfs(options: VfsOptions): Vfs {
     // made behind its back (checkout, commit, discard) go through switchBase, which invalidates the
     // directories concerned. READDIR(PLUS) is therefore stateless (fh 0): by inode and offset.
     async readdir(_ctx, { ino, offset }, out) {
-      const l = listing(ino, offset)
-      const { path, entries } = l instanceof Promise ? await l : l
+      const got = listing(ino, offset)
+      const l = got instanceof Promise ? await got : got
+      const { path, entries } = l
       const total = entries.length + 2
       let i = offset
       for (; i < total; i++) {
@@ -350,12 +355,14 @@ export function createVfs(options: VfsOptions): Vfs {
         }
         if (!out.add(d)) break
       }
+      keep(ino, l, i >= total)
       return end(ino, path, i >= total)
     },
 
     async readdirplus(_ctx, { ino, offset }, out) {
-      const l = listing(ino, offset)
-      const { path, entries } = l instanceof Promise ? await l : l
+      const got = listing(ino, offset)
+      const l = got instanceof Promise ? await got : got
+      const { path, entries } = l
       const total = entries.length + 2
       let i = offset
       for (; i < total; i++) {
@@ -387,6 +394,7 @@ export function createVfs(options: VfsOptions): Vfs {
           break
         }
       }
+      keep(ino, l, i >= total)
       return end(ino, path, i >= total)
     },
 
@@ -414,6 +422,7 @@ export function createVfs(options: VfsOptions): Vfs {
     ov.switchLower(lower)
     // Listings kept between READDIR chunks may be stale now.
     listings.clear()
+    bases++
     const notes: Promise<void>[] = []
     const inval = (p: Promise<void>) => notes.push(p.catch((e) => log(`scorpio: invalidation failed: ${e?.message ?? e}`)))
     // Without a list, every path the kernel holds may have changed; the root keeps its inode.
