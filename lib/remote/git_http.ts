@@ -196,8 +196,21 @@ export class GitHttpRemote implements Remote {
       for (;;) {
         const line = await r.readLine()
         if (line === null) break
-        const [oid, size] = line.split(' ')
-        if (size && /^\d+$/.test(size) && asked.has(oid)) sizes.set(oid, Number(size))
+        // `<oid> <size>`: split by hand (100k lines for a commit's blobs).
+        const sp = line.indexOf(' ')
+        if (sp < 0) continue
+        let end = line.indexOf(' ', sp + 1)
+        if (end < 0) end = line.length
+        const oid = line.slice(0, sp)
+        if (end === sp + 1 || !asked.has(oid)) continue
+        let size = 0
+        let k = sp + 1
+        for (; k < end; k++) {
+          const d = line.charCodeAt(k) - 48
+          if (d < 0 || d > 9) break
+          size = size * 10 + d
+        }
+        if (k === end) sizes.set(oid, end - sp - 1 > 15 ? Number(line.slice(sp + 1, end)) : size)
       }
     }
     return sizes

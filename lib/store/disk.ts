@@ -289,17 +289,27 @@ export class DiskObjectDb {
   async sizeMany(oids: Oid[]): Promise<({ type: ObjectType; size: number } | null)[]> {
     await this.packs.refresh()
     const subs = new Set(await fsp.readdir(this.dir).catch(() => [] as string[]))
-    return Promise.all(
-      oids.map(async (oid) => {
-        const loc = this.bad.has(oid) ? null : this.packs.locate(oid)
-        if (loc) {
-          const head = await loc.pack.read(loc.offset, Math.min(40, loc.length)).catch(() => null)
-          const h = head && parseHeader(head)
-          if (h && h.start + h.size === loc.length) return { type: h.type, size: h.size }
-        }
-        return subs.has(oid.slice(0, 2)) ? this.size(oid) : null
-      }),
-    )
+    const out: ({ type: ObjectType; size: number } | null)[] = new Array(oids.length).fill(null)
+    // Only ids found somewhere cost a promise (a blobless cache finds none of a commit's blobs).
+    const reads: Promise<void>[] = []
+    for (let i = 0; i < oids.length; i++) {
+      const oid = oids[i]
+      const loc = this.bad.has(oid) ? null : this.packs.locate(oid)
+      const loose = subs.has(oid.slice(0, 2))
+      if (!loc && !loose) continue
+      reads.push(
+        (async () => {
+          if (loc) {
+            const head = await loc.pack.read(loc.offset, Math.min(40, loc.length)).catch(() => null)
+            const h = head && parseHeader(head)
+            if (h && h.start + h.size === loc.length) return void (out[i] = { type: h.type, size: h.size })
+          }
+          if (loose) out[i] = await this.size(oid)
+        })(),
+      )
+    }
+    await Promise.all(reads)
+    return out
   }
 
   /** Size from the header (and the file length agreeing with it), without reading the body. */
