@@ -5,6 +5,10 @@ import { UsageError } from '../errors.ts'
 import type { ObjectStore, Oid, TreeEntry } from '../store/types.ts'
 import { splitPath, walkPath, type LowerEntry, type LowerView } from './types.ts'
 
+/** lru-cache's get() makes an options object per call unless it is given one (a walk calls it
+ *  for every entry): a shared one, never read back. */
+const GET = {}
+
 /** Files of one directory listing share a group, so one `blobSizes` call sizes them all. */
 interface SizeGroup {
   oids: Oid[]
@@ -74,7 +78,7 @@ export class GitLowerView implements LowerView {
   /** `list` without I/O: a listing kept, or built from a tree the store holds in memory. */
   listCached(dir: LowerEntry): Map<string, LowerEntry> | undefined {
     if (dir.kind !== 'dir' || !dir.oid) return undefined
-    const kept = this.listings.get(dir.oid)
+    const kept = this.listings.get(dir.oid, GET)
     if (kept || !this.store.readTreeNow) return kept
     let entries: TreeEntry[] | undefined
     try {
@@ -183,8 +187,13 @@ export class GitLowerView implements LowerView {
         this.nextStep()
       }
       const stack: Oid[] = [this.root.oid!]
+      let inMemory = 0
       while (stack.length) {
-        const entries = await this.store.readTree(stack.pop()!, { keep: false })
+        const oid = stack.pop()!
+        let entries = this.store.readTreeNow?.(oid, { keep: false })
+        if (!entries) entries = await this.store.readTree(oid, { keep: false })
+        // Trees read from memory never wait: let requests in now and then.
+        else if (++inMemory % 1000 === 0) await new Promise((r) => setImmediate(r))
         for (const e of entries) if (e.mode !== '40000' && e.mode !== '160000' && this.known(e.oid) === undefined) part.push(e.oid)
         for (let k = entries.length - 1; k >= 0; k--) if (entries[k].mode === '40000') stack.push(entries[k].oid)
         if (part.length >= batch) {

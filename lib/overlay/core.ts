@@ -9,6 +9,10 @@ import { fsError, isErrno } from './errors.ts'
 import { loadOrigins } from './xattr.ts'
 import { isInternalName, isWhiteoutStat, OPAQUE_MARKER, UPPER_WORK_DIR, WHITEOUT_PREFIX, whiteoutTarget, type Origin } from './upper_format.ts'
 
+/** lru-cache's get() makes an options object per call unless it is given one (a walk calls it
+ *  for every entry): a shared one, never read back. */
+const GET = {}
+
 export type NodeType = 'file' | 'dir' | 'symlink' | 'other'
 
 export interface OvNode {
@@ -131,7 +135,7 @@ export class OverlayCore {
   }
 
   protected async dirState(path: string): Promise<DirState> {
-    const cached = this.dirs.get(path)
+    const cached = this.dirs.get(path, GET)
     if (cached) return cached
     let state: DirState
     if (path === '') {
@@ -148,7 +152,7 @@ export class OverlayCore {
   }
 
   protected markUpperDir(path: string): void {
-    const s = this.dirs.get(path)
+    const s = this.dirs.get(path, GET)
     if (s) s.upper = true
   }
 
@@ -167,7 +171,7 @@ export class OverlayCore {
    */
   lookupCached(path: string): OvNode | null | undefined {
     if (path === '') {
-      const s = this.dirs.get('')
+      const s = this.dirs.get('', GET)
       return s && { path, type: 'dir', upper: true, lower: s.below, opaque: s.opaque }
     }
     const i = path.lastIndexOf('/')
@@ -190,7 +194,7 @@ export class OverlayCore {
 
   /** `dirState` when known without I/O (cached, or made from a cached lookup), else undefined. */
   private dirStateCached(path: string): DirState | undefined {
-    const cached = this.dirs.get(path)
+    const cached = this.dirs.get(path, GET)
     if (cached || path === '') return cached
     const node = this.lookupCached(path)
     if (!node || node.type !== 'dir') return undefined

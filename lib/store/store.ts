@@ -24,6 +24,10 @@ import { allPinned, pinObjects, unpinObjects } from './pins.ts'
 import { pushCommit, type PushResult } from './push.ts'
 import type { CommitInfo, FetchProgress, ObjectStore, ObjectType, Oid, TreeEntry } from './types.ts'
 
+/** lru-cache's get() makes an options object per call unless it is given one (a walk calls it
+ *  for every entry): a shared one, never read back. */
+const GET = {}
+
 export interface StoreOptions {
   memoryBytes?: number
   /** Batching window for misses, in ms (default 3). */
@@ -538,13 +542,13 @@ export class Store implements ObjectStore {
 
   /** readObject; with `keep` false, an object read from disk is not put in the memory LRU. */
   private async readObjectKept(oid: Oid, keep: boolean): Promise<{ type: ObjectType; body: Uint8Array }> {
-    const m = this.mem.get(oid) ?? this.provisional.get(oid)
+    const m = this.mem.get(oid, GET) ?? this.provisional.get(oid)
     if (m) return m
     if (oid === EMPTY_BLOB_OID) return { type: 'blob', body: new Uint8Array(0) }
     let o = await this.db.read(oid)
     if (!o) {
       await this.batcher.request(oid)
-      o = this.mem.get(oid) ?? (await this.db.read(oid))
+      o = this.mem.get(oid, GET) ?? (await this.db.read(oid))
       if (!o) throw new RemoteError('object-lost', `Object ${oid} vanished from the cache right after it was fetched; retry`)
     }
     if (keep) this.mem.set(oid, o)
@@ -558,7 +562,7 @@ export class Store implements ObjectStore {
   }
 
   async readTree(oid: Oid, options: { keep?: boolean } = {}): Promise<TreeEntry[]> {
-    const cached = this.trees.get(oid)
+    const cached = this.trees.get(oid, GET)
     if (cached) return cached
     // During a commit's tree fetch a missing tree is most likely in it: wait rather than fetch it twice.
     while (this.treeLoads.size && !this.mem.has(oid) && !this.provisional.has(oid) && !(await this.db.has(oid))) {
@@ -575,10 +579,10 @@ export class Store implements ObjectStore {
   }
 
   readTreeNow(oid: Oid, options: { keep?: boolean } = {}): TreeEntry[] | undefined {
-    const cached = this.trees.get(oid)
+    const cached = this.trees.get(oid, GET)
     if (cached) return cached
     // A view of the pack's memory is enough: parsed at once, not kept.
-    const o = this.mem.get(oid) ?? this.provisional.get(oid) ?? this.db.readNow(oid, { view: true })
+    const o = this.mem.get(oid, GET) ?? this.provisional.get(oid) ?? this.db.readNow(oid, { view: true })
     if (!o || o.type !== 'tree') return undefined // not in memory, or for readTree to report
     const entries = parseTree(o.body, oid)
     if (options.keep !== false) this.trees.set(oid, entries)
@@ -595,7 +599,7 @@ export class Store implements ObjectStore {
 
   /** The size of a blob when it is known without any I/O (remembered, or the blob is in memory). */
   knownSize(oid: Oid): number | undefined {
-    return oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid)?.body.length)
+    return oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid, GET)?.body.length)
   }
 
   async blobSize(oid: Oid): Promise<number> {
@@ -606,7 +610,7 @@ export class Store implements ObjectStore {
     const out = new Map<Oid, number>()
     let todo: Oid[] = []
     for (const oid of new Set(oids)) {
-      const s = oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid)?.body.length)
+      const s = oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid, GET)?.body.length)
       if (s !== undefined) out.set(oid, s)
       else todo.push(oid)
     }
@@ -643,7 +647,7 @@ export class Store implements ObjectStore {
     const out = new Map<Oid, number>()
     const todo: Oid[] = []
     for (const oid of new Set(oids)) {
-      const s = oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid)?.body.length)
+      const s = oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid, GET)?.body.length)
       if (s !== undefined) out.set(oid, s)
       else todo.push(oid)
     }

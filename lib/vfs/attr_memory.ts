@@ -12,6 +12,14 @@ const RECENT = 4
 const NONE = 0
 const WHOLE = 0xffff_ffff
 
+function sameShared(p: SharedAttr, attr: Attr): boolean {
+  for (let i = 0; i < SHARED_FIELDS.length; i++) {
+    const f = SHARED_FIELDS[i]
+    if (p[f] !== (attr[f] ?? 0)) return false
+  }
+  return true
+}
+
 export class AttrMemory {
   private modes = new Uint32Array(0)
   private sizes = new Float64Array(0)
@@ -79,12 +87,15 @@ export class AttrMemory {
   }
 
   private partFor(attr: Attr): number {
-    const same = (i: number) => SHARED_FIELDS.every((f) => this.parts[i]![f] === (attr[f] ?? 0))
-    const at = this.recent.findIndex(same)
-    if (at === 0) return this.recent[0]
-    if (at > 0) {
-      const [part] = this.recent.splice(at, 1)
-      this.recent.unshift(part)
+    // Plain loops: this runs for every entry a walk lists (closures here were garbage per entry).
+    const recent = this.recent
+    for (let at = 0; at < recent.length; at++) {
+      const part = recent[at]
+      if (!sameShared(this.parts[part]!, attr)) continue
+      if (at > 0) {
+        recent.splice(at, 1)
+        recent.unshift(part)
+      }
       return part
     }
     const part = this.freeParts.pop() ?? this.parts.length
