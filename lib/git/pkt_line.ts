@@ -90,6 +90,30 @@ export class PktReader {
     return { kind: 'data', data }
   }
 
+  /** `readLine` when the whole packet is buffered already (no promise; a reply of 100k short
+   *  lines made several per line): the line, null for flush/delim/end, undefined when more bytes
+   *  are needed or the header is not plain (then `readLine`, which waits, or reports it). */
+  readLineNow(): string | null | undefined {
+    const b = this.buf
+    const at = this.pos
+    if (b.length - at < 4) return undefined
+    let len = 0
+    for (let k = at; k < at + 4; k++) {
+      const c = b[k]
+      const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1
+      if (d < 0) return undefined
+      len = len * 16 + d
+    }
+    if (len < 4) {
+      this.pos += 4
+      return null
+    }
+    if (b.length - at < len) return undefined
+    this.pos += len
+    const s = dec.decode(b.subarray(at + 4, at + len))
+    return s.endsWith('\n') ? s.slice(0, -1) : s
+  }
+
   /** A data line as text without the trailing newline; null for flush/delim/end or end of stream. */
   async readLine(): Promise<string | null> {
     const p = await this.read()

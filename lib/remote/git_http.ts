@@ -194,7 +194,8 @@ export class GitHttpRemote implements Remote {
       const first = await r.readLine()
       if (first !== 'size') throw new RemoteError('protocol', `Malformed object-info reply from ${this.describe()}`)
       for (;;) {
-        const line = await r.readLine()
+        let line = r.readLineNow()
+        if (line === undefined) line = await r.readLine()
         if (line === null) break
         // `<oid> <size>`: split by hand (100k lines for a commit's blobs).
         const sp = line.indexOf(' ')

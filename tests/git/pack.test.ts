@@ -74,4 +74,30 @@ test('pkt-lines and side-band', async () => {
   }
 })
 
+test('readLineNow answers from what is buffered, the same lines as readLine, and leaves the rest to it', async () => {
+  const lines = Array.from({ length: 300 }, (_, i) => `${i.toString(16).padStart(40, '0')} ${i * 37}`)
+  const stream = Buffer.concat([pkt('size\n'), ...lines.map((l) => pkt(l + '\n')), pkt('no newline'), DELIM, pkt('ünï\n'), FLUSH])
+  const want = ['size', ...lines, 'no newline', null, 'ünï', null, null]
+  for (const size of [1, 7, 64, 1000, stream.length]) {
+    const r = new PktReader(chunks(stream, size))
+    const got: (string | null)[] = []
+    let now = 0
+    for (let i = 0; i < want.length; i++) {
+      let line = r.readLineNow()
+      if (line === undefined) line = await r.readLine()
+      else now++
+      got.push(line)
+    }
+    assert.equal(got, want, `chunks of ${size}`)
+    if (size >= 1000) assert.ok(now > lines.length / 2, `${now} lines answered at once with chunks of ${size}`)
+  }
+  // A header that is not plain lower-case hex is left to readLine, which reports it.
+  const bad = new PktReader(chunks(Buffer.from('00FFabc'), 10))
+  await bad.readLine().catch(() => {})
+  const odd = new PktReader(chunks(Buffer.concat([pkt('a\n'), Buffer.from('zzzz')]), 100))
+  assert.is(await odd.readLine(), 'a')
+  assert.is(odd.readLineNow(), undefined)
+  await odd.readLine().then(() => assert.unreachable('a bad header must throw'), (e) => assert.match(String(e), /bad pkt-line length/))
+})
+
 test.run()
