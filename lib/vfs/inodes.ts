@@ -379,9 +379,29 @@ export class InodeTable {
   }
 
   private findDir(dir: string, create: boolean): number {
-    if (this.lastDirSlot >= 0 && dir === this.lastDir) return this.lastDirSlot
     let s = ROOT
-    for (const name of dir.split('/')) {
+    let from = 0
+    if (this.lastDirSlot >= 0) {
+      const last = this.lastDir
+      if (dir === last) return this.lastDirSlot
+      // A walk goes down and sideways: start from the deepest directory of the last path that is
+      // also one of this path's (its record is valid: any rename or removal resets lastDirSlot).
+      const n = Math.min(dir.length, last.length)
+      let same = 0
+      while (same < n && dir.charCodeAt(same) === last.charCodeAt(same)) same++
+      let at = last.length
+      let x = this.lastDirSlot
+      while (x > ROOT && !(at <= same && dir.charCodeAt(at) === 47)) {
+        x = this.parents[x]
+        at = last.lastIndexOf('/', at - 1)
+        if (at < 0) x = ROOT
+      }
+      if (x > ROOT) {
+        s = x
+        from = at + 1
+      }
+    }
+    for (const name of (from === 0 ? dir : dir.slice(from)).split('/')) {
       const hash = nameHash(s, name)
       let c = this.child(s, name, hash)
       if (c < 0) {

@@ -191,4 +191,32 @@ test('remembered attributes come back exactly; lower-like entries share one part
   assert.equal(t.attrStats(), { whole: 0, shared: 1 })
 })
 
+test('a walk down and sideways (and any other order) finds every directory: same ids, same paths', () => {
+  const dirs: string[] = []
+  for (let a = 0; a < 6; a++) for (let b = 0; b < 5; b++) for (let c = 0; c < 4; c++) dirs.push(`a${a}`, `a${a}/b${b}`, `a${a}/b${b}/c${c}`, `a${a}/b${b}/c${c}/d`)
+  const paths = [...new Set(dirs)].flatMap((d) => [d, `${d}/f1`, `${d}/f2`])
+  const walk = new InodeTable()
+  const byPath = new Map<string, number>()
+  for (const p of paths) byPath.set(p, walk.ref(p))
+  for (const p of paths) {
+    assert.is(walk.path(byPath.get(p)!), p)
+    assert.is(walk.lookup(p), byPath.get(p))
+  }
+  // The same paths in a shuffled order, with names that share prefixes but are not parents.
+  const shuffled = [...paths, 'a1/b1x', 'a1/b1x/y', 'a1/b', 'a1/b/q'].sort(() => Math.random() - 0.5)
+  const other = new InodeTable()
+  for (const p of shuffled) {
+    const i = p.lastIndexOf('/')
+    const ino = i < 0 ? other.refIn('', p, p) : other.refIn(p.slice(0, i), p.slice(i + 1), p)
+    assert.is(other.path(ino), p)
+    if (byPath.has(p)) assert.is(ino, byPath.get(p), p)
+  }
+  for (const p of shuffled) assert.ok(other.lookup(p), p)
+  // After a rename the cached directory is not trusted.
+  other.move('a2/b2', 'a2/b9')
+  const moved = other.ref('a2/b9/c1/d/f1')
+  assert.is(other.path(moved), 'a2/b9/c1/d/f1')
+  assert.is(other.lookup('a2/b2/c1/d/f1'), undefined)
+})
+
 test.run()
