@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { mountFuse, type FuseMount } from '../../lib/fuse/mod.ts'
+import { mountFuse, type FuseMount, type RawFileSystem } from '../../lib/fuse/mod.ts'
 import { openLower } from '../../lib/lower/mod.ts'
 import { Overlay } from '../../lib/overlay/mod.ts'
 import { openLocalRemote } from '../../lib/remote/mod.ts'
@@ -20,18 +20,20 @@ const scratch = mkdtempSync(join(tmpdir(), 'scorpio-vfs-'))
 const upperDir = join(scratch, 'upper')
 const cacheDir = join(scratch, 'cache')
 
-interface Live { mnt: string; mount: FuseMount; store: Store }
+interface Live { mnt: string; mount: FuseMount; store: Store; vfs: ReturnType<typeof createVfs> }
 
-async function mountWs(): Promise<Live> {
+/** Mounts the repo's head over `upper`; `prepare` sees the file system before the kernel does. */
+async function mountWs(upper = upperDir, prepare?: (fs: RawFileSystem) => void): Promise<Live> {
   const store = await openStore({ remote: await openLocalRemote(repo.path), cacheDir })
   const lower = await openLower(store, repo.head)
-  const overlay = new Overlay({ upperDir, lower, log: () => {} })
+  const overlay = new Overlay({ upperDir: upper, lower, log: () => {} })
   await overlay.init()
   const vfs = createVfs({ overlay, log: () => {} })
+  prepare?.(vfs.fs)
   const mnt = tmpMountpoint('scorpio-vfs-mnt-')
   const mount = await mountFuse(mnt, vfs.fs, { log: () => {} })
   vfs.attach(mount)
-  return { mnt, mount, store }
+  return { mnt, mount, store, vfs }
 }
 
 async function unmountWs(l: Live | undefined): Promise<void> {
@@ -156,13 +158,8 @@ test('many parallel create/stat/unlink: no spurious ENOENT, lookup counts settle
 test('switchBase: a new base commit shows through, changed entries invalidated in the kernel', async () => {
   let l: Live | undefined
   try {
-    const store = await openStore({ remote: await openLocalRemote(repo.path), cacheDir })
-    const overlay = new Overlay({ upperDir: join(scratch, 'upper-switch'), lower: await openLower(store, repo.head), log: () => {} })
-    await overlay.init()
-    const vfs = createVfs({ overlay, log: () => {} })
-    const mnt = tmpMountpoint('scorpio-vfs-mnt-')
-    l = { mnt, store, mount: await mountFuse(mnt, vfs.fs, { log: () => {} }) }
-    vfs.attach(l.mount)
+    l = await mountWs(join(scratch, 'upper-switch'))
+    const { mnt, store, vfs } = l
     const before = await sh('cat README.md; ls src', { cwd: mnt })
     // A name probed before it exists is kept by the kernel as absent: the switch must drop that too.
     assert.match(await sh('stat src/added.ts 2>&1 || true', { cwd: mnt }), /No such file/)
@@ -181,19 +178,15 @@ test('switchBase: a new base commit shows through, changed entries invalidated i
 test('a missing name is asked once (negative entry), and shows up once made through the mount', async () => {
   let l: Live | undefined
   try {
-    const store = await openStore({ remote: await openLocalRemote(repo.path), cacheDir })
-    const overlay = new Overlay({ upperDir: join(scratch, 'upper-negative'), lower: await openLower(store, repo.head), log: () => {} })
-    await overlay.init()
-    const vfs = createVfs({ overlay, log: () => {} })
     const asked = new Map<string, number>()
-    const lookup = vfs.fs.lookup!.bind(vfs.fs)
-    vfs.fs.lookup = (ctx, i) => {
-      asked.set(i.name, (asked.get(i.name) ?? 0) + 1)
-      return lookup(ctx, i)
-    }
-    const mnt = tmpMountpoint('scorpio-vfs-mnt-')
-    l = { mnt, store, mount: await mountFuse(mnt, vfs.fs, { log: () => {} }) }
-    vfs.attach(l.mount)
+    l = await mountWs(join(scratch, 'upper-negative'), (fs) => {
+      const lookup = fs.lookup!.bind(fs)
+      fs.lookup = (ctx, i) => {
+        asked.set(i.name, (asked.get(i.name) ?? 0) + 1)
+        return lookup(ctx, i)
+      }
+    })
+    const { mnt } = l
     const probe = 'for i in $(seq 1 20); do stat src/probe.h >/dev/null 2>&1 && echo found; done; echo done'
     assert.is((await sh(probe, { cwd: mnt })).trim(), 'done')
     assert.is(asked.get('probe.h'), 1, 'twenty stats of a missing name in a lower directory: one LOOKUP')
