@@ -156,7 +156,9 @@ export class Store implements ObjectStore {
         verify((b, at) => ids.has(Buffer.from(b.subarray(at, at + 20)).toString('hex')))
       }
       await this.db.writeMany(t.objects)
-      remember()
+      // The target holds its own copy of each object: those go to memory as they are, whatever
+      // their size (a big blob read on a miss is then not read back from disk and inflated again).
+      if (keep) for (const o of t.objects) this.mem.set(o.oid, o)
       return
     }
     const w = await this.db.packs.begin()
