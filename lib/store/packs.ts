@@ -12,6 +12,24 @@ import { trace } from '../trace.ts'
 import type { ObjectType, Oid } from './types.ts'
 
 const REC = 32
+
+/** Writes an entry's pack offset (8 bytes) and record length (4 bytes), big-endian, after its 20-byte id. */
+function putPlace(ent: Uint8Array, at: number, offset: number, len: number): void {
+  const hi = Math.floor(offset / 2 ** 32)
+  const lo = offset >>> 0
+  ent[at + 20] = hi >>> 24
+  ent[at + 21] = hi >>> 16
+  ent[at + 22] = hi >>> 8
+  ent[at + 23] = hi
+  ent[at + 24] = lo >>> 24
+  ent[at + 25] = lo >>> 16
+  ent[at + 26] = lo >>> 8
+  ent[at + 27] = lo
+  ent[at + 28] = len >>> 24
+  ent[at + 29] = len >>> 16
+  ent[at + 30] = len >>> 8
+  ent[at + 31] = len
+}
 /** A pack read this many times, and no bigger than HOT_MAX_BYTES, is kept in memory... */
 const HOT_READS = 256
 const HOT_MAX_BYTES = 24 << 20
@@ -299,6 +317,15 @@ export class PackWriter {
     this.used = 0
   }
 
+  /** Makes room in the entry table for `n` more objects. */
+  private roomFor(n: number): void {
+    const need = (this.count + n) * REC
+    if (this.ent.length >= need) return
+    const grown = Buffer.from(new ArrayBuffer(Math.max(this.ent.length * 2, need)))
+    this.ent.copy(grown, 0, 0, this.count * REC)
+    this.ent = grown
+  }
+
   /**
    * Appends one object; its index (for `get`) is `count` before the call. Synchronous unless the
    * write queue is long: then the promise slows the producer down. Safe with several producers.
@@ -307,18 +334,12 @@ export class PackWriter {
     if (this.done) throw new Error('PackWriter already finished')
     const headLen = type.length + 2 + decimalDigits(body.length)
     const len = headLen + body.length
-    if (this.ent.length < (this.count + 1) * REC) {
-      const grown = Buffer.from(new ArrayBuffer(this.ent.length * 2))
-      this.ent.copy(grown, 0, 0, this.count * REC)
-      this.ent = grown
-    }
+    this.roomFor(1)
     if (this.used + len > this.stage.length) this.rotate()
     const at = this.count * REC
     const offset = this.stageStart + this.used
     this.ent.write(oid, at, 20, 'hex')
-    this.ent.writeUInt32BE(Math.floor(offset / 2 ** 32), at + 20)
-    this.ent.writeUInt32BE(offset >>> 0, at + 24)
-    this.ent.writeUInt32BE(len, at + 28)
+    putPlace(this.ent, at, offset, len)
     this.byOid?.set(oid, this.count)
     this.count++
     this.bytes += len
@@ -344,30 +365,13 @@ export class PackWriter {
   addRecord(oid: Oid, id: Uint8Array, _typeCode: number, rec: Uint8Array, start: number, _bodyAt: number, end: number): void | Promise<void> {
     if (this.done) throw new Error('PackWriter already finished')
     const len = end - start
-    if (this.ent.length < (this.count + 1) * REC) {
-      const grown = Buffer.from(new ArrayBuffer(this.ent.length * 2))
-      this.ent.copy(grown, 0, 0, this.count * REC)
-      this.ent = grown
-    }
+    this.roomFor(1)
     if (this.used + len > this.stage.length) this.rotate()
     const ent = this.ent
     const at = this.count * REC
     const offset = this.stageStart + this.used
     for (let k = 0; k < 20; k++) ent[at + k] = id[k]
-    const hi = Math.floor(offset / 2 ** 32)
-    const lo = offset >>> 0
-    ent[at + 20] = hi >>> 24
-    ent[at + 21] = hi >>> 16
-    ent[at + 22] = hi >>> 8
-    ent[at + 23] = hi
-    ent[at + 24] = lo >>> 24
-    ent[at + 25] = lo >>> 16
-    ent[at + 26] = lo >>> 8
-    ent[at + 27] = lo
-    ent[at + 28] = len >>> 24
-    ent[at + 29] = len >>> 16
-    ent[at + 30] = len >>> 8
-    ent[at + 31] = len
+    putPlace(ent, at, offset, len)
     this.byOid?.set(oid, this.count)
     this.count++
     this.bytes += len
@@ -393,11 +397,7 @@ export class PackWriter {
     if (n === 0) return
     const first = meta[2]
     const len = meta[(n - 1) * META + 4] - first
-    if (this.ent.length < (this.count + n) * REC) {
-      const grown = Buffer.from(new ArrayBuffer(Math.max(this.ent.length * 2, (this.count + n) * REC)))
-      this.ent.copy(grown, 0, 0, this.count * REC)
-      this.ent = grown
-    }
+    this.roomFor(n)
     if (this.used + len > this.stage.length) this.rotate()
     let base: number
     if (len > this.stage.length) {
@@ -412,22 +412,7 @@ export class PackWriter {
     const ent = this.ent
     for (let k = 0, e = 0, at = this.count * REC; k < n; k++, e += META, at += REC) {
       for (let j = 0; j < 20; j++) ent[at + j] = ids[k * 20 + j]
-      const offset = base + meta[e + 2]
-      const hi = Math.floor(offset / 2 ** 32)
-      const lo = offset >>> 0
-      const l = meta[e + 4] - meta[e + 2]
-      ent[at + 20] = hi >>> 24
-      ent[at + 21] = hi >>> 16
-      ent[at + 22] = hi >>> 8
-      ent[at + 23] = hi
-      ent[at + 24] = lo >>> 24
-      ent[at + 25] = lo >>> 16
-      ent[at + 26] = lo >>> 8
-      ent[at + 27] = lo
-      ent[at + 28] = l >>> 24
-      ent[at + 29] = l >>> 16
-      ent[at + 30] = l >>> 8
-      ent[at + 31] = l
+      putPlace(ent, at, base + meta[e + 2], meta[e + 4] - meta[e + 2])
       this.byOid?.set(ent.toString('hex', at, at + 20), this.count + k)
     }
     this.count += n
