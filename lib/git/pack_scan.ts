@@ -225,6 +225,18 @@ export function packScanModule() {
       return fail('RemoteError', 'corrupt-pack', `Corrupt pack from ${this.what}: ${why}; nothing was stored`)
     }
 
+    /** Inflates the object whose data starts at b[i] into out[at ..]: the input position after it, or -1 while more input is needed. */
+    private inflateAt(b: Uint8Array, i: number, stop: number, out: Uint8Array, at: number, size: number, offset: number): number {
+      const inf = this.deps.inflate
+      try {
+        return inf.inflateZlib(b, i, stop, out, at, size)
+      } catch (err) {
+        if (err === inf.NEED_INPUT) return -1
+        if (err instanceof inf.InflateError) throw this.corrupt(`object at offset ${offset}: ${(err as Error).message}`)
+        throw err
+      }
+    }
+
     private fresh(bytes: number): void {
       const s = bytes <= BATCH_BYTES ? spare.pop() : undefined
       this.meta = s ? s.meta : new Float64Array(BATCH_OBJECTS * 5)
@@ -266,7 +278,6 @@ export function packScanModule() {
     }
 
     private parse(): void {
-      const inf = this.deps.inflate
       if (!this.started) {
         if (this.buf.length - this.pos < 12) return
         const b = this.buf
@@ -342,13 +353,8 @@ export function packScanModule() {
             next = i + large.used
           } else {
             delta = new Uint8Array(size)
-            try {
-              next = inf.inflateZlib(b, i, stop, delta, 0, size)
-            } catch (err) {
-              if (err === inf.NEED_INPUT) return
-              if (err instanceof inf.InflateError) throw this.corrupt(`object at offset ${offset}: ${(err as Error).message}`)
-              throw err
-            }
+            next = this.inflateAt(b, i, stop, delta, 0, size, offset)
+            if (next < 0) return
           }
           this.need = 0
           this.pos = next
@@ -365,13 +371,8 @@ export function packScanModule() {
           data.set(large.body, bodyAt)
           next = i + large.used
         } else {
-          try {
-            next = inf.inflateZlib(b, i, stop, data, bodyAt, size)
-          } catch (err) {
-            if (err === inf.NEED_INPUT) return
-            if (err instanceof inf.InflateError) throw this.corrupt(`object at offset ${offset}: ${(err as Error).message}`)
-            throw err
-          }
+          next = this.inflateAt(b, i, stop, data, bodyAt, size, offset)
+          if (next < 0) return
         }
         this.need = 0
         this.pos = next
