@@ -1,39 +1,22 @@
 // A server that misbehaves: each case is a clear error and nothing is stored.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore, type Store } from '../../lib/store/mod.ts'
 import { startGitServer, type GitServer } from '../helpers/git_server.ts'
 import { commitFiles, git, lsTree, makeBareRepo, sampleFiles, writeRawObject, type TestRepo } from '../helpers/repos.ts'
+import { expectError, storedObjects } from '../helpers/store_checks.ts'
 
 let repo: TestRepo
 let server: GitServer
 let cache: string
 
-/** Loose objects, and every file in packs/ (packs, indexes, and temp files of an unfinished fetch). */
-function storedObjects(store: Store): string[] {
-  return readdirSync(store.db.dir)
-    .filter((d) => /^[0-9a-f]{2}$/.test(d) || d === 'packs')
-    .flatMap((d) => readdirSync(join(store.db.dir, d)))
-}
-
 async function freshStore(options: { timeoutMs?: number } = {}): Promise<Store> {
   rmSync(cache, { recursive: true, force: true })
   return openStore({ remote: await openRemote(server.url('repo.git'), options), cacheDir: cache })
-}
-
-async function expectError(p: Promise<unknown>, re: RegExp): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    assert.match((err as Error).message, re, (err as Error).message)
-    return err as Error
-  }
-  assert.unreachable(`expected an error matching ${re}`)
-  throw new Error('unreachable')
 }
 
 const isFetch = (body: Buffer) => body.includes('command=fetch')

@@ -10,6 +10,7 @@ import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore, type Store } from '../../lib/store/mod.ts'
 import { startGitServer, type GitServer } from '../helpers/git_server.ts'
 import { git, lsTree, makeBareRepo, writeRawObject, type RepoFile, type TestRepo } from '../helpers/repos.ts'
+import { expectError, storedObjects } from '../helpers/store_checks.ts'
 
 /** 80 packages (a frontier of 80 trees: three parallel requests), with look-alike trees (deltas once repacked). */
 function packages(): RepoFile[] {
@@ -44,23 +45,6 @@ test.before.each(() => {
 async function freshStore(packWorker: boolean): Promise<Store> {
   rmSync(cache, { recursive: true, force: true })
   return openStore({ remote: await openRemote(server.url('repo.git')), cacheDir: cache, packWorker })
-}
-
-function storedObjects(store: Store): string[] {
-  return readdirSync(store.db.dir)
-    .filter((d) => /^[0-9a-f]{2}$/.test(d) || d === 'packs')
-    .flatMap((d) => readdirSync(join(store.db.dir, d)))
-}
-
-async function expectError(p: Promise<unknown>, re: RegExp): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    assert.match((err as Error).message, re, (err as Error).message)
-    return err as Error
-  }
-  assert.unreachable(`expected an error matching ${re}`)
-  throw new Error('unreachable')
 }
 
 const belowTop = (body: Buffer) => body.includes('command=fetch') && body.includes('filter blob:none')
