@@ -30,6 +30,7 @@
 // numbers are below 2^53 (raw_fs.ts), so the high part fits an i32. Each table starts small and
 // doubles (rehashing what it holds) when three quarters full, so its resident memory follows what
 // was published: pages of a SharedArrayBuffer are only touched as slots are written.
+import { ATTR_OUT_SIZE, ENTRY_OUT_SIZE, OPCODE } from './kernel.ts'
 
 const QUEUE_LEN = 4096
 const QUEUE_INTS = 2 + 2 * QUEUE_LEN
@@ -52,27 +53,20 @@ const H_ATTR_SLOTS = 1
 const H_ATTR_MAX = 2
 const H_ENTRY_SLOTS = 3
 
-const OP_LOOKUP = 1
-const OP_GETATTR = 3
-const OP_OPEN = 14
-const OP_READDIR = 28
-const OP_READDIRPLUS = 44
-const ENTRY_OUT_SIZE = 128
-const ATTR_OUT_SIZE = 104
 
 /** Opcodes that never change what a LOOKUP, GETATTR or READDIR would answer (OPEN: unless it
  *  writes or truncates, see changesState). */
-const READ_ONLY = new Set([
-  OP_LOOKUP, OP_GETATTR, 5 /* READLINK */, OP_OPEN, 15 /* READ */, 17 /* STATFS */,
-  18 /* RELEASE */, 20 /* FSYNC */, 22 /* GETXATTR */, 23 /* LISTXATTR */, 25 /* FLUSH */,
-  27 /* OPENDIR */, OP_READDIR, 29 /* RELEASEDIR */, 30 /* FSYNCDIR */, 34 /* ACCESS */,
-  36 /* INTERRUPT */, 40 /* POLL */, OP_READDIRPLUS, 46 /* LSEEK */,
+const READ_ONLY = new Set<number>([
+  OPCODE.LOOKUP, OPCODE.GETATTR, OPCODE.READLINK, OPCODE.OPEN, OPCODE.READ, OPCODE.STATFS,
+  OPCODE.RELEASE, OPCODE.FSYNC, OPCODE.GETXATTR, OPCODE.LISTXATTR, OPCODE.FLUSH,
+  OPCODE.OPENDIR, OPCODE.READDIR, OPCODE.RELEASEDIR, OPCODE.FSYNCDIR, OPCODE.ACCESS,
+  OPCODE.INTERRUPT, OPCODE.POLL, OPCODE.READDIRPLUS, OPCODE.LSEEK,
 ])
 
 /** Whether a request may change an answer: any opcode but the read-only ones, and an OPEN for
  *  writing or with O_TRUNC (copy-up, truncation). `input` is the decoded request. */
 export function changesState(opcode: number, input: unknown): boolean {
-  if (opcode === OP_OPEN) {
+  if (opcode === OPCODE.OPEN) {
     const flags = (input as { flags?: number }).flags ?? 0
     return (flags & 3) !== 0 || (flags & 0o1000) !== 0
   }
@@ -119,18 +113,18 @@ function makeAnswerer(buffer, reader) {
   }
   return function answer(req, n, out) {
     const op = req[4] | (req[5] << 8) | (req[6] << 16) | (req[7] << 24)
-    if (op !== ${OP_LOOKUP} && op !== ${OP_GETATTR} && op !== ${OP_READDIR} && op !== ${OP_READDIRPLUS}) return 0
+    if (op !== ${OPCODE.LOOKUP} && op !== ${OPCODE.GETATTR} && op !== ${OPCODE.READDIR} && op !== ${OPCODE.READDIRPLUS}) return 0
     const lo = req[16] | (req[17] << 8) | (req[18] << 16) | (req[19] << 24)
     const hi = req[20] | (req[21] << 8) | (req[22] << 16) | (req[23] << 24)
-    const lookup = op === ${OP_LOOKUP}
+    const lookup = op === ${OPCODE.LOOKUP}
     let nameLen = 0
     if (lookup) {
       nameLen = n - 41
       if (req[36] | req[37]) return 0
       if (nameLen <= 0 || nameLen > ${MAX_NAME} || req[n - 1] !== 0) return 0
     }
-    const dirEnd = op === ${OP_READDIR} || op === ${OP_READDIRPLUS}
-    const key = dirEnd ? ${OP_GETATTR} : op
+    const dirEnd = op === ${OPCODE.READDIR} || op === ${OPCODE.READDIRPLUS}
+    const key = dirEnd ? ${OPCODE.GETATTR} : op
     const h = answerHash(key, lo, hi, req, 40, nameLen)
     const size = lookup ? ${ENTRY_SLOT} : ${ATTR_SLOT}
     const slots = Atomics.load(I, lookup ? ${H_ENTRY_SLOTS} : ${H_ATTR_SLOTS})
@@ -245,13 +239,13 @@ export class AnswerCache {
     const child = readU64(entryOut, 0)
     if (name.length === 0 || name.length > MAX_NAME || entryOut.length !== ENTRY_OUT_SIZE) return
     if (!validIno(parent) || !validIno(child)) return
-    this.put(epoch, OP_LOOKUP, parent, name, -1, entryOut, child)
+    this.put(epoch, OPCODE.LOOKUP, parent, name, -1, entryOut, child)
   }
 
   /** A GETATTR reply body (fuse_attr_out) for `ino`. */
   putAttr(epoch: number, ino: number, attrOut: Uint8Array): void {
     if (!validIno(ino) || attrOut.length !== ATTR_OUT_SIZE) return
-    this.put(epoch, OP_GETATTR, ino, undefined, -1, attrOut, 0)
+    this.put(epoch, OPCODE.GETATTR, ino, undefined, -1, attrOut, 0)
   }
 
   /** The GETATTR reply implied by a fuse_entry_out (from LOOKUP or READDIRPLUS). */
@@ -262,7 +256,7 @@ export class AnswerCache {
     body.set(entryOut.subarray(24, 32), 0) // attr_valid
     body.set(entryOut.subarray(36, 40), 8) // attr_valid_nsec
     body.set(entryOut.subarray(40, 128), 16) // fuse_attr
-    this.put(epoch, OP_GETATTR, ino, undefined, -1, body, 0)
+    this.put(epoch, OPCODE.GETATTR, ino, undefined, -1, body, 0)
   }
 
   private readonly scratch = new Uint8Array(ATTR_OUT_SIZE)
@@ -271,7 +265,7 @@ export class AnswerCache {
    *  READDIRPLUS_AUTO the kernel asks for the end with a plain READDIR). Kept beside its attributes. */
   putDirEnd(epoch: number, ino: number, endOffset: number): void {
     if (!validIno(ino) || endOffset < 0 || endOffset >= 0x7fff_ffff) return
-    this.put(epoch, OP_GETATTR, ino, undefined, endOffset, undefined, 0)
+    this.put(epoch, OPCODE.GETATTR, ino, undefined, endOffset, undefined, 0)
   }
 
   /** `end` ≥ 0: a directory end (the slot's attributes, if current, stay); else `body` is new
@@ -282,13 +276,13 @@ export class AnswerCache {
     const lo = nodeid | 0, hi = Math.floor(nodeid / 2 ** 32)
     const slot = this.place(op, lo, hi, name, epoch)
     const i = slot >> 2
-    const held = op === OP_GETATTR && I[i + 2] === op && I[i + 3] === lo && I[i + 4] === hi && I[i + 1] === epoch
+    const held = op === OPCODE.GETATTR && I[i + 2] === op && I[i + 3] === lo && I[i + 4] === hi && I[i + 1] === epoch
     Atomics.add(I, i, 1) // odd: readers skip the slot while it changes
     I[i + 1] = epoch
     I[i + 2] = op
     I[i + 3] = lo
     I[i + 4] = hi
-    if (op === OP_LOOKUP) I[i + 5] = name!.length
+    if (op === OPCODE.LOOKUP) I[i + 5] = name!.length
     else if (end >= 0) I[i + 5] = end + 1
     else if (!held) I[i + 5] = 0
     if (body) {
@@ -301,7 +295,7 @@ export class AnswerCache {
     I[i + 8] = Math.floor(counted / 2 ** 32)
     if (name) this.u8.set(name, slot + NAME_OFF)
     Atomics.add(I, i, 1)
-    const t = op === OP_LOOKUP ? this.entries : this.attrs
+    const t = op === OPCODE.LOOKUP ? this.entries : this.attrs
     if (t.filled > 0.75 * t.slots && t.slots < t.max) this.grow(t)
   }
 
@@ -309,7 +303,7 @@ export class AnswerCache {
    *  of its bucket in turn. */
   private place(op: number, lo: number, hi: number, name: Uint8Array | undefined, epoch: number): number {
     const I = this.i32
-    const lookup = op === OP_LOOKUP
+    const lookup = op === OPCODE.LOOKUP
     const t = lookup ? this.entries : this.attrs
     const h = answerHash(op, lo, hi, name ?? EMPTY, 0, name?.length ?? 0)
     // Two buckets a key may live in (the reader checks both): a full one rarely means eviction.
@@ -362,7 +356,7 @@ export class AnswerCache {
         this.clear(slot)
         continue
       }
-      const name = op === OP_LOOKUP ? this.u8.subarray(slot + NAME_OFF, slot + NAME_OFF + I[i + 5]) : EMPTY
+      const name = op === OPCODE.LOOKUP ? this.u8.subarray(slot + NAME_OFF, slot + NAME_OFF + I[i + 5]) : EMPTY
       const h = answerHash(op, I[i + 3], I[i + 4], name, 0, name.length)
       const b1 = h & bucketMask, b2 = otherBucket(h) & bucketMask, at = k & ~(WAYS - 1)
       if (at === b1 || at === b2) {
