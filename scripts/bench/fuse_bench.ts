@@ -96,7 +96,7 @@ function runCmd(cmd: string, args: string[]): Promise<void> {
   })
 }
 
-async function buildPassthrough(dir: string): Promise<string> {
+export async function buildPassthrough(dir: string): Promise<string> {
   const bin = join(dir, 'passthrough_ll')
   const src = join(EXAMPLES, 'passthrough_ll.c')
   if (!existsSync(src)) throw new Error(`${src} is missing: install libfuse3-dev (apt-get install libfuse3-dev)`)
@@ -104,7 +104,7 @@ async function buildPassthrough(dir: string): Promise<string> {
   return bin
 }
 
-async function waitMounted(mnt: string): Promise<void> {
+export async function waitMounted(mnt: string): Promise<void> {
   const { readFileSync } = await import('node:fs')
   for (let i = 0; i < 200; i++) {
     if (readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === mnt)) return

@@ -6,16 +6,18 @@
 //   c. sequential read of a cached large file (dd bs=1M), GB/s (≥ 1.5)
 //   d. `scorpio prefetch` of a ~360-file subtree vs git sparse-checkout of it in a blobless clone (≤ 0.5×)
 //   e. peak RSS (VmHWM) of the mount process after the full walks (≤ 200 MB)
+//   g. the FUSE floor for b: libfuse3's C passthrough_ll over part of the checkout, its first and second
+//      `find` vs native `find` of the same directories, beside ours on them (reference, no target)
 // a and d, where process start counts, are timed with the single binary (dist/scorpio, the shipped
 // `scorpio`: targets apply) and with the Node CLI beside it; b, c and e use the Node CLI's mount,
 // and e is measured again on a mount by the binary (same cache) after its own two walks.
 // Run alone: node --import tsx scripts/bench/mount_bench.ts [--files N]
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { closestSubtree, ensureBenchRepo } from './_repo.ts'
-import { py } from './fuse_bench.ts'
+import { buildPassthrough, py, waitMounted } from './fuse_bench.ts'
 import { BINARY, ensureBuilt } from '../_build.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -139,6 +141,11 @@ export async function runMountBench(options: { files?: number; log?: (s: string)
   mkdirSync(mp2, { recursive: true })
   let binMounted = false
   let binPid = 0
+  const mp3 = join(work, 'mnt-walks')
+  mkdirSync(mp3, { recursive: true })
+  let walkMounted = false
+  let ptChild: ChildProcess | undefined
+  const ptMnt = join(work, 'mnt-passthrough')
   const mountPid = async (at: string): Promise<number> => {
     const list = JSON.parse((await scorpio(['list', '--json'])).stdout) as { mountpoint: string; pid: number }[] | { mounts: { mountpoint: string; pid: number }[] }
     const mounts = Array.isArray(list) ? list : list.mounts
@@ -252,7 +259,48 @@ export async function runMountBench(options: { files?: number; log?: (s: string)
       plainRate = Math.max(plainRate, await createRate(join(work, `plain-out-${i}`)))
     }
     row('create+write+close of 2,000 files in the workspace [binary dist/scorpio]', wsRate, plainRate, 'files/s', '— (reference)', true, '(rate, higher is better; git column: a plain directory on the same disk; best of 3)')
+
+    // g. What any FUSE file system pays for b here: libfuse3's C example passthrough_ll (`-o
+    // cache=always`: day-long entry and attribute timeouts) over the checkout's packages/, walked by
+    // `find` over its first packages; passthrough_ll keeps an fd per inode and the fd limit here is
+    // 20,000, hence a part of the tree. Ours: a fresh Node mount (trees from the cache) walked the same.
+    const pkgs = join(work, 'full', 'packages')
+    if (existsSync(pkgs)) {
+      const names = readdirSync(pkgs).sort()
+      const chosen: string[] = []
+      let entries = 0
+      for (const name of names) {
+        const n = (await sh('find', [join(pkgs, name)])).stdout.split('\n').length - 1
+        if (entries + n > 15_000) break
+        chosen.push(name)
+        entries += n
+      }
+      const under = (dir: string) => chosen.map((c) => join(dir, c))
+      const bin = await buildPassthrough(work)
+      mkdirSync(ptMnt, { recursive: true })
+      ptChild = spawn(bin, ['-f', '-o', `source=${pkgs},cache=always`, ptMnt], { stdio: 'ignore' })
+      await waitMounted(ptMnt)
+      await scorpio(['mount', url, mp3, '--background', '--cache', join(work, 'cache'), '--state', join(work, 'state-walks')])
+      walkMounted = true
+      await sh('ls', [mp3])
+      const native1 = await sh('find', under(pkgs))
+      const pt1 = await sh('find', under(ptMnt))
+      const ours1 = await sh('find', under(join(mp3, 'packages')))
+      const native2 = await sh('find', under(pkgs))
+      const pt2 = await sh('find', under(ptMnt))
+      const ours2 = await sh('find', under(join(mp3, 'packages')))
+      const what = `${chosen.length} packages, ${entries} entries`
+      row(`FUSE floor: first find of ${what} [C passthrough_ll]`, pt1.s, native1.s, 's', '— (reference)', true, '(libfuse3 example, -o cache=always; git column: native find of the same directories)')
+      row(`first find of the same ${what} [node dist/scorpio.mjs]`, ours1.s, native1.s, 's', '— (reference)', true, '(a fresh mount, trees from the cache)')
+      row(`FUSE floor: second find of them [C passthrough_ll]`, pt2.s, native2.s, 's', '— (reference)', true, '')
+      row(`second find of them [node dist/scorpio.mjs]`, ours2.s, native2.s, 's', '— (reference)', true, '')
+    }
   } finally {
+    if (walkMounted) await scorpio(['umount', mp3]).catch(() => sh('umount', ['-l', mp3], { check: false }))
+    if (ptChild) {
+      await sh('umount', [ptMnt], { check: false })
+      ptChild.kill()
+    }
     if (mounted) await scorpio(['umount', mp]).catch(() => sh('umount', ['-l', mp], { check: false }))
     if (binMounted) await scorpio(['umount', mp2]).catch(() => sh('umount', ['-l', mp2], { check: false }))
     for (const p of [pid, binPid]) {
