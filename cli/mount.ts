@@ -77,7 +77,8 @@ export function register(program: Command): void {
           else extra.push('--upper', paths.upper!)
         }
         try {
-          await startInBackground({ args: childArgs(process.argv.slice(2), extra), logFile: join(paths.state, 'mount.log'), env, runtimeFlags: servingProcessFlags() })
+          const started = await startInBackground({ args: childArgs(process.argv.slice(2), extra), logFile: join(paths.state, 'mount.log'), env, runtimeFlags: servingProcessFlags() })
+          for (const line of started.notices) process.stderr.write(`${line}\n`)
         } catch (err) {
           if (paths.ephemeralRoot) rmSync(paths.ephemeralRoot, { recursive: true, force: true })
           throw err

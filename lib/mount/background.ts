@@ -35,8 +35,11 @@ function readFrom(fd: number, offset: number): string {
   return buf.subarray(0, n).toString('utf8')
 }
 
-/** Starts the detached child; resolves with its pid once it is ready, rejects with its last error line. */
-export async function startInBackground(options: BackgroundOptions): Promise<{ pid: number; readyLine: string }> {
+/** Starts the detached child; resolves with its pid once it is ready, rejects with its last error line.
+ *  `notices`: the `scorpio: ...` lines the child printed before it was ready (a stale mount cleaned
+ *  up, a --rev that an existing workspace does not follow), for the caller to show: the user only
+ *  sees this process's stderr. */
+export async function startInBackground(options: BackgroundOptions): Promise<{ pid: number; readyLine: string; notices: string[] }> {
   mkdirSync(dirname(options.logFile), { recursive: true })
   const fd = openSync(options.logFile, 'a+')
   const offset = fstatSync(fd).size
@@ -54,8 +57,9 @@ export async function startInBackground(options: BackgroundOptions): Promise<{ p
   try {
     for (;;) {
       const out = readFrom(fd, offset)
-      const ready = out.split('\n').find((l) => l.startsWith('ready '))
-      if (ready) return { pid: child.pid!, readyLine: ready }
+      const lines = out.split('\n')
+      const at = lines.findIndex((l) => l.startsWith('ready '))
+      if (at >= 0) return { pid: child.pid!, readyLine: lines[at], notices: lines.slice(0, at).filter((l) => l.startsWith('scorpio: ')) }
       if (spawnError) throw new ScorpioError('background', `Cannot start the mount process: ${spawnError.message}`)
       if (exited !== undefined) {
         const lines = out.split('\n').filter((l) => l.trim() !== '')

@@ -97,6 +97,24 @@ test('--background returns once ready; list --json shows it; umount stops it', a
   assert.match(again.stderr, /nothing is mounted/)
 })
 
+test('--background shows the notices its serving process printed before it was ready', async () => {
+  // A remount of an existing workspace keeps its base and says so: with --background that line is
+  // written by the detached child, and the user must still see it.
+  const mp = sb.dir('ws-bg-notice')
+  const first = await scorpio(['mount', served.url, mp, '--background'], { env: sb.env })
+  assert.is(first.status, 0, first.stderr)
+  assert.is(first.stderr, '')
+  assert.is((await scorpio(['umount', mp], { env: sb.env })).status, 0)
+  const again = await scorpio(['mount', served.url, mp, '--background', '--rev', 'refs/heads/elsewhere'], { env: sb.env })
+  try {
+    assert.is(again.status, 0, again.stderr)
+    assert.is(again.stdout, `ready ${mp}\n`)
+    assert.match(again.stderr, /^scorpio: keeping the workspace's base commit [0-9a-f]{12} \(use scorpio checkout refs\/heads\/elsewhere to move it\)\n$/)
+  } finally {
+    assert.is((await scorpio(['umount', mp], { env: sb.env })).status, 0)
+  }
+})
+
 test('one workspace state cannot be served by two mounts at once', async () => {
   const state = join(sb.root, 'shared-state')
   const a = sb.dir('ws-a')
