@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .option('--bind <host:port>', 'address to listen on; a non-loopback address needs --token', DEFAULT_BIND)
     .option('--token <token>', 'bearer token clients must send (default: $SCORPIO_TOKEN)')
     .option('--state <dir>', 'server state: antares.json, job mountpoints and uppers (default: $XDG_STATE_HOME/scorpio/antares)')
-    .option('--rev <ref>', 'branch, tag or commit every job sees (default: the remote HEAD)')
+    .option('--rev <rev>', 'branch, tag or commit id (abbreviated too; ~N and ^N for ancestors) every job sees (default: the remote HEAD)')
     .option('--mega', 'REMOTE is a Mega server base URL')
     .option('--cache <dir>', 'the shared object store (default: $XDG_CACHE_HOME/scorpio)')
     .option('--allow-other', 'let other users see the job mounts (FUSE allow_other)')

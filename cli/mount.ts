@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .description('mount a remote Git repository (or a Mega monorepo) on an empty directory; contents arrive on first read')
     .argument('[remote]', 'Git smart-HTTP URL, Mega base URL with --mega, or a bare repository path (default: base_url from scorpio.toml)')
     .argument('[mountpoint]', 'an existing empty directory')
-    .option('--rev <ref>', 'branch, tag or commit to show (default: the remote HEAD)')
+    .option('--rev <rev>', 'branch, tag or commit id to show (abbreviated too; ~N and ^N for ancestors, e.g. main~3; default: the remote HEAD)')
     .option('--path <subdir>', 'mount only this subdirectory of the monorepo')
     .option('--mega', 'REMOTE is a Mega server base URL')
     .option('--upper <dir>', 'where local changes live (default: inside the state dir)')

@@ -7,7 +7,7 @@ import { openLower, type LowerView } from '../lower/mod.ts'
 import { openClLayer } from '../mount/cl_layer.ts'
 import { buildFileSystem } from '../mount/file_system.ts'
 import { openRemote, type Remote } from '../remote/mod.ts'
-import { openStore, type Store } from '../store/mod.ts'
+import { openStore, resolveBase, type Store } from '../store/mod.ts'
 import { defaultCacheDir, type WorkspaceState } from '../workspace/state.ts'
 import { SubtreeView } from './subtree_view.ts'
 import type { JobHandle, JobMounter, JobSpec } from './types.ts'
@@ -41,19 +41,6 @@ export interface SharedMounter extends JobMounter {
   close(): Promise<void>
 }
 
-async function resolveBase(store: Store, remote: Remote, rev: string | undefined): Promise<{ base: string; ref: string }> {
-  const wanted = rev ?? 'HEAD'
-  const base = await store.resolveRef(wanted)
-  let ref = wanted.replace(/^refs\/heads\//, '')
-  if (wanted === 'HEAD' || /^[0-9a-f]{40}$/.test(wanted)) {
-    const refs = await remote.listRefs()
-    const head = refs.find((r) => r.name === 'HEAD')
-    const branch = head?.symref ?? refs.find((r) => r.name.startsWith('refs/heads/') && r.oid === base)?.name
-    ref = branch ? branch.replace(/^refs\/heads\//, '') : 'main'
-  }
-  return { base, ref }
-}
-
 export async function openSharedMounter(options: SharedMounterOptions): Promise<SharedMounter> {
   const log = options.log ?? ((line: string) => process.stderr.write(`antares: ${line}\n`))
   const cacheDir = options.cacheDir ?? defaultCacheDir()
@@ -66,7 +53,7 @@ export async function openSharedMounter(options: SharedMounterOptions): Promise<
   let ref: string
   let lower: LowerView
   try {
-    ;({ base, ref } = await resolveBase(store, remote, options.rev))
+    ;({ base, ref } = await resolveBase(store, await remote.listRefs(), options.rev))
     lower = await openLower(store, base)
   } catch (err) {
     await store.close().catch(() => {})

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process'
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { ScorpioError } from '../errors.ts'
+import { ScorpioError, UsageError } from '../errors.ts'
 
 /** The command that starts this same program again: node + script, or a compiled binary alone;
  *  `runtimeFlags` go to the runtime (before the script), not to a compiled binary. */
@@ -64,6 +64,8 @@ export async function startInBackground(options: BackgroundOptions): Promise<{ p
       if (exited !== undefined) {
         const lines = out.split('\n').filter((l) => l.trim() !== '')
         const reason = [...lines].reverse().find((l) => l.startsWith('scorpio: ')) ?? lines.at(-1) ?? `exit code ${exited}`
+        // Exit code 2 is a usage error (a bad flag or revision): the caller's exit code stays 2.
+        if (exited === 2) throw new UsageError(reason.replace(/^scorpio: /, ''))
         throw new ScorpioError('background', reason.replace(/^scorpio: /, ''))
       }
       if (Date.now() > deadline) {

@@ -1,7 +1,7 @@
 // Composition of the layers of one mount: remote → store → lower (+ CL) → overlay → vfs → FUSE.
 // Kept apart from run_mount.ts so that the orchestration reads as a sequence of steps.
 import { openRemote, type Remote } from '../remote/mod.ts'
-import { openStore, type Store } from '../store/mod.ts'
+import { openStore, resolveBase, type Store } from '../store/mod.ts'
 import type { LowerView } from '../lower/mod.ts'
 import { mountFuse, type FuseMount } from '../fuse/mod.ts'
 import { loadOrigins } from '../overlay/mod.ts'
@@ -69,30 +69,10 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
     store,
     closed,
     async resolveRev(rev?: string) {
-      const wanted = rev ?? 'HEAD'
-      // One ref listing answers both questions (which commit, which branch) in one round trip.
-      const refs = await remote.listRefs()
-      let base: string | undefined
-      if (/^[0-9a-f]{40}$/.test(wanted)) base = wanted
-      else {
-        for (const name of [wanted, `refs/heads/${wanted}`, `refs/tags/${wanted}`, `refs/${wanted}`]) {
-          const r = refs.find((x) => x.name === name)
-          if (r) {
-            base = r.peeled ?? r.oid
-            break
-          }
-        }
-      }
-      base ??= await store.resolveRef(wanted) // throws the error that lists the branches
+      const resolved = await resolveBase(store, await remote.listRefs(), rev)
       // Start fetching the commit's trees now; the workspace state is written meanwhile.
-      store.loadCommit(base).catch(() => {})
-      let ref = wanted.replace(/^refs\/heads\//, '')
-      if (wanted === 'HEAD' || /^[0-9a-f]{40}$/.test(wanted)) {
-        const head = refs.find((r) => r.name === 'HEAD')
-        const branch = (wanted === 'HEAD' ? head?.symref : undefined) ?? refs.find((r) => r.name.startsWith('refs/heads/') && r.oid === base)?.name
-        ref = branch ? branch.replace(/^refs\/heads\//, '') : 'main'
-      }
-      return { base, ref }
+      store.loadCommit(resolved.base).catch(() => {})
+      return resolved
     },
     async mount(mountpoint, initial, mountOptions) {
       const stateDir = mountOptions.stateDir

@@ -369,6 +369,16 @@ export class DiskObjectDb {
     await this.packs.close()
   }
 
+  /** Stored ids (packed or loose) that start with the hex digits `prefix` (at least 2). */
+  async withPrefix(prefix: string): Promise<Oid[]> {
+    await this.packs.refresh()
+    const found = new Set<Oid>()
+    for (const p of this.packs.all()) for (const oid of p.withPrefix(prefix)) found.add(oid)
+    const names = await fsp.readdir(join(this.dir, prefix.slice(0, 2))).catch(() => [] as string[])
+    for (const name of names) if (/^[0-9a-f]{38}$/.test(name) && name.startsWith(prefix.slice(2))) found.add(prefix.slice(0, 2) + name)
+    return [...found].sort()
+  }
+
   /** Every loose object and every pack (`pack:<name>`, with its ids) with bytes and last use (mtime). */
   async list(): Promise<{ oid: string; bytes: number; usedMs: number; oids?: Oid[] }[]> {
     const out: { oid: string; bytes: number; usedMs: number; oids?: Oid[] }[] = []

@@ -125,6 +125,25 @@ export class PackFile {
     const i = this.indexOf(key)
     return i < 0 ? null : { offset: this.offsetAt(i), length: this.lengthAt(i) }
   }
+  /** Ids starting with the hex digits `prefix` (sorted records: a binary search to the first). */
+  withPrefix(prefix: string): Oid[] {
+    const low = Buffer.from(prefix.padEnd(40, '0'), 'hex')
+    let lo = 0
+    let hi = this.count
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      // idx.compare(target, ...): the record against `low`
+      if (this.idx.compare(low, 0, 20, 8 + mid * REC, 8 + mid * REC + 20) < 0) lo = mid + 1
+      else hi = mid
+    }
+    const out: Oid[] = []
+    for (let i = lo; i < this.count; i++) {
+      const hex = this.idx.toString('hex', 8 + i * REC, 8 + i * REC + 20)
+      if (!hex.startsWith(prefix)) break
+      out.push(hex)
+    }
+    return out
+  }
   oids(): Oid[] {
     const out: Oid[] = []
     for (let i = 0; i < this.count; i++) out.push(this.idx.toString('hex', 8 + i * REC, 8 + i * REC + 20))

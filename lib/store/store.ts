@@ -243,6 +243,16 @@ export class Store implements ObjectStore {
     )
   }
 
+  async idsWithPrefix(prefix: string): Promise<Oid[]> {
+    const found = new Set(await this.db.withPrefix(prefix))
+    this.refs ??= { at: Date.now(), refs: await this.remote.listRefs() }
+    for (const r of this.refs.refs) {
+      const id = r.peeled ?? r.oid
+      if (id.startsWith(prefix)) found.add(id)
+    }
+    return [...found].sort()
+  }
+
   private markerOf(commit: Oid): string {
     return join(this.db.dir, 'loaded', commit)
   }

@@ -41,6 +41,9 @@ export interface FetchProgress {
 export interface ObjectStore {
   /** Resolves a branch, tag, `HEAD` or full commit id on the remote to a commit id. */
   resolveRef(ref: string): Promise<Oid>
+  /** Ids starting with the hex digits `prefix` (≥ 4) among the remote's ref tips and the objects
+   *  stored locally, for abbreviated commit ids. Optional. */
+  idsWithPrefix?(prefix: string): Promise<Oid[]>
   /**
    * Makes the commit and every tree under it (no blobs) local. With `rootFirst` it may resolve
    * once the commit and the top levels are local, the rest still arriving: readTree then waits

@@ -3,6 +3,7 @@
 import { promises as fsp } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { UsageError, WorkspaceError } from '../errors.ts'
+import { resolveRevision } from '../store/revision.ts'
 import type { Oid } from '../store/types.ts'
 import { computeChanges, diffEntry, type Change } from './changes.ts'
 import { quiesced, rootTreeOf, scanOptions, withAncestors, type WorkspaceContext } from './context.ts'
@@ -69,8 +70,9 @@ export async function checkoutWorkspace(ctx: WorkspaceContext, rev: string, opti
     const from = ctx.state.base
     let to: Oid
     try {
-      to = await ctx.store.resolveRef(rev)
+      to = await resolveRevision(ctx.store, rev, { head: ctx.state.base })
     } catch (e) {
+      if (e instanceof UsageError) throw e
       throw new UsageError(`Unknown revision "${rev}": ${(e as Error).message.split('\n')[0]}`)
     }
     await ctx.store.loadCommit(to)

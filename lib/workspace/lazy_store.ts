@@ -124,6 +124,10 @@ export class LazyStore implements WorkspaceStore {
     if (/^[0-9a-f]{40}$/.test(ref)) return ref
     return (await this.store()).resolveRef(ref)
   }
+
+  async idsWithPrefix(prefix: string): Promise<Oid[]> {
+    return (await this.store()).idsWithPrefix(prefix)
+  }
   /** Local when the store has already loaded this commit's trees (its `loaded/<commit>` marker). */
   async loadCommit(commit: Oid): Promise<CommitInfo> {
     await this.packs()

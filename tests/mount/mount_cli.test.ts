@@ -97,6 +97,23 @@ test('--background returns once ready; list --json shows it; umount stops it', a
   assert.match(again.stderr, /nothing is mounted/)
 })
 
+test('--rev takes an abbreviated commit id; a wrong one is one clear line', async () => {
+  const mp = sb.dir('ws-short-rev')
+  const bad = await scorpio(['mount', served.url, mp, '--background', '--rev', 'HEAD~7'], { env: sb.env })
+  assert.is(bad.status, 2, bad.stderr)
+  assert.match(bad.stderr, /^scorpio: "HEAD~7" goes past the history: commit [0-9a-f]{12} has no parent \(it is a root commit\)\n$/)
+  assert.not.ok(isMounted(mp))
+  const r = await scorpio(['mount', served.url, mp, '--background', '--rev', served.repo.head.slice(0, 7)], { env: sb.env })
+  try {
+    assert.is(r.status, 0, r.stderr)
+    const doc = JSON.parse((await scorpio(['list', '--json'], { env: sb.env })).stdout)
+    const entry = doc.mounts.find((x: { mountpoint: string }) => x.mountpoint === mp)
+    assert.is(entry.base, served.repo.head)
+  } finally {
+    assert.is((await scorpio(['umount', mp], { env: sb.env })).status, 0)
+  }
+})
+
 test('--background shows the notices its serving process printed before it was ready', async () => {
   // A remount of an existing workspace keeps its base and says so: with --background that line is
   // written by the detached child, and the user must still see it.

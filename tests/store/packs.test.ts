@@ -49,6 +49,15 @@ test('streamed pack with deltas into a PackWriter, read back after commit', asyn
     await new Promise((r) => setTimeout(r, 50))
     const hot = db.packs.locate(ids[0])!
     assert.ok(hot.pack.hotView(hot.offset, hot.length), 'the pack is in memory now')
+    // Abbreviated ids: every prefix of 2 to 6 digits of some ids (and a few absent ones) finds
+    // exactly the stored ids that start with it, packed and loose alike.
+    const loose = 'ab' + '0'.repeat(36) + '17'
+    mkdirSync(join(dir, 'ab'), { recursive: true })
+    writeFileSync(join(dir, 'ab', loose.slice(2)), 'not read by withPrefix')
+    const all = [...ids, loose]
+    for (const prefix of [...ids.slice(0, 20).flatMap((id) => [2, 3, 4, 6].map((k) => id.slice(0, k))), 'ab', 'ab00', '00', 'ff', 'fffff']) {
+      assert.equal(await db.withPrefix(prefix), all.filter((id) => id.startsWith(prefix)).sort(), `prefix ${prefix}`)
+    }
     for (let round = 0; round < 2; round++) {
       for (const oid of ids) {
         const o = (await db.read(oid))!

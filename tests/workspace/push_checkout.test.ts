@@ -123,6 +123,34 @@ test('checkout between two commits: clean, refused with local edits, --force kee
   }
 })
 
+test('checkout by HEAD~N, HEAD^ and abbreviated ids, as git users type them', async () => {
+  const env = await makeEnv()
+  try {
+    const c1 = await commitFiles(env.repo.path, [{ path: 'one.txt', content: '1\n' }], { parent: env.head })
+    const c2 = await commitFiles(env.repo.path, [{ path: 'two.txt', content: '2\n' }], { parent: c1 })
+    assert.is((await env.ws.checkout('main')).to, c2)
+    // HEAD is the workspace's base commit
+    assert.is((await env.ws.checkout('HEAD~1')).to, c1)
+    assert.is(env.ws.state.base, c1)
+    assert.is(env.ws.state.ref, 'main')
+    let view = await materialize(env)
+    assert.is(existsSync(join(view, 'one.txt')), true)
+    assert.is(existsSync(join(view, 'two.txt')), false)
+    rmSync(view, { recursive: true, force: true })
+    assert.is((await env.ws.checkout(c2.slice(0, 7))).to, c2)
+    assert.is((await env.ws.checkout('HEAD^^')).to, env.head)
+    assert.is((await env.ws.checkout(c1.slice(0, 8))).to, c1)
+    view = await materialize(env)
+    assert.is(readFileSync(join(view, 'one.txt'), 'utf8'), '1\n')
+    rmSync(view, { recursive: true, force: true })
+    const err = await env.ws.checkout('HEAD~5').then(() => undefined, (e: Error) => e)
+    assert.match(String(err?.message), /"HEAD~5" goes past the history/)
+    assert.is(env.ws.state.base, c1)
+  } finally {
+    await env.close()
+  }
+})
+
 test('reset --hard and restore PATH (also inside a renamed directory)', async () => {
   const env = await makeEnv()
   try {
