@@ -97,7 +97,10 @@ async function startResolved(options: RunMountOptions, paths: ResolvedPaths): Pr
   }
   let state!: WorkspaceState
   try {
-    layers = await openLayers({ url, mega, path: subdir, cacheDir, requestTimeout: options.requestTimeout, log: options.log })
+    // Failures the kernel only sees as an errno (an uncached read while the server is down) are
+    // also logged, naming the path and the cause: on stderr, which is mount.log for --background.
+    const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`))
+    layers = await openLayers({ url, mega, path: subdir, cacheDir, requestTimeout: options.requestTimeout, log })
     if (existing) {
       state = { ...existing, mountpoint, cacheDir }
       if (paths.upper) state.upperDir = paths.upper

@@ -102,7 +102,7 @@ test('umount of a dead mount cleans it up', async () => {
   assert.not.ok(isMounted(mp))
 })
 
-test('server down: cached reads work, an uncached read fails with EIO in bounded time', async () => {
+test('server down: cached reads work, an uncached read fails with EIO in bounded time and a log line naming the file', async () => {
   const mp = sb.dir('ws-down')
   const env = { ...sb.env, XDG_CACHE_HOME: join(sb.root, 'cache-down') }
   const m = await mountForeground([served.url, mp, '--request-timeout', '5'], { env })
@@ -112,6 +112,8 @@ test('server down: cached reads work, an uncached read fails with EIO in bounded
     assert.ok(Buffer.from(await fsp.readFile(join(mp, 'gen/d0/f0.bin'))).equals(cached))
     const err = await fsp.readFile(join(mp, 'gen/d1/f1.bin')).then(() => 'read', (e) => e.code)
     assert.is(err, 'EIO')
+    // and the mount says which file and why
+    assert.match(m.stderr(), /^scorpio: cannot get contents of \/gen\/d1\/f1\.bin \([a-z-]+\): Cannot reach http:\/\/127\.0\.0\.1:\d+\/repo\.git/m)
   } finally {
     await m.stop()
   }
