@@ -19,6 +19,7 @@ const loaders: Record<string, Loader> = {
   reset: () => import('./reset.ts'),
   restore: () => import('./restore.ts'),
   log: () => import('./log.ts'),
+  gc: () => import('./gc.ts'),
 }
 
 /** Registers the subcommand named in argv, or all of them (for help and for errors about unknown names). */

@@ -12,24 +12,40 @@ export interface GcResult {
 }
 
 export async function gcDb(db: DiskObjectDb, maxBytes: number, pinned: Set<Oid>): Promise<GcResult> {
-  const all = await db.list()
+  return gcDbs([{ db, pinned }], maxBytes)
+}
+
+/** Trims several DBs (one cache, every remote) to one budget: least recently used first across all. */
+export async function gcDbs(dbs: { db: DiskObjectDb; pinned: Set<Oid> }[], maxBytes: number): Promise<GcResult> {
+  const all: { db: DiskObjectDb; pinned: Set<Oid>; oid: string; bytes: number; usedMs: number; oids?: Oid[] }[] = []
+  for (const { db, pinned } of dbs) for (const o of await db.list()) all.push({ ...o, db, pinned })
   let total = all.reduce((n, o) => n + o.bytes, 0)
   const r: GcResult = { removedObjects: 0, removedBytes: 0, keptObjects: all.length, keptBytes: total }
-  if (total <= maxBytes) return r
-  all.sort((a, b) => a.usedMs - b.usedMs)
-  for (const o of all) {
-    if (total <= maxBytes) break
-    if (pinned.has(o.oid) || o.oids?.some((x) => pinned.has(x))) continue
-    await db.remove(o.oid)
-    total -= o.bytes
-    r.removedObjects++
-    r.removedBytes += o.bytes
+  const touched = new Set<DiskObjectDb>()
+  if (total > maxBytes) {
+    all.sort((a, b) => a.usedMs - b.usedMs)
+    for (const o of all) {
+      if (total <= maxBytes) break
+      if (o.pinned.has(o.oid) || o.oids?.some((x) => o.pinned.has(x))) continue
+      await o.db.remove(o.oid)
+      touched.add(o.db)
+      total -= o.bytes
+      r.removedObjects++
+      r.removedBytes += o.bytes
+    }
   }
   r.keptObjects -= r.removedObjects
   r.keptBytes = total
-  // Trees may be gone: commits must be re-loaded (re-checked) before they are trusted complete.
-  if (r.removedObjects > 0) await fsp.rm(join(db.dir, 'loaded'), { recursive: true, force: true })
-  // Stale temp files of crashed writers.
+  for (const db of touched) {
+    // Trees may be gone: commits must be re-loaded (re-checked) before they are trusted complete.
+    await fsp.rm(join(db.dir, 'loaded'), { recursive: true, force: true })
+  }
+  for (const { db } of dbs) await removeStaleTemp(db)
+  return r
+}
+
+/** Temp files of writers that crashed more than an hour ago. */
+async function removeStaleTemp(db: DiskObjectDb): Promise<void> {
   try {
     for (const n of await fsp.readdir(join(db.dir, 'tmp'))) {
       const p = join(db.dir, 'tmp', n)
@@ -39,5 +55,4 @@ export async function gcDb(db: DiskObjectDb, maxBytes: number, pinned: Set<Oid>)
   } catch {
     /* none */
   }
-  return r
 }

@@ -18,7 +18,7 @@ const env: NodeJS.ProcessEnv = {
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[/
 /** Commands that report something a script would parse. */
-const REPORTING = ['list', 'status', 'log', 'commit', 'push', 'checkout', 'prefetch', 'antares serve']
+const REPORTING = ['list', 'status', 'log', 'commit', 'push', 'checkout', 'prefetch', 'gc', 'antares serve']
 
 let commands: string[] = []
 
