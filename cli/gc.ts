@@ -19,6 +19,7 @@ export function register(program: Command): void {
       if (maxBytes === undefined) throw new UsageError(`--max-size "${opts.maxSize}" is not a size; give bytes or a number with K, M, G or T, e.g. 10G`)
       const cacheDir = loadSettings({ cache: opts.cache }).settings.cache ?? defaultCacheDir()
       const r = await gcCache(cacheDir, maxBytes)
+      if (r.remotes === 0) process.stderr.write(`scorpio: no object cache in "${cacheDir}" (nothing to trim); pass the directory mounts use with --cache\n`)
       if (opts.json) return printJson(r)
       process.stdout.write(`removed ${r.removedObjects} object file(s), ${mb(r.removedBytes)}; kept ${r.keptObjects}, ${mb(r.keptBytes)} (${r.remotes} remote(s) in ${cacheDir})\n`)
     }))

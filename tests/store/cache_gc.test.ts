@@ -67,6 +67,9 @@ test('a bad --max-size is one line and exit 2; no --max-size is a usage error', 
   assert.is(r.status, 2)
   assert.is(r.stderr, 'scorpio: --max-size "lots" is not a size; give bytes or a number with K, M, G or T, e.g. 10G\n')
   assert.is(gc(['--cache', cache]).status, 2)
+  const none = gc(['--max-size', '1G', '--cache', join(root, 'nowhere')])
+  assert.is(none.status, 0)
+  assert.match(none.stderr, /^scorpio: no object cache in ".*nowhere" \(nothing to trim\)/)
 })
 
 test('least recently used first across remotes; pinned objects stay; removed ones come back on read', async () => {
