@@ -4,8 +4,8 @@ import type { Command } from 'commander'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings, type Settings } from '../lib/config/mod.ts'
-import { startInBackground } from '../lib/mount/background.ts'
-import { boundHeapGrowth, servingProcessEnv, servingProcessFlags } from '../lib/mount/heap.ts'
+import { BackgroundExitError, startInBackground } from '../lib/mount/background.ts'
+import { boundHeapGrowth, jscOptionsRejected, servingProcessEnv, servingProcessFlags } from '../lib/mount/heap.ts'
 import { resolvePaths } from '../lib/mount/options.ts'
 import { runMount } from '../lib/mount/run_mount.ts'
 import { action, isDebug, UsageError } from './_common.ts'
@@ -69,15 +69,19 @@ export function register(program: Command): void {
       if (flags.background) {
         const paths = resolvePaths(options)
         const extra: string[] = []
-        const env = servingProcessEnv({ ...process.env })
+        // The serving process adopts an ephemeral root made here instead of making a second one.
+        const env = (jsc: boolean) => servingProcessEnv({ ...process.env, ...(paths.ephemeralRoot ? { SCORPIO_EPHEMERAL_ROOT: paths.ephemeralRoot } : {}) }, { jsc })
         if (paths.ephemeralRoot) {
-          // The serving process adopts the root made here instead of making a second one.
-          env.SCORPIO_EPHEMERAL_ROOT = paths.ephemeralRoot
           if (paths.state === join(paths.ephemeralRoot, 'state')) extra.push('--state', paths.state)
           else extra.push('--upper', paths.upper!)
         }
+        const start = (jsc: boolean) => startInBackground({ args: childArgs(process.argv.slice(2), extra), logFile: join(paths.state, 'mount.log'), env: env(jsc), runtimeFlags: servingProcessFlags() })
         try {
-          const started = await startInBackground({ args: childArgs(process.argv.slice(2), extra), logFile: join(paths.state, 'mount.log'), env, runtimeFlags: servingProcessFlags() })
+          // A Bun whose JavaScriptCore lacks one of our heap options refuses to start: once more without them.
+          const started = await start(true).catch((err) => {
+            if (err instanceof BackgroundExitError && jscOptionsRejected(err.output)) return start(false)
+            throw err
+          })
           for (const line of started.notices) process.stderr.write(`${line}\n`)
         } catch (err) {
           if (paths.ephemeralRoot) rmSync(paths.ephemeralRoot, { recursive: true, force: true })

@@ -14,6 +14,13 @@ export function selfCommand(runtimeFlags: string[] = []): { command: string; arg
   return { command: process.execPath, args: [...process.execArgv, ...runtimeFlags, script] }
 }
 
+/** The child exited before it was ready; `output` is all it printed. */
+export class BackgroundExitError extends ScorpioError {
+  constructor(message: string, readonly output: string) {
+    super('background', message)
+  }
+}
+
 export interface BackgroundOptions {
   /** Arguments for the child (the original ones minus --background). */
   args: string[]
@@ -66,7 +73,7 @@ export async function startInBackground(options: BackgroundOptions): Promise<{ p
         const reason = [...lines].reverse().find((l) => l.startsWith('scorpio: ')) ?? lines.at(-1) ?? `exit code ${exited}`
         // Exit code 2 is a usage error (a bad flag or revision): the caller's exit code stays 2.
         if (exited === 2) throw new UsageError(reason.replace(/^scorpio: /, ''))
-        throw new ScorpioError('background', reason.replace(/^scorpio: /, ''))
+        throw new BackgroundExitError(reason.replace(/^scorpio: /, ''), out)
       }
       if (Date.now() > deadline) {
         child.kill('SIGTERM')

@@ -2,7 +2,16 @@
 // grow to up to ~4× what survived the last one; a mount holds a large, stable heap (inode table,
 // listings) and serves a stream of short-lived request objects, so a walk of a 100,000-file tree
 // peaked at ~3× its live heap. A 1.4× growth factor trades more frequent (incremental) full
-// collections for a peak close to the live size. Bun runs JavaScriptCore: nothing to set there.
+// collections for a peak close to the live size.
+//
+// Bun runs JavaScriptCore, whose options cannot change once the process runs; a serving process
+// that this program starts gets them in its environment (BUN_JSC_*). After a full collection JSC
+// lets the heap (live cells plus the ArrayBuffers it was told about) grow to 1 + 3·e^(-x) times
+// its size on machines with 16 GB of RAM or more (x: heap / RAM, so ~4× for a mount), 2× below
+// that, before the next full one. A mount keeps ~45 MB live and its walks leave old garbage
+// behind (listings and parsed trees that outlive a young collection in their LRUs): the binary's
+// peak after two walks of the 100k tree was 248-280 MB, with at most 1.4× growth 167-190 MB
+// (paired runs, BENCHMARKS.md). The same percent as Node's, same override.
 //
 // V8 sizes its young generation once, at start: semi-spaces of up to 16 MiB each, all of it
 // resident after a walk (32 MB of a 100,000-file mount's RSS) although the requests' garbage dies
@@ -44,7 +53,24 @@ export function servingProcessFlags(mb = Number(process.env.SCORPIO_SEMI_SPACE_M
   return [`--max-semi-space-size=${mb}`]
 }
 
-/** Environment for a serving process that this one starts. */
-export function servingProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { MALLOC_MMAP_THRESHOLD_: String(128 * 1024), MALLOC_ARENA_MAX: '2', ...env }
+/** JavaScriptCore's heap growth for a Bun serving process (Bun reads BUN_JSC_<option> at start). */
+export function jscHeapEnv(percent = Number(process.env.SCORPIO_HEAP_GROWING_PERCENT ?? HEAP_GROWING_PERCENT)): NodeJS.ProcessEnv {
+  if (!(percent > 0)) return {}
+  const factor = String(1 + percent / 100)
+  // The first is the factor's excess on big machines, the second the factor below 16 GB of RAM.
+  return { BUN_JSC_heapGrowthMaxIncrease: String(percent / 100), BUN_JSC_smallHeapGrowthFactor: factor }
+}
+
+/** Bun refuses to start on a BUN_JSC_ variable its JavaScriptCore does not know (a renamed option):
+ *  true when a serving process's output says so (then it is started again without them). */
+export function jscOptionsRejected(output: string): boolean {
+  return output.includes('invalid JSC environment variable')
+}
+
+/** Environment for a serving process that this one starts (the same runtime as this one); what
+ *  the environment already sets wins. `jsc: false` leaves out the BUN_JSC_ variables. */
+export function servingProcessEnv(env: NodeJS.ProcessEnv, options: { bun?: boolean; jsc?: boolean } = {}): NodeJS.ProcessEnv {
+  const bun = options.bun ?? Boolean((globalThis as { Bun?: unknown }).Bun)
+  const jsc = bun && options.jsc !== false ? jscHeapEnv(Number(env.SCORPIO_HEAP_GROWING_PERCENT ?? HEAP_GROWING_PERCENT)) : {}
+  return { MALLOC_MMAP_THRESHOLD_: String(128 * 1024), MALLOC_ARENA_MAX: '2', ...jsc, ...env }
 }

@@ -1,8 +1,11 @@
 // Start-up flags for the serving process a `mount --background` starts: Node gets small young
 // generation semi-spaces unless the user chose a size; they go to the runtime, before the script.
+// Bun gets JavaScriptCore's heap growth through BUN_JSC_ variables, checked against the real Bun.
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { SEMI_SPACE_MB, servingProcessEnv, servingProcessFlags } from '../../lib/mount/heap.ts'
+import { jscOptionsRejected, SEMI_SPACE_MB, servingProcessEnv, servingProcessFlags } from '../../lib/mount/heap.ts'
 import { selfCommand } from '../../lib/mount/background.ts'
 
 function withEnv<T>(vars: Record<string, string | undefined>, run: () => T): T {
@@ -38,6 +41,34 @@ test('glibc gets a fixed mmap threshold and at most 2 arenas unless the environm
   assert.is(servingProcessEnv({ MALLOC_MMAP_THRESHOLD_: '65536' }).MALLOC_MMAP_THRESHOLD_, '65536')
   assert.is(servingProcessEnv({ MALLOC_MMAP_THRESHOLD_: '65536' }).MALLOC_ARENA_MAX, '2')
   assert.is(servingProcessEnv({ MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX, '8')
+})
+
+test('bun: JavaScriptCore heap growth of 1 + percent, unless 0, the environment, or jsc: false', () => {
+  const env = servingProcessEnv({ PATH: '/bin' }, { bun: true })
+  assert.is(env.BUN_JSC_heapGrowthMaxIncrease, '0.4')
+  assert.is(env.BUN_JSC_smallHeapGrowthFactor, '1.4')
+  assert.is(env.MALLOC_ARENA_MAX, '2')
+  assert.is(servingProcessEnv({ SCORPIO_HEAP_GROWING_PERCENT: '25' }, { bun: true }).BUN_JSC_heapGrowthMaxIncrease, '0.25')
+  assert.is(servingProcessEnv({ SCORPIO_HEAP_GROWING_PERCENT: '0' }, { bun: true }).BUN_JSC_heapGrowthMaxIncrease, undefined)
+  assert.is(servingProcessEnv({ BUN_JSC_heapGrowthMaxIncrease: '1' }, { bun: true }).BUN_JSC_heapGrowthMaxIncrease, '1')
+  assert.is(servingProcessEnv({ PATH: '/bin' }, { bun: true, jsc: false }).BUN_JSC_smallHeapGrowthFactor, undefined)
+  assert.is(servingProcessEnv({ PATH: '/bin' }, { bun: false }).BUN_JSC_heapGrowthMaxIncrease, undefined)
+})
+
+const bun = join(process.cwd(), 'node_modules', '.bin', 'bun')
+const runBun = (env: NodeJS.ProcessEnv) => spawnSync(bun, ['-e', 'console.log("started")'], { env, encoding: 'utf8' })
+
+test('the Bun this project compiles with knows both options and starts with them', () => {
+  const r = runBun(servingProcessEnv({ PATH: process.env.PATH }, { bun: true }))
+  assert.is(r.status, 0, r.stderr)
+  assert.is(r.stdout.trim(), 'started')
+  assert.not.ok(jscOptionsRejected(r.stdout + r.stderr))
+})
+
+test('an option Bun does not know stops it, and its output is recognised (the mount retries without)', () => {
+  const r = runBun({ PATH: process.env.PATH, BUN_JSC_scorpioNoSuchOption: '1' })
+  assert.is.not(r.status, 0)
+  assert.ok(jscOptionsRejected(r.stdout + r.stderr), r.stdout + r.stderr)
 })
 
 test.run()
