@@ -64,11 +64,36 @@ export interface ReadPackOptions {
 }
 
 const hashOneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash
-/** SHA-1 hex of `b[0 .. end)` (one-shot where the runtime has crypto.hash: no Hash object per call). */
-function sha1(b: Uint8Array, end: number): string {
-  // A plain Uint8Array view is cheaper to make than a Buffer's subarray.
-  const data = new Uint8Array(b.buffer, b.byteOffset, end)
+/** SHA-1 hex of `data` (one-shot where the runtime has crypto.hash: no Hash object per call). */
+function sha1(data: Uint8Array): string {
   return hashOneShot ? hashOneShot('sha1', data, 'hex') : nodeCrypto.createHash('sha1').update(data).digest('hex')
+}
+
+/**
+ * The scratch buffer objects are decoded into, with its views `[0 .. end)` made once per length
+ * and reused: making a view per object cost more than hashing it (tree objects are ~80 bytes),
+ * in Bun ~3× the hash itself.
+ */
+class Scratch {
+  buf = Buffer.allocUnsafe(64 * 1024)
+  /** By length; records hashed here are at most JS_INFLATE_MAX bytes and a header. Filled, so
+   *  that the engines keep it a plain dense array (a sparse one is a dictionary). */
+  private views: (Uint8Array | null)[] = new Array(JS_INFLATE_MAX + 64).fill(null)
+  /** Makes room for a record of `size` body bytes plus its header. */
+  fit(size: number): void {
+    if (this.buf.length >= size + 32) return
+    this.buf = Buffer.allocUnsafe(Math.max(this.buf.length * 2, size + 32))
+    this.views.fill(null)
+  }
+  /** SHA-1 hex of `buf[0 .. end)`. */
+  hash(end: number): string {
+    let v = this.views[end]
+    if (v === null || v === undefined) {
+      v = new Uint8Array(this.buf.buffer, this.buf.byteOffset, end)
+      if (end < this.views.length) this.views[end] = v
+    }
+    return sha1(v)
+  }
 }
 
 const HEX_VALUE = new Uint8Array(128)
@@ -259,7 +284,7 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
     noteOffset(offset)
     return target.add(oid, type, body)
   }
-  let scratch = Buffer.allocUnsafe(64 * 1024)
+  const sc = new Scratch()
   const id = new Uint8Array(20)
   const addRecord = target.addRecord ? target.addRecord.bind(target) : null
   const pending = order.pending
@@ -290,7 +315,8 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
         shift += 7
       }
       if (size > JS_INFLATE_MAX) break
-      if (scratch.length < size + 32) scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, size + 32))
+      sc.fit(size)
+      const scratch = sc.buf
       const start = writeObjectHeader(scratch, typeCode, size)
       let next: number
       try {
@@ -302,7 +328,7 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
       }
       const offset = inp.offset
       inp.pos = next
-      const oid = sha1(scratch, start + size)
+      const oid = sc.hash(start + size)
       hexToId(oid, id)
       noteOffset(offset)
       k++
@@ -388,9 +414,9 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
     let out: Uint8Array
     let start = 0
     if (type) {
-      if (scratch.length < size + 32) scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, size + 32))
-      start = writeObjectHeader(scratch, typeCode, size)
-      out = scratch
+      sc.fit(size)
+      start = writeObjectHeader(sc.buf, typeCode, size)
+      out = sc.buf
     } else out = new Uint8Array(size)
     for (;;) {
       try {
@@ -405,7 +431,7 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
       }
     }
     if (type) {
-      const oid = sha1(out, start + size)
+      const oid = sc.hash(start + size)
       let r: void | Promise<void>
       if (addRecord) {
         hexToId(oid, id)

@@ -85,9 +85,11 @@ test('the index is sorted and free of duplicates; the completeness lookup finds 
       const id = randomBytes(20)
       if (i < 100) (id[0] = 0xab), (id[1] = 0xcd)
       if (i >= 100 && i < 140) (id[0] = 0x12), (id[1] = 0x34)
+      if (i >= 140 && i < 160) (id[0] = 0x56), (id[1] = 0x78)
       ids.push(id)
     }
-    const sent = [...ids, ...ids.slice(50, 80)]
+    // Duplicates in a long run (sorted n log n) and in a short one (placed one by one).
+    const sent = [...ids, ...ids.slice(50, 80), ...ids.slice(140, 150).reverse()]
     for (const id of sent) {
       const hex = id.toString('hex')
       const rec = Buffer.from(`blob ${hex.length}\0${hex}`)
