@@ -490,26 +490,39 @@ export class PackWriter {
     const to = new Uint32Array(idx.buffer, idx.byteOffset, idx.length >> 2)
     let dups = 0
     let long = false
+    // (A record is REC = 32 bytes: the eight words copied below.)
+    /** Where record `e` (byte offset in `ent`) goes among those of its run placed so far. */
+    const place = (e: number, first: number, pos: number): number => {
+      // Insertion (stable: a record equal to one placed earlier goes after it, and is a duplicate).
+      for (; pos > first; pos--) {
+        const p = 8 + (pos - 1) * REC
+        let d = 0
+        for (let k = 2; k < 20 && d === 0; k++) d = idx[p + k] - ent[e + k]
+        if (d < 0) break
+        if (d === 0) {
+          dups++
+          break
+        }
+        for (let w = 0, t = 2 + pos * W; w < W; w++, t++) to[t] = to[t - W]
+      }
+      return pos
+    }
     for (let e = 0; e < n * REC; e += REC) {
       const key = (ent[e] << 8) | ent[e + 1]
       const first = starts[key]
       let pos = next[key]++
       if (starts[key + 1] - first > 32) long = true
-      else {
-        // Insertion (stable: a record equal to one placed earlier goes after it, and is a duplicate).
-        for (; pos > first; pos--) {
-          const p = 8 + (pos - 1) * REC
-          let d = 0
-          for (let k = 2; k < 20 && d === 0; k++) d = idx[p + k] - ent[e + k]
-          if (d < 0) break
-          if (d === 0) {
-            dups++
-            break
-          }
-          for (let w = 0, t = 2 + pos * W; w < W; w++, t++) to[t] = to[t - W]
-        }
-      }
-      for (let w = 0, t = 2 + pos * W, f = e >> 2; w < W; w++) to[t + w] = from[f + w]
+      else if (pos > first) pos = place(e, first, pos)
+      const t = 2 + pos * W
+      const f = e >> 2
+      to[t] = from[f]
+      to[t + 1] = from[f + 1]
+      to[t + 2] = from[f + 2]
+      to[t + 3] = from[f + 3]
+      to[t + 4] = from[f + 4]
+      to[t + 5] = from[f + 5]
+      to[t + 6] = from[f + 6]
+      to[t + 7] = from[f + 7]
     }
     /** Compares the ids of index records x and y from byte 2 on (the run fixes bytes 0–1). */
     const cmp = (x: number, y: number): number => {
