@@ -303,9 +303,16 @@ export class OverlayCore {
     }
   }
 
+  /** Last log line of a lower failure and when: the kernel retries a failed read (readahead, then
+   *  the read itself), and one cause is worth one line, not one per retry. */
+  private lastFailure = { line: '', at: 0 }
+
   private lowerFailure(what: string, path: string, err: unknown): Error {
     const msg = err instanceof Error ? err.message : String(err)
-    this.log(`scorpio: cannot get ${what} /${path} (${e_oid(err)}): ${msg}`)
+    const line = `scorpio: cannot get ${what} /${path} (${e_oid(err)}): ${msg}`
+    const now = Date.now()
+    if (line !== this.lastFailure.line || now - this.lastFailure.at > 5000) this.log(line)
+    this.lastFailure = { line, at: now }
     return fsError('EIO', `${what} ${path}: ${msg}`)
   }
 
