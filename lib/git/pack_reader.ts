@@ -5,8 +5,9 @@
 // to node's zlib. Deltas (OFS_DELTA, REF_DELTA) are kept as their small inflated delta and resolved
 // after the pack's SHA-1 trailer has been checked, reading their bases back from the target.
 // Errors are RemoteError/IntegrityError; the caller stores nothing on error.
+import { constants as bufferConstants } from 'node:buffer'
 import * as nodeCrypto from 'node:crypto'
-import { inflateSync } from 'node:zlib'
+import { createInflate, inflateSync } from 'node:zlib'
 import { IntegrityError, RemoteError } from '../errors.ts'
 import { trace } from '../trace.ts'
 import type { ObjectType, Oid } from '../store/types.ts'
@@ -22,6 +23,14 @@ export const TYPE_NAMES = TYPES as readonly ObjectType[]
  * (~5 µs) is then small beside its faster decoding.
  */
 const JS_INFLATE_MAX = 2048
+/**
+ * Objects from this size on are inflated as their bytes arrive, chunk by chunk, into one buffer of
+ * the size the header announced (inflateStreaming): the compressed bytes are never joined, and
+ * nothing is inflated twice. Smaller ones are joined and inflated at once (fewer calls).
+ */
+export const STREAM_INFLATE_MIN = 1 << 20
+/** Compressed bytes handed to zlib at a time by inflateStreaming. */
+const INFLATE_STAGE = 256 << 10
 /** Objects parsed between two turns of the event loop (a few ms of work). */
 const YIELD_EVERY = 2000
 
@@ -31,10 +40,14 @@ export interface PackObject {
   body: Uint8Array
 }
 
-/** Where parsed objects go. Bodies passed to `add` are views valid only during the call. */
+/** Where parsed objects go. Bodies passed to `add` are views valid only during the call, unless `owned`. */
 export interface PackTarget {
-  /** One verified object (its id is the SHA-1 of its type, size and body). May return a promise to slow the reader down. */
-  add(oid: Oid, type: ObjectType, body: Uint8Array): void | Promise<void>
+  /**
+   * One verified object (its id is the SHA-1 of its type, size and body). May return a promise to
+   * slow the reader down. With `owned`, the body is a buffer of its own that nothing else uses or
+   * changes: the target may keep it as it is instead of copying it (large objects).
+   */
+  add(oid: Oid, type: ObjectType, body: Uint8Array, owned?: boolean): void | Promise<void>
   /** Type and body of the n-th object given to `add` (0-based): delta bases are read back this way. */
   get(n: number): Promise<{ type: ObjectType; body: Uint8Array }>
   /** The index (as in `get`) of an object already added with this id, if any. */
@@ -178,6 +191,43 @@ class Input {
     this.extra = []
     this.extraLen = 0
   }
+  /**
+   * Once `buf` is parsed to its end, makes the next received chunk `buf` as it is (no copy, and
+   * the parsed one can be freed); false when no chunk is waiting.
+   */
+  nextChunk(): boolean {
+    if (this.pos < this.buf.length || this.extra.length === 0) return false
+    if (this.hashed < this.pos) this.hash.update(this.buf.subarray(this.hashed, this.pos))
+    this.base += this.pos
+    const c = this.extra.shift()!
+    this.buf = Buffer.from(c.buffer, c.byteOffset, c.length)
+    this.inStore = false
+    this.extraLen -= c.length
+    this.pos = 0
+    this.hashed = 0
+    return true
+  }
+  /** Copies up to `out.length` received bytes from the parse position into `out` (parsing nothing); returns how many. */
+  peek(out: Uint8Array): number {
+    let n = Math.min(out.length, this.buf.length - this.pos)
+    out.set(this.buf.subarray(this.pos, this.pos + n), 0)
+    for (let k = 0; k < this.extra.length && n < out.length; k++) {
+      const c = this.extra[k]
+      const m = Math.min(out.length - n, c.length)
+      out.set(c.subarray(0, m), n)
+      n += m
+    }
+    return n
+  }
+  /** Moves the parse position `n` received bytes on, through as many chunks as that takes (see nextChunk). */
+  skip(n: number): void {
+    for (;;) {
+      const k = Math.min(n, this.buf.length - this.pos)
+      this.pos += k
+      n -= k
+      if (n === 0 || !this.nextChunk()) return
+    }
+  }
   /** More contiguous input: what was received already, else one more chunk; false at the end of the stream. */
   async more(): Promise<boolean> {
     if (this.extraLen > 0) {
@@ -228,6 +278,79 @@ async function inflateLarge(inp: Input, size: number): Promise<Buffer> {
       if (inp.avail === have) throw truncated(inp.what)
     }
   }
+}
+
+/**
+ * Inflates a large object as its compressed bytes arrive: each received chunk goes to one zlib
+ * stream as it is (never joined with the others, then left to be freed), and the output lands in
+ * one buffer of the size the header says (zlib's output buffer itself, sized to hold the object,
+ * when the runtime hands out views of it, as Node does). Leaves `inp` just past the object. A
+ * stream inflating to more or less than `size`, corrupt, or cut short throws.
+ */
+async function inflateStreaming(inp: Input, size: number): Promise<Uint8Array> {
+  // One spare byte: output that reaches it is more than the header announced.
+  if (size + 1 > bufferConstants.MAX_LENGTH) throw corrupt(inp.what, `an object of ${size} bytes is larger than a buffer can be`)
+  let z: ReturnType<typeof createInflate>
+  try {
+    z = createInflate({ chunkSize: size + 1 })
+  } catch (err) {
+    throw corrupt(inp.what, `no room for an object of ${size} bytes (${(err as Error).message})`)
+  }
+  const parts: Buffer[] = []
+  let got = 0
+  let ended = false
+  let failed: Error | null = null
+  let wake = () => {}
+  const fail = (err: Error) => {
+    failed ??= err
+    wake()
+  }
+  z.on('data', (c: Buffer) => {
+    got += c.length
+    if (got > size) fail(new IntegrityError(`Pack object from ${inp.what} inflates to more than the ${size} bytes its header says; nothing was stored`))
+    else parts.push(c)
+  })
+  z.on('end', () => {
+    ended = true
+    wake()
+  })
+  z.on('error', (err) => fail(corrupt(inp.what, `object at offset ${inp.offset}: ${err.message}`)))
+  // Input goes to zlib a stage at a time (a copy into one small buffer reused: a zlib call per
+  // received chunk cost ~3x the CPU, chunks being a few KiB when the server trickles).
+  const stage = Buffer.allocUnsafe(Math.min(INFLATE_STAGE, size + 64))
+  try {
+    for (;;) {
+      while (inp.avail < stage.length && (await inp.pull()));
+      const n = inp.peek(stage)
+      if (n === 0) throw truncated(inp.what)
+      const before = z.bytesWritten
+      await new Promise<void>((resolve) => {
+        wake = resolve
+        z.write(stage.subarray(0, n), () => resolve())
+      })
+      if (failed) throw failed
+      // zlib takes nothing past the end of the object: what it took is the object's.
+      const used = z.bytesWritten - before
+      inp.skip(used)
+      if (used < n || ended) break
+    }
+    while (!ended && !failed) await new Promise<void>((resolve) => (wake = resolve))
+    if (failed) throw failed
+  } finally {
+    z.destroy()
+  }
+  if (got !== size) throw new IntegrityError(`Pack object from ${inp.what} inflates to ${got} bytes, header says ${size}; nothing was stored`)
+  // Views of zlib's own output buffer, back to back: that buffer is the body.
+  const first = parts[0]
+  let contiguous = true
+  for (let k = 1, at = first.byteOffset + first.length; k < parts.length && contiguous; at += parts[k].length, k++) {
+    contiguous = parts[k].buffer === first.buffer && parts[k].byteOffset === at
+  }
+  if (contiguous) return new Uint8Array(first.buffer, first.byteOffset, size)
+  const body = new Uint8Array(size)
+  let at = 0
+  for (const c of parts) body.set(c, at), (at += c.length)
+  return body
 }
 
 export interface Pending {
@@ -284,7 +407,7 @@ export class PackOrder {
     let added = nStreamed
     await resolveDeltas(pending, target, indexOfOffset, async (p, oid, type, body) => {
       deltaIndex.set(p.offset, added++)
-      await target.add(oid, type, body)
+      await target.add(oid, type, body, true)
     }, getBase)
     if (pending.length) {
       throw new IntegrityError(`Pack from ${what} has ${pending.length} deltas against missing bases (first: ${pending[0].baseOid ?? 'offset ' + pending[0].baseOffset})`)
@@ -309,9 +432,9 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
   inp.pos += 12
   const order = new PackOrder()
   const noteOffset = (offset: number): void => order.note(offset)
-  const add = (offset: number, oid: Oid, type: ObjectType, body: Uint8Array): void | Promise<void> => {
+  const add = (offset: number, oid: Oid, type: ObjectType, body: Uint8Array, owned?: boolean): void | Promise<void> => {
     noteOffset(offset)
-    return target.add(oid, type, body)
+    return target.add(oid, type, body, owned)
   }
   const sc = new Scratch()
   const id = new Uint8Array(20)
@@ -434,8 +557,9 @@ export async function streamPack(src: AsyncIterable<Uint8Array>, target: PackTar
     const type = TYPES[typeCode]
     if (!type && typeCode < 6) throw corrupt(what, `unknown object type ${typeCode}`)
     if (size > JS_INFLATE_MAX) {
-      const body = await inflateLarge(inp, size)
-      if (type) await add(offset, hashObjectParts(type, body), type, body)
+      const body = size >= STREAM_INFLATE_MIN ? await inflateStreaming(inp, size) : await inflateLarge(inp, size)
+      // A buffer of its own: the target may keep it as it is.
+      if (type) await add(offset, hashObjectParts(type, body), type, body, true)
       else pending.push({ offset, baseOffset, baseOid, delta: body })
       continue
     }
@@ -554,10 +678,10 @@ export function targetView(base: PackTarget & { readonly count: number }): PackT
   let back: Map<number, number> | null = null
   const addRecord = base.addRecord?.bind(base)
   return {
-    add(oid, type, body) {
+    add(oid, type, body, owned) {
       back?.set(base.count, local.length)
       local.push(base.count)
-      return base.add(oid, type, body)
+      return base.add(oid, type, body, owned)
     },
     addRecord: addRecord
       ? (oid, id, typeCode, rec, start, bodyAt, end) => {
@@ -585,15 +709,15 @@ export function targetView(base: PackTarget & { readonly count: number }): PackT
   }
 }
 
-/** A PackTarget in memory (copies each object). */
+/** A PackTarget in memory (copies each object, but keeps a body given as `owned`). */
 export class MemoryPackTarget implements PackTarget {
   readonly objects: PackObject[] = []
   private byOid: Map<Oid, number> | null = null
   get count(): number {
     return this.objects.length
   }
-  add(oid: Oid, type: ObjectType, body: Uint8Array): void {
-    this.objects.push({ oid, type, body: Uint8Array.prototype.slice.call(body) as Uint8Array })
+  add(oid: Oid, type: ObjectType, body: Uint8Array, owned?: boolean): void {
+    this.objects.push({ oid, type, body: owned ? body : (Uint8Array.prototype.slice.call(body) as Uint8Array) })
     this.byOid?.set(oid, this.objects.length - 1)
   }
   get(n: number): Promise<{ type: ObjectType; body: Uint8Array }> {

@@ -20,9 +20,12 @@ export function pkt(data: string | Uint8Array): Uint8Array {
 }
 
 export type Pkt = { kind: 'data'; data: Uint8Array } | { kind: 'flush' } | { kind: 'delim' } | { kind: 'end' }
+/** A packet whose payload is given in pieces (PktReader.readParts): none for an empty payload, never an empty piece. */
+export type PktParts = { kind: 'data'; parts: Uint8Array[] } | { kind: 'flush' } | { kind: 'delim' } | { kind: 'end' }
 
 /** Incremental reader over a byte stream; also hands out raw bytes left after the pkt-lines. */
 export class PktReader {
+  /** The received chunk being read; `pos` is the read position in it. */
   private buf: Uint8Array = new Uint8Array(0)
   private pos = 0
   private done = false
@@ -32,62 +35,91 @@ export class PktReader {
     this.it = source[Symbol.asyncIterator]()
   }
 
-  /** Chunks received after `buf`, merged only when a packet needs them (no copy per chunk). */
+  /** Chunks received after `buf`, taken as they are when `buf` is used up (never joined whole). */
   private extra: Uint8Array[] = []
   private extraLen = 0
 
+  /** Receives chunks until `n` bytes are waiting (in `buf` and after it); false if the stream ends first. */
   private async fill(n: number): Promise<boolean> {
-    let ok = true
     while (this.buf.length - this.pos + this.extraLen < n) {
-      if (!this.done) {
-        const r = await this.it.next()
-        if (!r.done) {
-          this.extra.push(r.value)
-          this.extraLen += r.value.length
-          continue
-        }
-        this.done = true
+      if (this.done) return false
+      const r = await this.it.next()
+      if (r.done) this.done = true
+      else if (r.value.length > 0) {
+        this.extra.push(r.value)
+        this.extraLen += r.value.length
       }
-      ok = false
-      break
     }
-    if (this.extraLen > 0 && (!ok || this.buf.length - this.pos < n)) {
-      const rest = this.buf.subarray(this.pos)
-      if (rest.length === 0 && this.extra.length === 1) this.buf = this.extra[0]
-      else {
-        const merged = new Uint8Array(rest.length + this.extraLen)
-        merged.set(rest, 0)
-        let at = rest.length
-        for (const c of this.extra) {
-          merged.set(c, at)
-          at += c.length
-        }
-        this.buf = merged
-      }
+    return true
+  }
+
+  /** When `buf` is used up, the next received chunk becomes `buf`. */
+  private advance(): void {
+    while (this.pos === this.buf.length && this.extra.length > 0) {
+      this.buf = this.extra.shift()!
+      this.extraLen -= this.buf.length
       this.pos = 0
-      this.extra = []
-      this.extraLen = 0
     }
-    return ok
+  }
+
+  /** The next `n` bytes (all waiting, see fill) as the pieces of the received chunks they lie in (views, no copy). */
+  private takeParts(n: number): Uint8Array[] {
+    const parts: Uint8Array[] = []
+    while (n > 0) {
+      this.advance()
+      const k = Math.min(n, this.buf.length - this.pos)
+      parts.push(this.buf.subarray(this.pos, this.pos + k))
+      this.pos += k
+      n -= k
+    }
+    return parts
+  }
+
+  /** The next `n` bytes (all waiting) in one piece: a view when they lie in one chunk, else a copy of them alone. */
+  private take(n: number): Uint8Array {
+    this.advance()
+    if (this.buf.length - this.pos >= n) {
+      const v = this.buf.subarray(this.pos, this.pos + n)
+      this.pos += n
+      return v
+    }
+    const parts = this.takeParts(n)
+    const out = new Uint8Array(n)
+    let at = 0
+    for (const p of parts) out.set(p, at), (at += p.length)
+    return out
+  }
+
+  /** Reads a packet header: its length (< 4: flush, delim, end), or null at a clean end of stream. */
+  private async header(): Promise<number | null> {
+    if (!(await this.fill(4))) {
+      if (this.buf.length - this.pos + this.extraLen === 0) return null
+      throw new RemoteError('protocol', `Truncated ${this.what} (cut inside a pkt-line header)`)
+    }
+    const hex = dec.decode(this.take(4))
+    if (!/^[0-9a-f]{4}$/.test(hex)) throw new RemoteError('protocol', `Malformed ${this.what}: bad pkt-line length "${hex.replace(/[^\x20-\x7e]/g, '?')}"`)
+    const len = parseInt(hex, 16)
+    if (len >= 4 && !(await this.fill(len - 4))) throw new RemoteError('protocol', `Truncated ${this.what} (cut inside a pkt-line)`)
+    return len
   }
 
   /** The next packet, or null at a clean end of stream. */
   async read(): Promise<Pkt | null> {
-    if (!(await this.fill(4))) {
-      if (this.buf.length - this.pos === 0) return null
-      throw new RemoteError('protocol', `Truncated ${this.what} (cut inside a pkt-line header)`)
-    }
-    const hex = dec.decode(this.buf.subarray(this.pos, this.pos + 4))
-    if (!/^[0-9a-f]{4}$/.test(hex)) throw new RemoteError('protocol', `Malformed ${this.what}: bad pkt-line length "${hex.replace(/[^\x20-\x7e]/g, '?')}"`)
-    const len = parseInt(hex, 16)
-    if (len < 4) {
-      this.pos += 4
-      return { kind: len === 0 ? 'flush' : len === 1 ? 'delim' : 'end' }
-    }
-    if (!(await this.fill(len))) throw new RemoteError('protocol', `Truncated ${this.what} (cut inside a pkt-line)`)
-    const data = this.buf.subarray(this.pos + 4, this.pos + len)
-    this.pos += len
-    return { kind: 'data', data }
+    const len = await this.header()
+    if (len === null) return null
+    if (len < 4) return { kind: len === 0 ? 'flush' : len === 1 ? 'delim' : 'end' }
+    return { kind: 'data', data: this.take(len - 4) }
+  }
+
+  /**
+   * `read`, with a data packet's payload as the pieces of the received chunks it lies in (views,
+   * never joined: a pack streams through without a copy of each packet that straddles two chunks).
+   */
+  async readParts(): Promise<PktParts | null> {
+    const len = await this.header()
+    if (len === null) return null
+    if (len < 4) return { kind: len === 0 ? 'flush' : len === 1 ? 'delim' : 'end' }
+    return { kind: 'data', parts: this.takeParts(len - 4) }
   }
 
   /** `readLine` when the whole packet is buffered already (no promise; a reply of 100k short

@@ -353,7 +353,7 @@ export class PackWriter {
    * Appends one object; its index (for `get`) is `count` before the call. Synchronous unless the
    * write queue is long: then the promise slows the producer down. Safe with several producers.
    */
-  add(oid: Oid, type: ObjectType, body: Uint8Array): void | Promise<void> {
+  add(oid: Oid, type: ObjectType, body: Uint8Array, owned?: boolean): void | Promise<void> {
     if (this.done) throw new Error('PackWriter already finished')
     const headLen = type.length + 2 + decimalDigits(body.length)
     const len = headLen + body.length
@@ -370,6 +370,13 @@ export class PackWriter {
       this.used = writeObjectHeader(this.stage, TYPE_CODE[type], body.length, this.used)
       this.stage.set(body, this.used)
       this.used += body.length
+    } else if (owned) {
+      // Bigger than a stage and the body is ours to keep: written as it is after its header.
+      const head = Buffer.allocUnsafe(headLen)
+      writeObjectHeader(head, TYPE_CODE[type], body.length)
+      this.queue(head, offset)
+      this.queue(body, offset + headLen)
+      this.stageStart += len
     } else {
       // Bigger than a stage: its own write (a copy: the body is only valid during this call).
       const rec = Buffer.allocUnsafe(len)

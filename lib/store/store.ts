@@ -148,7 +148,7 @@ export class Store implements ObjectStore {
     }
     if (expected < 8) {
       const t = new MemoryPackTarget()
-      const base = { add: (oid: Oid, type: ObjectType, body: Uint8Array) => (note(oid, type, body, 0, body.length), t.add(oid, type, body)), get: (n: number) => t.get(n), find: (o: Oid) => t.find(o), get count() { return t.count } }
+      const base = { add: (oid: Oid, type: ObjectType, body: Uint8Array, owned?: boolean) => (note(oid, type, body, 0, body.length), t.add(oid, type, body, owned)), get: (n: number) => t.get(n), find: (o: Oid) => t.find(o), get count() { return t.count } }
       await run(() => targetView(base))
       done()
       if (verify) {
@@ -164,7 +164,7 @@ export class Store implements ObjectStore {
     const w = await this.db.packs.begin()
     try {
       const base: PackTarget & { readonly count: number } = {
-        add: (oid, type, body) => (note(oid, type, body, 0, body.length), w.add(oid, type, body)),
+        add: (oid, type, body, owned) => (note(oid, type, body, 0, body.length), w.add(oid, type, body, owned)),
         // Small whole objects arrive as records (`type size\0body`) and go to the pack as they are.
         addRecord: (oid, id, typeCode, rec, start, bodyAt, end) => (note(oid, TYPE_NAMES[typeCode], rec, bodyAt, end), w.addRecord(oid, id, typeCode, rec, start, bodyAt, end)),
         // A batch of the pack worker: per object only what the worker did not vouch for.
