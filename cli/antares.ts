@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import { loadSettings } from '../lib/config/mod.ts'
 import { redactUrl } from '../lib/errors.ts'
 import { DEFAULT_BIND, serveAntares } from '../lib/antares/mod.ts'
-import { boundHeapGrowth } from '../lib/mount/heap.ts'
+import { boundHeapGrowth, collectDeadBuffersEarly } from '../lib/mount/heap.ts'
 import { stateRoot } from '../lib/workspace/state.ts'
 import { action, isDebug, printJson, UsageError } from './_common.ts'
 
@@ -68,6 +68,7 @@ export function register(program: Command): void {
       let running
       try {
         boundHeapGrowth()
+        collectDeadBuffersEarly()
         running = await serveAntares(mounter, { stateDir, bind: flags.bind, token })
       } catch (err) {
         await mounter.close()

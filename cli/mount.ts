@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings, type Settings } from '../lib/config/mod.ts'
 import { BackgroundExitError, startInBackground } from '../lib/mount/background.ts'
-import { boundHeapGrowth, jscOptionsRejected, servingProcessEnv, servingProcessFlags } from '../lib/mount/heap.ts'
+import { boundHeapGrowth, collectDeadBuffersEarly, jscOptionsRejected, servingProcessEnv, servingProcessFlags } from '../lib/mount/heap.ts'
 import { resolvePaths } from '../lib/mount/options.ts'
 import { runMount } from '../lib/mount/run_mount.ts'
 import { action, isDebug, UsageError } from './_common.ts'
@@ -91,6 +91,7 @@ export function register(program: Command): void {
         return 0
       }
       boundHeapGrowth()
+      collectDeadBuffersEarly()
       return runMount(options)
     }))
 }

@@ -9,6 +9,7 @@ import { constants as bufferConstants } from 'node:buffer'
 import * as nodeCrypto from 'node:crypto'
 import { createInflate, inflateSync } from 'node:zlib'
 import { IntegrityError, RemoteError } from '../errors.ts'
+import { droppedBytes } from '../reclaim.ts'
 import { trace } from '../trace.ts'
 import type { ObjectType, Oid } from '../store/types.ts'
 import { applyDelta } from './delta.ts'
@@ -332,6 +333,8 @@ async function inflateStreaming(inp: Input, size: number): Promise<Uint8Array> {
       // zlib takes nothing past the end of the object: what it took is the object's.
       const used = z.bytesWritten - before
       inp.skip(used)
+      // The chunks consumed are dead (see reclaim.ts: freed early where the process asks for it).
+      droppedBytes(used)
       if (used < n || ended) break
     }
     while (!ended && !failed) await new Promise<void>((resolve) => (wake = resolve))

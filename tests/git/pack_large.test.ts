@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { deflateSync } from 'node:zlib'
 import { MemoryPackTarget, readPack, streamPack, STREAM_INFLATE_MIN } from '../../lib/git/pack_reader.ts'
+import { RECLAIM_EVERY, setYoungCollector } from '../../lib/reclaim.ts'
 import { git, makeBareRepo } from '../helpers/repos.ts'
 
 /** Deterministic incompressible bytes. */
@@ -111,6 +112,18 @@ test('the target keeps a large body as it is (no copy), and copies the small one
   expectBodies(t.objects)
   // The large ones are zlib's own output: one buffer, not a slice copied out of a shared one.
   assert.ok(t.objects[1].body.buffer.byteLength <= bodies[1].length + 1)
+})
+
+test('the received bytes of large objects are reported as dropped (reclaim.ts), as they are consumed', async () => {
+  const big = blobPack([noise(3 * RECLAIM_EVERY, 3)]).pack
+  let runs = 0
+  setYoungCollector(() => runs++)
+  try {
+    await readPack(cut(big, every(big, 65536)))
+  } finally {
+    setYoungCollector(null)
+  }
+  assert.is(runs, 3)
 })
 
 test('a corrupt large object is an error', async () => {

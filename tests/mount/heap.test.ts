@@ -5,8 +5,10 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { jscOptionsRejected, SEMI_SPACE_MB, servingProcessEnv, servingProcessFlags } from '../../lib/mount/heap.ts'
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
+import { collectDeadBuffersEarly, jscOptionsRejected, SEMI_SPACE_MB, servingProcessEnv, servingProcessFlags } from '../../lib/mount/heap.ts'
 import { selfCommand } from '../../lib/mount/background.ts'
+import { droppedBytes, RECLAIM_EVERY, setYoungCollector } from '../../lib/reclaim.ts'
 
 function withEnv<T>(vars: Record<string, string | undefined>, run: () => T): T {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
@@ -69,6 +71,47 @@ test('an option Bun does not know stops it, and its output is recognised (the mo
   const r = runBun({ PATH: process.env.PATH, BUN_JSC_scorpioNoSuchOption: '1' })
   assert.is.not(r.status, 0)
   assert.ok(jscOptionsRejected(r.stdout + r.stderr), r.stdout + r.stderr)
+})
+
+test('reclaim: the collector runs after every RECLAIM_EVERY bytes dropped, never without one', () => {
+  let runs = 0
+  setYoungCollector(() => runs++)
+  droppedBytes(RECLAIM_EVERY - 1)
+  assert.is(runs, 0)
+  droppedBytes(1)
+  assert.is(runs, 1)
+  droppedBytes(3 * RECLAIM_EVERY)
+  assert.is(runs, 2)
+  setYoungCollector(null)
+  droppedBytes(10 * RECLAIM_EVERY)
+  assert.is(runs, 2)
+})
+
+/** Young-generation collections seen while `run` runs (V8's own, if any, included). */
+async function minorCollections(run: () => void): Promise<number> {
+  let n = 0
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if ((e as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) n++
+  })
+  obs.observe({ entryTypes: ['gc'] })
+  try {
+    run()
+    await new Promise((r) => setTimeout(r, 50))
+  } finally {
+    obs.disconnect()
+  }
+  return n
+}
+
+test('node: collectDeadBuffersEarly makes dropped bytes collect the young generation; SCORPIO_RECLAIM=0 does not', async () => {
+  try {
+    withEnv({ SCORPIO_RECLAIM: '0' }, () => collectDeadBuffersEarly())
+    assert.is(await minorCollections(() => droppedBytes(5 * RECLAIM_EVERY)), 0)
+    withEnv({ SCORPIO_RECLAIM: undefined }, () => collectDeadBuffersEarly())
+    assert.ok((await minorCollections(() => droppedBytes(RECLAIM_EVERY))) >= 1)
+  } finally {
+    setYoungCollector(null)
+  }
 })
 
 test.run()
