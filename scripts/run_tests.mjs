@@ -2,7 +2,7 @@
 // the others down), totals uvu's counts and ends with the line CI reads: `N passed, N failed`.
 //
 //   node scripts/run_tests.mjs [--runtime node|deno|bun] [--timeout SECONDS] [PATH...]
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
@@ -30,6 +30,20 @@ function collect(p, out) {
   return out
 }
 const files = roots.flatMap((r) => collect(r, []))
+
+// Tests that run the CLI use dist/scorpio.mjs when it is newer than cli/ and lib/ (else a slower
+// fallback from source): build it first if an edit made it stale, as `npm ci` did on a fresh clone.
+function newest(dir) {
+  let t = 0
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath ?? e.path, e.name)).mtimeMs)
+  return t
+}
+const bundle = join('dist', 'scorpio.mjs')
+const bundleTime = (() => { try { return statSync(bundle).mtimeMs } catch { return 0 } })()
+if (bundleTime < Math.max(newest('cli'), newest('lib'), statSync('package.json').mtimeMs)) {
+  console.log('building dist/scorpio.mjs (older than its sources) ...')
+  execFileSync(process.execPath, [join('scripts', 'build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] })
+}
 const bin = (name) => join('node_modules', '.bin', name)
 const command = {
   node: (f) => [process.execPath, ['--import', 'tsx', f]],
