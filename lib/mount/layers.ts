@@ -17,6 +17,7 @@ import {
 import { buildFileSystem, type BuiltFileSystem } from './file_system.ts'
 import { openBaseView } from './base_view.ts'
 import { openClLayer } from './cl_layer.ts'
+import { fetchRequested, prefetchRequest } from './prefetch.ts'
 import { readLogPath } from './read_log.ts'
 
 export interface LayersOptions {
@@ -77,6 +78,8 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
     async mount(mountpoint, initial, mountOptions) {
       const stateDir = mountOptions.stateDir
       let built: BuiltFileSystem | undefined
+      /** The lower view the mount shows now (prefetch requests walk it). */
+      let shown: LowerView | undefined
       const openView = async (commit: string, st: WorkspaceState): Promise<LowerView> => {
         const view = await openBaseView(store, commit, st.remote.path)
         return st.cl ? openClLayer(view, st.cl, remote) : view
@@ -88,6 +91,7 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
           const view = await openView(commit, ws.state)
           built.overlay.origins = await loadOrigins(ws.state.upperDir)
           await built.vfs.switchBase(view, changedPaths)
+          shown = view
           mountOptions.onBaseChanged?.(commit)
         },
       }
@@ -95,9 +99,10 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
       workspace = ws
       const state = ws.state ?? initial
       layers.state = state
+      shown = await openView(state.base, state)
       built = await buildFileSystem({
         store,
-        lower: await openView(state.base, state),
+        lower: shown,
         state,
         stateDir,
         log: options.log,
@@ -107,7 +112,11 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
       fuse = await mountFuse(mountpoint, built.fs, { allowOther: mountOptions.allowOther, debug: mountOptions.debug, log: options.log })
       built.attach?.(fuse)
       void fuse.closed.then(resolveClosed, resolveClosed)
-      control = await serveControl(stateDir, workspaceHandlers(ws))
+      control = await serveControl(stateDir, {
+        ...workspaceHandlers(ws),
+        // `scorpio prefetch` in this mount: the trees, sizes and server connection are warm here.
+        prefetch: (a) => fetchRequested(store, shown!, prefetchRequest(a)),
+      })
       ;(layers as { controlPath?: string }).controlPath = controlSocketPath(stateDir)
     },
     async unmount() {

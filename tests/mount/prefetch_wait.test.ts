@@ -54,6 +54,34 @@ test('prefetch --json fetches a subtree in batches; the second run fetches nothi
   }
 })
 
+test('prefetch runs in the mount process: one fetch request, no capability round trip; paths still checked', async () => {
+  const mp = sb.dir('ws-pf-ctl')
+  const env = { ...sb.env, XDG_CACHE_HOME: join(sb.root, 'cache-pf-ctl') } // nothing fetched by the tests before
+  const m = await mountForeground([served.url, mp], { env })
+  try {
+    await fsp.readFile(join(mp, 'README.md')) // the mount has spoken to the server
+    served.server.reset()
+    const r = await scorpio(['prefetch', '--json', 'gen/d1', 'gen/d2/f2.bin'], { env, cwd: mp })
+    assert.is(r.status, 0, r.stderr)
+    const doc = JSON.parse(r.stdout)
+    assert.is(doc.files, 11)
+    assert.is(doc.fetched, 11)
+    // a CLI process on its own would first ask for the capability advertisement (GET info/refs)
+    assert.equal(served.server.log.map((x) => x.method), ['POST'], JSON.stringify(served.server.log.map((x) => x.path)))
+    assert.is(fetches(), 1)
+    // a file only the upper layer has is fine (nothing to fetch); a path that is nowhere is one line, exit 2
+    await fsp.writeFile(join(mp, 'gen/mine.txt'), 'local\n')
+    const local = await scorpio(['prefetch', '--json', 'gen/mine.txt', 'gen/d3'], { env, cwd: mp })
+    assert.is(local.status, 0, local.stderr)
+    assert.is(JSON.parse(local.stdout).files, 10)
+    const bad = await scorpio(['prefetch', 'gen/nope'], { env, cwd: mp })
+    assert.is(bad.status, 2)
+    assert.is(bad.stderr, 'scorpio: No such file or directory: "gen/nope"\n')
+  } finally {
+    await m.stop()
+  }
+})
+
 test('prefetch --record writes the paths a job read; --profile fetches them in one batch for the next job', async () => {
   const mp1 = sb.dir('ws-rec')
   const profile = join(sb.root, 'job.profile')
