@@ -5,7 +5,8 @@ import type { ObjectType } from '../store/types.ts'
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 }
 
-function objectHeader(type: ObjectType, size: number): Uint8Array {
+/** A pack entry's header: type and size as git's varint. */
+export function objectHeader(type: ObjectType, size: number): Uint8Array {
   const out: number[] = []
   let c = (TYPE_CODE[type] << 4) | (size & 0x0f)
   size = Math.floor(size / 16)

@@ -8,20 +8,9 @@ import { execFileSync } from 'node:child_process'
 import { deflateSync } from 'node:zlib'
 import { MemoryPackTarget, readPack, streamPack, STREAM_INFLATE_MIN } from '../../lib/git/pack_reader.ts'
 import { RECLAIM_EVERY, setYoungCollector } from '../../lib/reclaim.ts'
+import { objectHeader } from '../../lib/git/pack_writer.ts'
+import { noise } from '../helpers/bytes.ts'
 import { git, makeBareRepo } from '../helpers/repos.ts'
-
-/** Deterministic incompressible bytes. */
-function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
 
 const text = (n: number) => new TextEncoder().encode('a line of a big generated file, compressible\n'.repeat(Math.ceil(n / 45)).slice(0, n))
 
@@ -29,19 +18,8 @@ function oidOf(type: string, body: Uint8Array): string {
   return createHash('sha1').update(`${type} ${body.length}\0`).update(body).digest('hex')
 }
 
-/** Pack object header: type 3 (blob), varint size. */
-function blobHeader(size: number): Uint8Array {
-  const out: number[] = []
-  let c = (3 << 4) | (size & 15)
-  size = Math.floor(size / 16)
-  while (size > 0) {
-    out.push(c | 0x80)
-    c = size & 0x7f
-    size = Math.floor(size / 128)
-  }
-  out.push(c)
-  return Uint8Array.from(out)
-}
+/** Pack object header of a blob of `size` bytes. */
+const blobHeader = (size: number): Uint8Array => objectHeader('blob', size)
 
 /** A pack of blobs (each with the size its header claims, default its own); also where each object's data ends. */
 function blobPack(bodies: Uint8Array[], claim: (number | undefined)[] = []): { pack: Buffer; ends: number[] } {

@@ -12,20 +12,8 @@ import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore, type Store } from '../../lib/store/mod.ts'
 import { startGitServer, type GitServer } from '../helpers/git_server.ts'
 import { lsTree, makeBareRepo, sampleFiles, type TestRepo } from '../helpers/repos.ts'
+import { noise } from '../helpers/bytes.ts'
 import { expectError, storedObjects } from '../helpers/store_checks.ts'
-
-/** Deterministic incompressible bytes. */
-function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
 
 let repo: TestRepo
 let server: GitServer
