@@ -351,10 +351,7 @@ async function inflateStreaming(inp: Input, size: number): Promise<Uint8Array> {
     contiguous = parts[k].buffer === first.buffer && parts[k].byteOffset === at
   }
   if (contiguous) return new Uint8Array(first.buffer, first.byteOffset, size)
-  const body = new Uint8Array(size)
-  let at = 0
-  for (const c of parts) body.set(c, at), (at += c.length)
-  return body
+  return Buffer.concat(parts, size)
 }
 
 export interface Pending {

@@ -83,11 +83,7 @@ export class PktReader {
       this.pos += n
       return v
     }
-    const parts = this.takeParts(n)
-    const out = new Uint8Array(n)
-    let at = 0
-    for (const p of parts) out.set(p, at), (at += p.length)
-    return out
+    return Buffer.concat(this.takeParts(n), n)
   }
 
   /** Reads a packet header: its length (< 4: flush, delim, end), or null at a clean end of stream. */

@@ -26,18 +26,10 @@ export async function* demuxSideband(reader: PktReader, options: SidebandOptions
       for (let k = 1; k < parts.length; k++) yield parts[k]
       continue
     }
-    const payload = joined(parts).subarray(1)
+    const payload = (parts.length === 1 ? parts[0] : Buffer.concat(parts)).subarray(1)
     if (band === 2) options.onProgress?.(new TextDecoder().decode(payload))
     else if (band === 3) {
       throw new RemoteError('remote-error', `${options.server ?? 'The server'} reported an error: ${new TextDecoder().decode(payload).trim()}`)
     } else throw new RemoteError('protocol', `Malformed side-band packet (band ${band})`)
   }
-}
-
-function joined(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) out.set(p, at), (at += p.length)
-  return out
 }
