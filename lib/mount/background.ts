@@ -69,8 +69,8 @@ export async function startInBackground(options: BackgroundOptions): Promise<{ p
       if (at >= 0) return { pid: child.pid!, readyLine: lines[at], notices: lines.slice(0, at).filter((l) => l.startsWith('scorpio: ')) }
       if (spawnError) throw new ScorpioError('background', `Cannot start the mount process: ${spawnError.message}`)
       if (exited !== undefined) {
-        const lines = out.split('\n').filter((l) => l.trim() !== '')
-        const reason = [...lines].reverse().find((l) => l.startsWith('scorpio: ')) ?? lines.at(-1) ?? `exit code ${exited}`
+        const said = lines.filter((l) => l.trim() !== '')
+        const reason = [...said].reverse().find((l) => l.startsWith('scorpio: ')) ?? said.at(-1) ?? `exit code ${exited}`
         // Exit code 2 is a usage error (a bad flag or revision): the caller's exit code stays 2.
         if (exited === 2) throw new UsageError(reason.replace(/^scorpio: /, ''))
         throw new BackgroundExitError(reason.replace(/^scorpio: /, ''), out)
