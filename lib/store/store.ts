@@ -225,17 +225,23 @@ export class Store implements ObjectStore {
     )
   }
 
+  /** The remote's refs, listed again when the last listing is older than 2 s or `fresh` is asked. */
+  private async refList(fresh = false): Promise<RemoteRef[]> {
+    if (!this.refs || fresh || Date.now() - this.refs.at > 2000) this.refs = { at: Date.now(), refs: await this.remote.listRefs() }
+    return this.refs.refs
+  }
+
   async resolveRef(ref: string): Promise<Oid> {
     if (isOid(ref)) return ref
     const names = [ref, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/${ref}`]
+    let refs: RemoteRef[] = []
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (!this.refs || attempt > 0 || Date.now() - this.refs.at > 2000) this.refs = { at: Date.now(), refs: await this.remote.listRefs() }
+      refs = await this.refList(attempt > 0)
       for (const name of names) {
-        const r = this.refs.refs.find((x) => x.name === name)
+        const r = refs.find((x) => x.name === name)
         if (r) return r.peeled ?? r.oid
       }
     }
-    const refs = this.refs!.refs
     const heads = refs.filter((r) => r.name.startsWith('refs/heads/')).map((r) => r.name.slice(11))
     throw new RemoteError(
       'unknown-ref',
@@ -245,8 +251,7 @@ export class Store implements ObjectStore {
 
   async idsWithPrefix(prefix: string): Promise<Oid[]> {
     const found = new Set(await this.db.withPrefix(prefix))
-    this.refs ??= { at: Date.now(), refs: await this.remote.listRefs() }
-    for (const r of this.refs.refs) {
+    for (const r of await this.refList()) {
       const id = r.peeled ?? r.oid
       if (id.startsWith(prefix)) found.add(id)
     }
