@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { startGitServer } from '../tests/helpers/git_server.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const shared = resolve(root, '..', 'shared')
-const generator = join(shared, 'bench', 'gen-monorepo.mjs')
+const generator = join(root, 'scripts', 'gen_monorepo.mjs')
 const dataDir = join(root, '.cache', 'demo')
 const repoName = 'monorepo.git'
 const repo = join(dataDir, repoName)
@@ -23,7 +22,6 @@ function fail(message: string): never {
 }
 
 if (!existsSync(repo)) {
-  if (!existsSync(generator)) fail(`cannot find ${generator}; the demo needs ../shared/bench/gen-monorepo.mjs next to this checkout`)
   mkdirSync(dataDir, { recursive: true })
   console.log('demo: generating a 10,000-file repository (once)...')
   execFileSync(process.execPath, [generator, repo, '--files', '10000'], { stdio: 'inherit' })

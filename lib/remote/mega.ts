@@ -1,4 +1,4 @@
-// Mega REST backend (docs: ../shared/docs/mega-api.md): blobs, sizes (HEAD), raw trees, directory
+// Mega REST backend (docs/mega.md): blobs, sizes (HEAD), raw trees, directory
 // listings, latest commit of a path and CL file lists over REST; refs, the commit + trees fetch and
 // push through Mega's git endpoint (smart HTTP, git_http.ts).
 import { IntegrityError, RemoteError } from '../errors.ts'

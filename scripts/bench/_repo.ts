@@ -6,9 +6,9 @@ import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const GEN = resolve(root, '../shared/bench/gen-monorepo.mjs')
+const GEN = resolve(root, 'scripts/gen_monorepo.mjs')
 
-/** `bench-data/mono<N>.git` (mono100k.git for 100,000), generated once with gen-monorepo.mjs and reused. */
+/** `bench-data/mono<N>.git` (mono100k.git for 100,000), generated once with scripts/gen_monorepo.mjs and reused. */
 export async function ensureBenchRepo(files: number): Promise<string> {
   const dir = join(root, 'bench-data')
   mkdirSync(dir, { recursive: true })

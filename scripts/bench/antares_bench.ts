@@ -1,5 +1,5 @@
 // CI-isolation benchmark (issue 6) on the 100,000-file repo (bench-data/mono100k.git, generated
-// with ../shared/bench/gen-monorepo.mjs when missing, reused), served by git http-backend:
+// with scripts/gen_monorepo.mjs when missing, reused), served by git http-backend:
 //   1. one antares job reads 2,000 files (cold cache): the bytes one job needs
 //   2. eight antares jobs (one server, cold cache) each read the same 2,000 files at once:
 //      total bytes from the server ≤ 1.1× (1); server RSS; time to the eighth job's `ready`

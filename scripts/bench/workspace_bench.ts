@@ -1,4 +1,4 @@
-// Workspace benchmark (issue 5), on a 100,000-file repo generated with ../shared/bench/gen-monorepo.mjs
+// Workspace benchmark (issue 5), on a 100,000-file repo generated with scripts/gen_monorepo.mjs
 // (--commits 2) into bench-data/ (gitignored, reused between runs):
 //   - `scorpio status --json` (whole command, process start included) with 100 modified files vs
 //     `git status --porcelain` in a full checkout with the same edits        (target ≤ 0.05×)
@@ -21,7 +21,7 @@ import { createWorkspaceState } from '../../lib/workspace/state.ts'
 import { BINARY, ensureBuilt, NODE_CLI } from '../_build.ts'
 
 const ROOT = resolve(import.meta.dirname ?? '.', '..', '..')
-const GEN = resolve(ROOT, '..', 'shared', 'bench', 'gen-monorepo.mjs')
+const GEN = resolve(ROOT, 'scripts', 'gen_monorepo.mjs')
 
 export interface BenchRow {
   name: string

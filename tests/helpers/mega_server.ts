@@ -1,5 +1,5 @@
 // A test-only stand-in for a Mega server, built from a bare repository with git plumbing: the REST
-// calls of ../shared/docs/mega-api.md over the repository's HEAD, plus its git endpoint (any
+// calls of docs/mega.md over the repository's HEAD, plus its git endpoint (any
 // `<path>.git/...` URL is served by git-http-backend over that repository).
 import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'

@@ -1,4 +1,4 @@
-// Builds small bare repositories for tests, configured like ../shared/bench/gen-monorepo.mjs
+// Builds small bare repositories for tests, configured like scripts/gen_monorepo.mjs's
 // (partial clone, any-SHA1 wants, receive-pack over HTTP, object-info).
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
