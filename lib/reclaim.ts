@@ -19,6 +19,11 @@ export function setYoungCollector(fn: (() => void) | null): void {
   since = 0
 }
 
+/** Whether a collector is installed (what `collectDeadBuffersEarly` decided). */
+export function hasYoungCollector(): boolean {
+  return collect !== null
+}
+
 /** Reports `bytes` of short-lived buffers just dropped (received chunks already consumed). */
 export function droppedBytes(bytes: number): void {
   if (!collect) return

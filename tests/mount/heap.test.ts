@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
 import { collectDeadBuffersEarly, jscOptionsRejected, SEMI_SPACE_MB, servingProcessEnv, servingProcessFlags } from '../../lib/mount/heap.ts'
 import { selfCommand } from '../../lib/mount/background.ts'
-import { droppedBytes, RECLAIM_EVERY, setYoungCollector } from '../../lib/reclaim.ts'
+import { droppedBytes, hasYoungCollector, RECLAIM_EVERY, setYoungCollector } from '../../lib/reclaim.ts'
 
 function withEnv<T>(vars: Record<string, string | undefined>, run: () => T): T {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
@@ -103,11 +103,15 @@ async function minorCollections(run: () => void): Promise<number> {
   return n
 }
 
-test('node: collectDeadBuffersEarly makes dropped bytes collect the young generation; SCORPIO_RECLAIM=0 does not', async () => {
+// V8 may collect on its own at any moment, so only what the collector forces is asserted: with
+// SCORPIO_RECLAIM=0 none is installed; otherwise dropped bytes force at least one minor collection.
+test('node: collectDeadBuffersEarly makes dropped bytes collect the young generation; SCORPIO_RECLAIM=0 installs nothing', async () => {
   try {
+    setYoungCollector(null)
     withEnv({ SCORPIO_RECLAIM: '0' }, () => collectDeadBuffersEarly())
-    assert.is(await minorCollections(() => droppedBytes(5 * RECLAIM_EVERY)), 0)
+    assert.not.ok(hasYoungCollector())
     withEnv({ SCORPIO_RECLAIM: undefined }, () => collectDeadBuffersEarly())
+    assert.ok(hasYoungCollector())
     assert.ok((await minorCollections(() => droppedBytes(RECLAIM_EVERY))) >= 1)
   } finally {
     setYoungCollector(null)
