@@ -40,7 +40,11 @@ export async function gcDbs(dbs: { db: DiskObjectDb; pinned: Set<Oid> }[], maxBy
     // Trees may be gone: commits must be re-loaded (re-checked) before they are trusted complete.
     await fsp.rm(join(db.dir, 'loaded'), { recursive: true, force: true })
   }
-  for (const { db } of dbs) await removeStaleTemp(db)
+  for (const { db } of dbs) {
+    await removeStaleTemp(db)
+    // Learned sizes are all still true, but gc is where a cache gives back its space.
+    await fsp.rm(join(db.dir, 'sizes'), { force: true })
+  }
   return r
 }
 

@@ -18,6 +18,7 @@ import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
 import { SizeTable } from './size_table.ts'
+import { SharedSizes } from './shared_sizes.ts'
 import { IdList } from './packs.ts'
 import { gcDb, type GcResult } from './gc.ts'
 import { allPinned, pinObjects, unpinObjects } from './pins.ts'
@@ -82,6 +83,8 @@ export class Store implements ObjectStore {
    *  keeps its own listings and reads with `keep: false`. */
   private trees = new LRUCache<Oid, TreeEntry[]>({ max: 4096 })
   private sizes = new SizeTable(500_000)
+  /** Sizes the server told any process of this cache. */
+  private shared: SharedSizes
   private batcher: Batcher
   private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo>; wantTop: () => void }>()
   /** Tree fetches in flight (settle, never reject): a tree missing on disk may be on its way. */
@@ -111,6 +114,32 @@ export class Store implements ObjectStore {
       parallel: options.parallel,
     })
     db.onCorrupt = (oid) => this.mem.delete(oid)
+    this.shared = new SharedSizes(db.dir)
+  }
+
+  /**
+   * Sizes of `todo` from what other processes learned, then from the remote's size query (what it
+   * tells is shared in turn); returns the ids still unknown.
+   */
+  private async askSizes(todo: Oid[], out: Map<Oid, number>): Promise<Oid[]> {
+    await this.shared.refresh((oid, s) => this.sizes.set(oid, s))
+    todo = todo.filter((o) => {
+      const s = this.sizes.get(o)
+      if (s !== undefined) out.set(o, s)
+      return s === undefined
+    })
+    if (!todo.length || !this.remote.objectSizes) return todo
+    this.stats.requests++
+    // Keyed by our own ids: the reply's keys are slices of its whole text and would keep it alive.
+    const remote = await this.remote.objectSizes(todo)
+    const learned: [Oid, number][] = []
+    todo = todo.filter((o) => {
+      const s = remote.get(o)
+      if (s !== undefined) out.set(o, s), this.sizes.set(o, s), learned.push([o, s])
+      return s === undefined
+    })
+    await this.shared.add(learned)
+    return todo
   }
 
   /**
@@ -639,15 +668,7 @@ export class Store implements ObjectStore {
         return !d
       })
     }
-    if (todo.length && this.remote.objectSizes) {
-      this.stats.requests++
-      const remote = await this.remote.objectSizes(todo)
-      todo = todo.filter((o) => {
-        const s = remote.get(o)
-        if (s !== undefined) out.set(o, s), this.sizes.set(o, s)
-        return s === undefined
-      })
-    }
+    if (todo.length) todo = await this.askSizes(todo, out)
     if (todo.length) {
       await this.batcher.requestMany(todo)
       for (const o of todo) {
@@ -679,15 +700,7 @@ export class Store implements ObjectStore {
         else rest.push(o)
       })
     }
-    if (rest.length && this.remote.batchSizes && this.remote.objectSizes) {
-      this.stats.requests++
-      // Keyed by our own ids: the reply's keys are slices of its whole text and would keep it alive.
-      const remote = await this.remote.objectSizes(rest)
-      for (const o of rest) {
-        const s = remote.get(o)
-        if (s !== undefined) out.set(o, s), this.sizes.set(o, s)
-      }
-    }
+    if (rest.length && this.remote.batchSizes) await this.askSizes(rest, out)
     return out
   }
 

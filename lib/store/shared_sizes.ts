@@ -1,0 +1,100 @@
+// Blob sizes the server told one process (object-info), kept for every process of the cache:
+// `<db>/sizes`, 28-byte records (20 id bytes, size as u32 LE, a check word) that processes only
+// ever append, each batch in one O_APPEND write, so that no two writers interleave. A reader
+// takes the records added since it last looked. A record whose check fails (a write cut short by
+// a full disk or a crash) ends what is trusted: the file is put aside and started afresh, so a
+// wrong size is never read. Past MAX_BYTES the file starts afresh too; `gc` removes it.
+import { promises as fsp } from 'node:fs'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { bytesToHex } from '../git/sha1.ts'
+import type { Oid } from './types.ts'
+
+export const RECORD = 28
+/** ~1.2 million sizes (32 MB): more than a 1M-file commit needs. */
+const MAX_BYTES = RECORD * 1_200_000
+const SALT = 0x5c0e_9a17
+
+/** FNV-1a over the 24 bytes of id and size, salted so that zero bytes do not check. */
+function check(b: Uint8Array, at: number): number {
+  let h = 0x811c9dc5 ^ SALT
+  for (let i = at; i < at + 24; i++) h = Math.imul(h ^ b[i], 0x01000193)
+  return h >>> 0
+}
+
+export class SharedSizes {
+  readonly path: string
+  private generation = ''
+  private offset = RECORD
+
+  constructor(dir: string) {
+    this.path = join(dir, 'sizes')
+  }
+
+  /** Calls `found` for every size appended since the last call (by any process). */
+  async refresh(found: (oid: Oid, size: number) => void): Promise<void> {
+    const fh = await fsp.open(this.path, 'r').catch(() => null)
+    if (!fh) return
+    try {
+      const st = await fh.stat()
+      const head = Buffer.alloc(RECORD)
+      await fh.read(head, 0, RECORD, 0)
+      const generation = head.toString('hex')
+      if (generation !== this.generation) (this.generation = generation), (this.offset = RECORD)
+      const end = Math.floor(st.size / RECORD) * RECORD
+      if (end <= this.offset) return
+      const buf = Buffer.allocUnsafe(end - this.offset)
+      const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset)
+      const dv = new DataView(buf.buffer, buf.byteOffset, bytesRead)
+      for (let at = 0; at + RECORD <= bytesRead; at += RECORD) {
+        if (dv.getUint32(at + 24, true) !== check(buf, at)) {
+          await this.setAside(st.ino)
+          return
+        }
+        found(bytesToHex(buf, at, at + 20), dv.getUint32(at + 20, true))
+        this.offset += RECORD
+      }
+    } finally {
+      await fh.close()
+    }
+  }
+
+  /** Appends sizes (those that fit 32 bits; a 4 GiB blob is asked again) in one write. */
+  async add(sizes: Iterable<[Oid, number]>): Promise<void> {
+    const rows = [...sizes].filter(([oid, s]) => oid.length === 40 && s >= 0 && s <= 0xffff_ffff)
+    if (!rows.length) return
+    const buf = Buffer.alloc(rows.length * RECORD)
+    rows.forEach(([oid, s], k) => {
+      const at = k * RECORD
+      buf.write(oid, at, 20, 'hex')
+      buf.writeUInt32LE(s, at + 20)
+      buf.writeUInt32LE(check(buf, at), at + 24)
+    })
+    try {
+      const st = await fsp.stat(this.path).catch(() => null)
+      if (st && (st.size % RECORD !== 0 || st.size + buf.length > MAX_BYTES)) await this.setAside(st.ino)
+      if (!st || st.size % RECORD !== 0 || st.size + buf.length > MAX_BYTES) await this.create()
+      await fsp.appendFile(this.path, buf)
+    } catch {
+      // Sharing sizes saves requests; failing to (full disk, read-only cache) costs only those.
+    }
+  }
+
+  /** A new file with its generation record, put in place only if there is none (link fails then). */
+  private async create(): Promise<void> {
+    const tmp = `${this.path}.new.${process.pid}.${randomBytes(4).toString('hex')}`
+    await fsp.writeFile(tmp, randomBytes(RECORD))
+    await fsp.link(tmp, this.path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e
+    })
+    await fsp.rm(tmp, { force: true })
+  }
+
+  /** Moves the file out of the way (when it is still the one that was read) and removes it. */
+  private async setAside(ino: number): Promise<void> {
+    const st = await fsp.stat(this.path).catch(() => null)
+    if (!st || st.ino !== ino) return
+    const aside = `${this.path}.old.${process.pid}.${randomBytes(4).toString('hex')}`
+    await fsp.rename(this.path, aside).then(() => fsp.rm(aside, { force: true }), () => {})
+  }
+}
