@@ -621,7 +621,9 @@ export class PackSet {
   async refresh(): Promise<boolean> {
     const st = await fsp.stat(this.dir).catch(() => null)
     if (!st || st.mtimeMs === this.scannedMtime) return false
-    this.scannedMtime = st.mtimeMs
+    // A directory's mtime ticks coarsely (a few ms): a pack another process adds in the same tick
+    // as the scan leaves it unchanged. A recent mtime is therefore not trusted to mean "no change".
+    this.scannedMtime = Date.now() - st.mtimeMs > 1000 ? st.mtimeMs : -1
     const names = new Set((await fsp.readdir(this.dir)).filter((n) => n.endsWith('.idx')).map((n) => n.slice(0, -4)))
     let changed = false
     for (const [name, p] of this.packs) {

@@ -19,6 +19,7 @@ import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
 import { SizeTable } from './size_table.ts'
 import { SharedSizes } from './shared_sizes.ts'
+import { FlightClaims } from './flight.ts'
 import { IdList } from './packs.ts'
 import { gcDb, type GcResult } from './gc.ts'
 import { allPinned, pinObjects, unpinObjects } from './pins.ts'
@@ -85,6 +86,8 @@ export class Store implements ObjectStore {
   private sizes = new SizeTable(500_000)
   /** Sizes the server told any process of this cache. */
   private shared: SharedSizes
+  /** Which process of the cache fetches which object. */
+  private flight: FlightClaims
   private batcher: Batcher
   private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo>; wantTop: () => void }>()
   /** Tree fetches in flight (settle, never reject): a tree missing on disk may be on its way. */
@@ -95,7 +98,7 @@ export class Store implements ObjectStore {
   private arrival = new Promise<void>((r) => (this.wakeArrival = r))
   private refs: { at: number; refs: RemoteRef[] } | null = null
   /** Remote requests made by this store (for tests and stats). */
-  stats = { requests: 0, objectsFetched: 0, bytesFetched: 0 }
+  stats = { requests: 0, objectsFetched: 0, bytesFetched: 0, objectsShared: 0 }
   private readonly packWorker: boolean
 
   constructor(remote: Remote, db: DiskObjectDb, options: StoreOptions = {}) {
@@ -115,6 +118,7 @@ export class Store implements ObjectStore {
     })
     db.onCorrupt = (oid) => this.mem.delete(oid)
     this.shared = new SharedSizes(db.dir)
+    this.flight = new FlightClaims(db.dir)
   }
 
   /**
@@ -233,7 +237,37 @@ export class Store implements ObjectStore {
     }
   }
 
+  /**
+   * Fetches `oids` once across every process of the cache: the ones this process claims it
+   * fetches (minus any that another process stored meanwhile), the others it waits for; what
+   * their holder failed to bring is claimed again.
+   */
   private async fetchAndStore(oids: Oid[]): Promise<void> {
+    let todo = oids
+    while (todo.length) {
+      const { mine, others } = await this.flight.claim(todo)
+      const fetchMine = async () => {
+        try {
+          const present = mine.length ? await this.db.hasMany(mine) : []
+          const absent = mine.filter((_, i) => !present[i])
+          this.stats.objectsShared += mine.length - absent.length
+          if (absent.length) await this.fetchClaimed(absent)
+        } finally {
+          await this.flight.release(mine)
+        }
+      }
+      const waitOthers = async () => {
+        if (!others.length) return []
+        const left = await this.flight.waitOut(others, (ids) => this.db.hasMany(ids))
+        this.stats.objectsShared += others.length - left.length
+        return left
+      }
+      const [, left] = await Promise.all([fetchMine(), waitOthers()])
+      todo = left
+    }
+  }
+
+  private async fetchClaimed(oids: Oid[]): Promise<void> {
     this.stats.requests++
     const asked = new Set(oids)
     const remote = this.remote

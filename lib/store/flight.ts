@@ -1,0 +1,102 @@
+// Single flight of object fetches across the processes of one cache: before asking the server
+// for an object, a process claims it with `<db>/flight/<id>`, a symlink whose target names the
+// holder (`pid start host`): one syscall creates it with its contents, and it fails when another
+// process holds the id. Ids held elsewhere are waited for on disk. A holder that dies (same host:
+// its pid is gone or reused; another host: the claim is older than STALE_MS) or gives up (its
+// fetch failed: it removes its claims) leaves the id to a waiter. A lost race here costs a
+// duplicate fetch, never a wrong object: every object is verified and written atomically.
+import { promises as fsp } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { pidAlive, pidStartTime } from '../registry/mountinfo.ts'
+import type { Oid } from './types.ts'
+
+const POLL_MS = 25
+const STALE_MS = 120_000
+const HOST = hostname()
+/** Claims made at once (file system calls in flight). */
+const CONCURRENCY = 64
+
+async function pool<T>(items: T[], fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++])
+  }
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker))
+}
+
+export class FlightClaims {
+  readonly dir: string
+  private readonly me = `${process.pid} ${pidStartTime(process.pid) ?? ''} ${HOST}`
+  private made = false
+
+  constructor(dbDir: string) {
+    this.dir = join(dbDir, 'flight')
+  }
+
+  /** Claims what it can of `oids`: `mine` to fetch (then `release`), `others` held elsewhere. */
+  async claim(oids: Oid[]): Promise<{ mine: Oid[]; others: Oid[] }> {
+    if (!this.made) await fsp.mkdir(this.dir, { recursive: true }), (this.made = true)
+    const mine: Oid[] = []
+    const others: Oid[] = []
+    await pool(oids, async (oid) => {
+      const path = join(this.dir, oid)
+      for (let attempt = 0; ; attempt++) {
+        const err = await fsp.symlink(this.me, path).then(() => null, (e: NodeJS.ErrnoException) => e)
+        if (!err) return void mine.push(oid)
+        if (err.code !== 'EEXIST') throw err
+        // Held: by a live process, or released or taken over from a dead one (then claimed
+        // again, unless another process got there first: then it is waited for).
+        if (attempt > 2 || !(await this.takeOverIfStale(path))) return void others.push(oid)
+      }
+    })
+    return { mine, others }
+  }
+
+  async release(oids: Oid[]): Promise<void> {
+    await pool(oids, (oid) => fsp.unlink(join(this.dir, oid)).catch(() => {}))
+  }
+
+  /**
+   * Waits until each of `oids` is on disk (`has`) or no longer held by a live process; returns
+   * the ones that are not on disk (their holder failed or died): the caller claims them itself.
+   */
+  async waitOut(oids: Oid[], has: (oids: Oid[]) => Promise<boolean[]>): Promise<Oid[]> {
+    let todo = oids
+    const orphaned: Oid[] = []
+    while (todo.length) {
+      await new Promise((r) => setTimeout(r, POLL_MS))
+      const present = await has(todo)
+      const rest = todo.filter((_, i) => !present[i])
+      const held: Oid[] = []
+      await pool(rest, async (oid) => {
+        const path = join(this.dir, oid)
+        const gone = await fsp.lstat(path).then(() => this.takeOverIfStale(path), () => true)
+        ;(gone ? orphaned : held).push(oid)
+      })
+      todo = held
+    }
+    if (!orphaned.length) return []
+    // The holder may have stored the object and then released it between the two looks.
+    const present = await has(orphaned)
+    return orphaned.filter((_, i) => !present[i])
+  }
+
+  /** Removes the claim at `path` when its holder is gone; true when it is no longer held. */
+  private async takeOverIfStale(path: string): Promise<boolean> {
+    const holder = await fsp.readlink(path).catch(() => null)
+    if (holder === null) return true
+    const st = await fsp.lstat(path).catch(() => null)
+    if (!st) return true
+    const [pid, start, host] = holder.split(' ')
+    let stale: boolean
+    if (host === HOST && pid) {
+      const n = Number(pid)
+      stale = !pidAlive(n) || (!!start && pidStartTime(n) !== start)
+    } else stale = Date.now() - st.mtimeMs > STALE_MS
+    if (!stale) return false
+    // Removed only while it still names the dead holder (a narrow race costs a duplicate fetch).
+    if ((await fsp.readlink(path).catch(() => null)) === holder) await fsp.unlink(path).catch(() => {})
+    return true
+  }
+}
