@@ -5,9 +5,12 @@
 //
 //   node scripts/gen_monorepo.mjs OUT.git [--files N] [--commits K] [--touch T] [--seed S]
 //        [--median BYTES] [--big-every M] [--huge-dirs H] [--huge-size E] [--merge-every G]
+//        [--per-package P] [--width W]
 //
 // Shape (same seed, same repository, byte for byte):
-// - packages/pkgNNNN/{src,lib,test,docs}/ nested 1-5 levels (d0..d5), ~400 files per package;
+// - packages/pkgNNNN/{src,lib,test,docs}/ nested 1-5 levels (d0..d<W-1>, --width 6), ~--per-package
+//   (400) files per package. The defaults give about one directory per file; a real tree has ~10
+//   files per directory (e.g. --per-package 4000 --width 3, as the 1M-file benchmark uses);
 // - text sizes drawn from a log-normal around --median (3000), capped at 512 KiB; one binary of
 //   1-8 MiB every --big-every files (5000; 0: none); an executable every 997 files, a symlink every
 //   2003, an empty file every 1009;
@@ -19,7 +22,7 @@
 import { spawn, execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 
-const USAGE = 'usage: gen_monorepo.mjs OUT.git [--files N] [--commits K] [--touch T] [--seed S] [--median BYTES] [--big-every M] [--huge-dirs H] [--huge-size E] [--merge-every G]'
+const USAGE = 'usage: gen_monorepo.mjs OUT.git [--files N] [--commits K] [--touch T] [--seed S] [--median BYTES] [--big-every M] [--huge-dirs H] [--huge-size E] [--merge-every G] [--per-package P] [--width W]'
 const argv = process.argv.slice(2)
 const positional = []
 const flags = new Map()
@@ -30,7 +33,7 @@ for (let i = 0; i < argv.length; i++) {
   if (!Number.isInteger(v) || v < 0) fail(`${a} wants a whole number, got ${argv[i] ?? 'nothing'}; ${USAGE}`)
   flags.set(a.slice(2), v)
 }
-const known = ['files', 'commits', 'touch', 'seed', 'median', 'big-every', 'huge-dirs', 'huge-size', 'merge-every']
+const known = ['files', 'commits', 'touch', 'seed', 'median', 'big-every', 'huge-dirs', 'huge-size', 'merge-every', 'per-package', 'width']
 for (const k of flags.keys()) if (!known.includes(k)) fail(`unknown option --${k}; ${USAGE}`)
 if (positional.length !== 1) fail(USAGE)
 const out = positional[0]
@@ -44,6 +47,8 @@ const bigEvery = num('big-every', 5000)
 const hugeDirs = num('huge-dirs', Math.floor(files / 300000))
 const hugeSize = Math.max(1, num('huge-size', 12000))
 const mergeEvery = num('merge-every', 0)
+const perPackage = Math.max(1, num('per-package', 400))
+const width = Math.max(1, num('width', 6))
 let state = (num('seed', 42) ^ 0x9e3779b9) >>> 0
 
 function fail(message) {
@@ -91,12 +96,12 @@ function binary(size) {
 // The tree of the first commit.
 const exts = ['.ts', '.go', '.rs', '.py', '.c', '.h', '.json', '.md', '.txt', '.java']
 const kinds = ['src', 'lib', 'test', 'docs']
-const packages = Math.max(1, Math.round(files / 400))
+const packages = Math.max(1, Math.round(files / perPackage))
 const hugeFiles = Math.min(files, hugeDirs * hugeSize)
 const paths = []
 for (let i = 0; i < files - hugeFiles; i++) {
   const segs = ['packages', `pkg${String(pick(packages)).padStart(4, '0')}`, kinds[pick(kinds.length)]]
-  for (let d = pick(5); d > 0; d--) segs.push(`d${pick(6)}`)
+  for (let d = pick(5); d > 0; d--) segs.push(`d${pick(width)}`)
   segs.push(`f${i}${exts[i % exts.length]}`)
   paths.push(segs.join('/'))
 }
