@@ -37,9 +37,12 @@ export function entryFromGit(mode: string, oid: Oid, group?: SizeGroup): LowerEn
 }
 
 /** Blob ids per size request when sizing a whole commit ahead of need: the first part small
- *  (a walk waits for it), the next ones four times larger up to the last size. */
+ *  (a walk waits for it), the next ones four times larger up to the last size, several under way
+ *  at once so that the walk (one request per part, not per directory) never waits on the network
+ *  once the first parts are in: a 1,000,000-file commit is ~50 parts, ~13 round trips. */
 const BULK_SIZE_FIRST = 500
 const BULK_SIZE_BATCH = 20_000
+const BULK_IN_FLIGHT = 4
 
 /** Directory listings kept built. A walk touches each directory's listing in a burst (its READDIR
  *  and the lookups of its entries) and the kernel caches what it saw, so a bounded set suffices; an
@@ -173,7 +176,8 @@ export class GitLowerView implements LowerView {
    * part's request under way while the walk gathers the next one.
    */
   private async sizeEverything(): Promise<void> {
-    let inFlight: Promise<void> = Promise.resolve()
+    const inFlight = new Set<Promise<void>>()
+    let failed: unknown
     try {
       let part: Oid[] = []
       let batch = BULK_SIZE_FIRST
@@ -186,6 +190,18 @@ export class GitLowerView implements LowerView {
         }
         this.nextStep()
       }
+      const send = async (ids: Oid[]) => {
+        while (inFlight.size >= BULK_IN_FLIGHT) await Promise.race(inFlight)
+        if (failed) throw failed
+        const p: Promise<void> = flush(ids).then(
+          () => void inFlight.delete(p),
+          (e) => {
+            inFlight.delete(p)
+            failed ??= e
+          },
+        )
+        inFlight.add(p)
+      }
       const stack: Oid[] = [this.root.oid!]
       let inMemory = 0
       while (stack.length) {
@@ -197,19 +213,16 @@ export class GitLowerView implements LowerView {
         for (const e of entries) if (e.mode !== '40000' && e.mode !== '160000' && this.known(e.oid) === undefined) part.push(e.oid)
         for (let k = entries.length - 1; k >= 0; k--) if (entries[k].mode === '40000') stack.push(entries[k].oid)
         if (part.length >= batch) {
-          await inFlight
-          inFlight = flush(part)
-          inFlight.catch(() => {}) // surfaced by the next await
+          await send(part)
           part = []
           batch = Math.min(batch * 4, BULK_SIZE_BATCH)
         }
       }
-      await inFlight
-      if (part.length) await flush(part)
+      if (part.length) await send(part)
     } catch {
       // Sizing ahead is an optimisation: each miss still asks for its own directory.
-      await inFlight.catch(() => {})
     }
+    await Promise.all(inFlight)
   }
 
   async read(entry: LowerEntry): Promise<Uint8Array> {

@@ -83,7 +83,8 @@ export class Store implements ObjectStore {
   /** Parsed trees for readers that keep nothing themselves (workspace commands); the lower view
    *  keeps its own listings and reads with `keep: false`. */
   private trees = new LRUCache<Oid, TreeEntry[]>({ max: 4096 })
-  private sizes = new SizeTable(500_000)
+  /** Sizes of a 1,000,000-file commit and some history fit (~50 MB at 1M ids, at most ~100 MB). */
+  private sizes = new SizeTable(2_000_000)
   /** Sizes the server told any process of this cache. */
   private shared: SharedSizes
   /** Which process of the cache fetches which object. */
