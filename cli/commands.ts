@@ -20,6 +20,7 @@ const loaders: Record<string, Loader> = {
   restore: () => import('./restore.ts'),
   log: () => import('./log.ts'),
   gc: () => import('./gc.ts'),
+  stats: () => import('./stats.ts'),
 }
 
 /** Registers the subcommand named in argv, or all of them (for help and for errors about unknown names). */

@@ -6,6 +6,7 @@ import { mountFuse } from '../fuse/mod.ts'
 import { openLower, type LowerView } from '../lower/mod.ts'
 import { openClLayer } from '../mount/cl_layer.ts'
 import { buildFileSystem } from '../mount/file_system.ts'
+import { processStats } from '../mount/stats.ts'
 import { openRemote, type Remote } from '../remote/mod.ts'
 import { openStore, resolveBase, type Store } from '../store/mod.ts'
 import { defaultCacheDir, type WorkspaceState } from '../workspace/state.ts'
@@ -128,6 +129,7 @@ export async function openSharedMounter(options: SharedMounterOptions): Promise<
       cache: cacheDir,
       lower_shared_since_epoch_ms: started,
     }),
+    stats: () => ({ jobs: live.size, ...processStats(store) }),
     async close() {
       await Promise.all([...live].map((h) => h.unmount().catch(() => {})))
       await store.close().catch(() => {})

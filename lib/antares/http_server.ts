@@ -37,6 +37,7 @@ interface Route {
 const seg = '([^/]+)'
 const ROUTES: Route[] = [
   { pattern: /^\/health$/, methods: { GET: (s) => s.health() } },
+  { pattern: /^\/stats$/, methods: { GET: (s) => s.stats() } },
   {
     pattern: /^\/mounts$/,
     methods: {
@@ -120,7 +121,7 @@ export async function handleRequest(service: AntaresService, req: IncomingMessag
       send(res, 200, await handler(service, params, req))
       return
     }
-    throw new AntaresError('NOT_FOUND', `no route ${method} ${path}: see GET /health, /mounts, /mounts/{id}, /mounts/by-job/{job_id}, /mounts/{id}/ready, /mounts/{id}/cl`)
+    throw new AntaresError('NOT_FOUND', `no route ${method} ${path}: see GET /health, /stats, /mounts, /mounts/{id}, /mounts/by-job/{job_id}, /mounts/{id}/ready, /mounts/{id}/cl`)
   } catch (err) {
     const [status, body] = errorBody(err, log)
     if (!res.headersSent) send(res, status, body)

@@ -87,6 +87,11 @@ export class AntaresService {
     }
   }
 
+  /** `GET /stats`: the process (RSS) and its jobs' shared store. */
+  stats(): Record<string, unknown> {
+    return { mount_count: this.#jobs.size, rss_bytes: process.memoryUsage.rss(), ...(this.#mounter.stats?.() ?? {}) }
+  }
+
   list(): MountStatus[] {
     return [...this.#jobs.values()]
       .sort((a, b) => a.rec.created_at_epoch_ms - b.rec.created_at_epoch_ms || a.rec.mount_id.localeCompare(b.rec.mount_id))

@@ -107,4 +107,6 @@ export interface JobMounter {
   close?(): Promise<void>
   /** Extra fields for `GET /health` (remote, base commit, ...). */
   describe?(): Record<string, unknown>
+  /** `GET /stats`: what the jobs' shared store fetched and where reads were answered. */
+  stats?(): Record<string, unknown>
 }

@@ -17,6 +17,7 @@ import {
 import { buildFileSystem, type BuiltFileSystem } from './file_system.ts'
 import { openBaseView } from './base_view.ts'
 import { openClLayer } from './cl_layer.ts'
+import { processStats } from './stats.ts'
 import { fetchRequested, prefetchRequest } from './prefetch.ts'
 import { readLogPath } from './read_log.ts'
 
@@ -116,6 +117,7 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
         ...workspaceHandlers(ws),
         // `scorpio prefetch` in this mount: the trees, sizes and server connection are warm here.
         prefetch: (a) => fetchRequested(store, shown!, prefetchRequest(a)),
+        stats: async () => processStats(store),
       })
       ;(layers as { controlPath?: string }).controlPath = controlSocketPath(stateDir)
     },

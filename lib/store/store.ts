@@ -99,7 +99,20 @@ export class Store implements ObjectStore {
   private arrival = new Promise<void>((r) => (this.wakeArrival = r))
   private refs: { at: number; refs: RemoteRef[] } | null = null
   /** Remote requests made by this store (for tests and stats). */
-  stats = { requests: 0, objectsFetched: 0, bytesFetched: 0, objectsShared: 0 }
+  stats = {
+    requests: 0,
+    objectsFetched: 0,
+    bytesFetched: 0,
+    /** Objects this process waited for while another process of the cache fetched them. */
+    objectsShared: 0,
+    /** Object reads answered from memory, from disk, or after a fetch (here or by another process). */
+    memoryHits: 0,
+    diskHits: 0,
+    serverHits: 0,
+    /** Blob sizes the server told this process, and those another process had told the cache. */
+    sizesFromServer: 0,
+    sizesShared: 0,
+  }
   private readonly packWorker: boolean
 
   constructor(remote: Remote, db: DiskObjectDb, options: StoreOptions = {}) {
@@ -128,11 +141,13 @@ export class Store implements ObjectStore {
    */
   private async askSizes(todo: Oid[], out: Map<Oid, number>): Promise<Oid[]> {
     await this.shared.refresh((oid, s) => this.sizes.set(oid, s))
+    const asked = todo.length
     todo = todo.filter((o) => {
       const s = this.sizes.get(o)
       if (s !== undefined) out.set(o, s)
       return s === undefined
     })
+    this.stats.sizesShared += asked - todo.length
     if (!todo.length || !this.remote.objectSizes) return todo
     this.stats.requests++
     // Keyed by our own ids: the reply's keys are slices of its whole text and would keep it alive.
@@ -143,6 +158,7 @@ export class Store implements ObjectStore {
       if (s !== undefined) out.set(o, s), this.sizes.set(o, s), learned.push([o, s])
       return s === undefined
     })
+    this.stats.sizesFromServer += learned.length
     await this.shared.add(learned)
     return todo
   }
@@ -624,10 +640,12 @@ export class Store implements ObjectStore {
   /** readObject; with `keep` false, an object read from disk is not put in the memory LRU. */
   private async readObjectKept(oid: Oid, keep: boolean): Promise<{ type: ObjectType; body: Uint8Array }> {
     const m = this.mem.get(oid, GET) ?? this.provisional.get(oid)
-    if (m) return m
+    if (m) return this.stats.memoryHits++, m
     if (oid === EMPTY_BLOB_OID) return { type: 'blob', body: new Uint8Array(0) }
     let o = await this.db.read(oid)
-    if (!o) {
+    if (o) this.stats.diskHits++
+    else {
+      this.stats.serverHits++
       await this.batcher.request(oid)
       o = this.mem.get(oid, GET) ?? (await this.db.read(oid))
       if (!o) throw new RemoteError('object-lost', `Object ${oid} vanished from the cache right after it was fetched; retry`)

@@ -63,6 +63,13 @@ test('two jobs: same contents, isolated writes both ways, shared fetches, subdir
     await settle()
     assert.is(served.server.requests, 0, 'job2 made no request')
     assert.is(served.server.bytesSent, 0, 'job2 transferred nothing')
+    // GET /stats: the shared store fetched the 20 blobs once and answered job2's reads without the server.
+    const st = await get(s.url, '/stats')
+    assert.is(st.status, 200, JSON.stringify(st.body))
+    assert.is(st.body.mount_count, 2)
+    assert.ok(st.body.rss_bytes > 0)
+    assert.ok(st.body.store.objectsFetched >= 20 && st.body.store.bytesFetched >= 20 * 4096, JSON.stringify(st.body))
+    assert.ok(st.body.store.memoryHits + st.body.store.diskHits >= 20, JSON.stringify(st.body))
 
     // Writes in one job are invisible in the other, both ways.
     await fsp.writeFile(join(m1, 'only-in-1.txt'), 'one\n')
