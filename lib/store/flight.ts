@@ -82,6 +82,12 @@ export class FlightClaims {
     return orphaned.filter((_, i) => !present[i])
   }
 
+  /** Removes the claims of holders that are gone (a process killed mid-fetch leaves its claims). */
+  async sweep(): Promise<void> {
+    const names = await fsp.readdir(this.dir).catch(() => [] as string[])
+    await pool(names, (n) => this.takeOverIfStale(join(this.dir, n)).then(() => {}))
+  }
+
   /** Removes the claim at `path` when its holder is gone; true when it is no longer held. */
   private async takeOverIfStale(path: string): Promise<boolean> {
     const holder = await fsp.readlink(path).catch(() => null)

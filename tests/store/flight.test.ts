@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -74,6 +74,11 @@ test('a claim of a process that died is taken over; a live holder is waited for'
     holder.kill('SIGKILL')
     assert.is(hashObject('blob', await read), blobs[1])
     assert.is(store.stats.objectsFetched, 2)
+    // gc sweeps the claims a killed process left behind.
+    const killed = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
+    symlinkSync(`${killed.stdout} x ${hostname()}`, join(flight, blobs[2]))
+    await store.gc({ maxBytes: 1 << 30 })
+    assert.equal(readdirSync(flight), [])
     await store.close()
   } finally {
     await server.close()
