@@ -1,12 +1,12 @@
 // `npm run bench`: runs every benchmark script in its own process, one after the other (each
 // compares Scorpio with its baseline inside its own run), and prints their markdown tables.
 //
-//   npm run bench [-- --only fuse,remote,mount,workspace,antares,bigtree] [--files N] [--out FILE]
+//   npm run bench [-- --only fuse,remote,mount,workspace,antares,bigtree,shared] [--files N] [--out FILE]
 // (bigtree: the 1,000,000-file repository, generated once into bench-data/mono1m.git; --files does not apply)
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 
-const ALL = ['fuse', 'remote', 'mount', 'workspace', 'antares', 'bigtree']
+const ALL = ['fuse', 'remote', 'mount', 'workspace', 'antares', 'bigtree', 'shared']
 const args = process.argv.slice(2)
 const value = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined }
 const only = value('--only')?.split(',') ?? ALL
