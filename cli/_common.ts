@@ -15,7 +15,9 @@ export function reportError(err: unknown): number {
   const message = err instanceof Error ? err.message : String(err)
   console.error(`scorpio: ${message.split('\n')[0]}`)
   if (err instanceof UsageError) return EXIT_USAGE
-  if ((err as { code?: string })?.code === 'commander.usage') return EXIT_USAGE
+  const code = (err as { code?: string })?.code
+  // Run outside any workspace: the command line (its directory) is what must change, as for -C.
+  if (code === 'commander.usage' || code === 'not-in-workspace') return EXIT_USAGE
   return EXIT_FAILURE
 }
 

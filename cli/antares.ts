@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--cache <dir>', 'the shared object store (default: $XDG_CACHE_HOME/scorpio)')
     .option('--allow-other', 'let other users see the job mounts (FUSE allow_other)')
     .option('--request-timeout <seconds>', 'how long a remote request may take before a read fails with EIO')
-    .option('--json', 'print {"url", "state", "remote", "base"} instead of the `listening` line')
+    .option('--json', 'print {"url","state","remote","base","ref"} instead of the `listening` line')
     .action(action(async (remote: string | undefined, flags: ServeFlags) => {
       const timeout = flags.requestTimeout === undefined ? undefined : Number(flags.requestTimeout)
       if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--request-timeout "${flags.requestTimeout}" must be a positive number of seconds`)

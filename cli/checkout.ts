@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .description('show another commit (branch, tag or id); refuses with local changes unless --force')
     .argument('<rev>', 'branch, tag or commit id (abbreviated too); HEAD is the base commit; ~N and ^N name ancestors (HEAD~1, main^2)')
     .option('--force', 'keep local changes on top where they do not conflict (conflicting ones are backed up and reverted)')
-    .option('--json', 'print the result (from, to, changedDirs, kept, conflicts)')
+    .option('--json', 'print {"from","to","files","changedDirs","kept","conflicts","backupDir"?}')
     .option('-C, --dir <dir>', 'the workspace: a mountpoint or a state dir')
     .action(action(async (rev: string, opts: { force?: boolean; json?: boolean; dir?: string }) => {
       const { result } = await runInWorkspace({ dir: opts.dir }, { op: 'checkout', args: { rev, force: Boolean(opts.force) } })

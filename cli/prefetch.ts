@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .command('prefetch')
     .description('fetch the contents of files under PATHs or gitignore-style GLOBs (relative to the current directory) in large batches')
     .argument('[paths...]', 'files, directories or globs (default: the current directory)')
-    .option('--json', 'print {"files":N,"bytes":N,"fetched":N,"seconds":S}')
+    .option('--json', 'print {"files":N,"bytes":N,"fetched":N,"seconds":S} ({"paths":N,"file":F} with --record)')
     .option('--record <file>', 'write the paths this mount has read so far (a profile for --profile)')
     .option('--profile <file>', 'prefetch the paths listed in FILE (workspace-relative, one per line)')
     .action(action(async (paths: string[], opts: PrefetchFlags) => {

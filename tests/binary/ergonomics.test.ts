@@ -3,7 +3,7 @@
 // --json and print one JSON document, and nothing carries ANSI colours when stdout is not a TTY.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from '../antares/_env.ts'
@@ -29,6 +29,21 @@ test('scorpio --help lists the commands, exit 0, no colours', async () => {
   const section = r.stdout.split(/^Commands:$/m)[1] ?? ''
   commands = section.split('\n').map((l) => l.trim().split(/[\s|]/)[0]).filter((c) => c && c !== 'help')
   for (const c of ['mount', 'umount', 'list', 'status', 'diff', 'commit', 'push', 'antares']) assert.ok(commands.includes(c), `${c} is a command`)
+})
+
+// docs/cli.md is the reference scripts read: a command or flag missing there is a bug of the docs.
+test('docs/cli.md has a section for every command and names every flag of its --help', async () => {
+  const doc = readFileSync(join(process.cwd(), 'docs', 'cli.md'), 'utf8')
+  const sections = doc.split(/^#{2,3} /m).slice(1).map((s) => ({ title: s.split('\n')[0], body: s }))
+  for (const c of [...commands, 'antares serve']) {
+    const section = sections.find((s) => s.title.includes(`scorpio ${c}`))
+    assert.ok(section, `docs/cli.md: no section titled with \`scorpio ${c} ...\`; add one`)
+    const help = (await runCli([...c.split(' '), '--help'], { env, cwd: home })).stdout
+    for (const flag of new Set(help.match(/--[a-z][a-z-]+/g) ?? [])) {
+      if (flag === '--help') continue
+      assert.ok(section!.body.includes(flag), `docs/cli.md, section "${section!.title}": ${c} ${flag} is not documented`)
+    }
+  }
 })
 
 test('every command: --help exits 0 on stdout without colours', async () => {

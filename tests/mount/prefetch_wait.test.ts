@@ -47,7 +47,7 @@ test('prefetch --json fetches a subtree in batches; the second run fetches nothi
     const glob = JSON.parse((await scorpio(['prefetch', '--json', '*.ts'], { env: sb.env, cwd: mp })).stdout)
     assert.is(glob.files, 2)
     const outside = await scorpio(['prefetch'], { env: sb.env, cwd: sb.root })
-    assert.is(outside.status, 1)
+    assert.is(outside.status, 2, "outside any workspace is a usage error, as for the other workspace commands")
     assert.match(outside.stderr, /not inside a scorpio mount/)
   } finally {
     await m.stop()
