@@ -7,7 +7,8 @@
 //      total bytes and the summed RSS of the eight processes
 //   4. start-up: `dist/scorpio --version` vs `node dist/scorpio.mjs --version`, and
 //      `scorpio status --json` inside a mounted workspace, binary vs npm-installed CLI
-// Run alone: node --import tsx scripts/bench/antares_bench.ts [--files N] [--jobs N] [--reads N] [--json]
+// Run alone: node --import tsx scripts/bench/antares_bench.ts [--files N] [--jobs N] [--procs N] [--reads N] [--binary] [--json]
+// (issue 16: --jobs 32 --procs 0 --binary, 32 jobs of one antares binary)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -35,6 +36,10 @@ export interface AntaresBenchRow {
 export interface AntaresBenchOptions {
   files?: number
   jobs?: number
+  /** Separate mount processes in part 3 (default: as many as jobs). */
+  procs?: number
+  /** Run antares and the mounts with dist/scorpio (default: node dist/scorpio.mjs). */
+  binary?: boolean
   reads?: number
   log?: (line: string) => void
 }
@@ -164,6 +169,8 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
   const log = options.log ?? ((line: string) => console.error(line))
   const nFiles = options.files ?? 100000
   const nJobs = options.jobs ?? 8
+  // 0 stops after the antares rows (e.g. `--jobs 32 --procs 0`: 32 mount processes would not fit 2 cores).
+  const nProcs = options.procs ?? nJobs
   const nReads = options.reads ?? 2000
   const repo = await ensureBenchRepo(nFiles)
   const files = pickFiles(repo, nReads)
@@ -173,7 +180,7 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', XDG_STATE_HOME: join(scratch, 'xdg-state'), XDG_CACHE_HOME: join(scratch, 'xdg-cache') }
   const server = await startGitServer(dirname(repo))
   const url = server.url(repo.split('/').pop()!)
-  const cmd = cli()
+  const cmd = options.binary ? (cli(), [BINARY]) : cli()
   const rows: AntaresBenchRow[] = []
   const push = rows.push.bind(rows)
   rows.push = (...r: AntaresBenchRow[]) => {
@@ -236,26 +243,27 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
       { name: `antares: server peak RSS (${nJobs} jobs)`, value: serverRss, unit: 'MB' },
     )
 
+    if (nProcs === 0) return rows
     // 3. The same as separate mount processes sharing one cache.
     server.reset()
     const penv = { ...env, XDG_CACHE_HOME: join(scratch, 'procs-cache'), XDG_STATE_HOME: join(scratch, 'procs-state') }
-    const mps = Array.from({ length: nJobs }, (_, i) => join(scratch, `mnt-${i}`))
+    const mps = Array.from({ length: nProcs }, (_, i) => join(scratch, `mnt-${i}`))
     for (const mp of mps) mkdirSync(mp)
     const tp = performance.now()
     try {
       const started = await Promise.all(mps.map((mp, i) => run(cmd, ['mount', url, mp, '--background', '--upper', join(scratch, `upper-${i}`)], penv)))
       for (const r of started) if (r.status !== 0) throw new Error(`scorpio mount failed: ${r.stderr}`)
       const tpReady = performance.now()
-      rows.push({ name: `${nJobs} mount processes: start to the ${nJobs}th ready`, value: (tpReady - tp) / 1000, unit: 's' })
+      rows.push({ name: `${nProcs} mount processes: start to the ${nProcs}th ready`, value: (tpReady - tp) / 1000, unit: 's' })
       const readErr = await Promise.all(mps.map((mp) => readAll(mp, list))).then(() => undefined, (e: Error) => e.message.split('\n')[0])
-      if (readErr) log(`${nJobs} mount processes: reads failed: ${readErr}`)
+      if (readErr) log(`${nProcs} mount processes: reads failed: ${readErr}`)
       await settle(server)
       const listed = JSON.parse((await run(cmd, ['list', '--json'], penv)).stdout) as { mounts: { mountpoint: string; pid: number }[] }
       const pids = listed.mounts.filter((m) => mps.includes(m.mountpoint)).map((m) => m.pid)
       const rss = pids.reduce((a, pid) => a + rssKb(pid), 0) / 1024
       rows.push(
-        { name: `${nJobs} mount processes: bytes from the server / one job's`, value: server.bytesSent / oneJob, unit: '×', note: `${(server.bytesSent / 1e6).toFixed(1)} MB${readErr ? ' (reads failed, see log)' : ''}` },
-        { name: `${nJobs} mount processes: summed peak RSS`, value: rss, unit: 'MB' },
+        { name: `${nProcs} mount processes: bytes from the server / one job's`, value: server.bytesSent / oneJob, unit: '×', note: `${(server.bytesSent / 1e6).toFixed(1)} MB${readErr ? ' (reads failed, see log)' : ''}` },
+        { name: `${nProcs} mount processes: summed peak RSS`, value: rss, unit: 'MB' },
       )
 
       // 4. Start-up and `status` latency: the single binary vs the npm-installed CLI (node + bundle).
@@ -300,7 +308,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = args.indexOf(`--${name}`)
     return i >= 0 ? Number(args[i + 1]) : undefined
   }
-  const rows = await runAntaresBench({ files: num('files'), jobs: num('jobs'), reads: num('reads') })
+  const rows = await runAntaresBench({ files: num('files'), jobs: num('jobs'), procs: num('procs'), reads: num('reads'), binary: args.includes('--binary') })
   if (args.includes('--json')) process.stdout.write(JSON.stringify(rows) + '\n')
   else process.stdout.write(formatRows(rows) + '\n')
 }
