@@ -17,8 +17,8 @@ export interface ProcessStats {
   /** The object directory of the cache this process uses (one per remote). */
   objectDir: string
   store: StoreCounters
-  /** Read-ahead: bytes fetched on a guess and never read; null where this build has no read-ahead counters. */
-  readAhead: { objects: number; bytes: number; wasteBytes: number } | null
+  /** Blobs fetched ahead of any read (prefetch): how many, their bytes, and the bytes not read since. */
+  readAhead: { objects: number; bytes: number; wasteBytes: number }
 }
 
 export interface MountStats extends ProcessStats {
@@ -38,7 +38,9 @@ export interface CacheStats {
 
 /** This process's view (the answer to a `stats` control request). */
 export function processStats(store: Store): ProcessStats {
-  return { pid: process.pid, rssBytes: process.memoryUsage.rss(), objectDir: store.db.dir, store: { ...store.stats }, readAhead: null }
+  const unread = store.unreadAhead()
+  const readAhead = { objects: store.stats.prefetchedObjects, bytes: store.stats.prefetchedBytes, wasteBytes: unread.bytes }
+  return { pid: process.pid, rssBytes: process.memoryUsage.rss(), objectDir: store.db.dir, store: { ...store.stats }, readAhead }
 }
 
 async function onDisk(objectDir: string): Promise<{ files: number; bytes: number; knownSizes: number }> {
@@ -91,7 +93,7 @@ export function renderStats(r: Awaited<ReturnType<typeof gatherStats>>): string 
   if (!r.mounts.length && !r.silent.length) return 'no scorpio mounts\n'
   let out = ''
   for (const m of r.mounts) {
-    const ra = m.readAhead ? `; read-ahead ${kb(m.readAhead.bytes)}, wasted ${kb(m.readAhead.wasteBytes)}` : ''
+    const ra = `; fetched ahead ${m.readAhead.objects} objects, ${kb(m.readAhead.bytes)}, never read ${kb(m.readAhead.wasteBytes)}`
     out += `${m.mountpoint}\tpid ${m.pid}, RSS ${kb(m.rssBytes)}: ${counters(m.store)}${ra}\n`
   }
   for (const c of r.caches) {

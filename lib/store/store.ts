@@ -48,6 +48,9 @@ export interface StoreOptions {
   packWorker?: boolean
 }
 
+/** Prefetched ids remembered until read, for the read-ahead waste of `scorpio stats`. */
+const AHEAD_MAX = 200_000
+
 /** Parallel requests for the trees below the top levels of a commit. */
 const TREE_FETCH_PARALLEL = 3
 
@@ -112,8 +115,13 @@ export class Store implements ObjectStore {
     /** Blob sizes the server told this process, and those another process had told the cache. */
     sizesFromServer: 0,
     sizesShared: 0,
+    /** Blobs fetched ahead of any read (prefetch), and their bytes. */
+    prefetchedObjects: 0,
+    prefetchedBytes: 0,
   }
   private readonly packWorker: boolean
+  /** Ids fetched ahead of a read and not read since (bounded: past it, waste is undercounted). */
+  private ahead = new Set<Oid>()
 
   constructor(remote: Remote, db: DiskObjectDb, options: StoreOptions = {}) {
     this.remote = remote
@@ -693,7 +701,15 @@ export class Store implements ObjectStore {
     const o = await this.readObject(oid)
     if (o.type !== 'blob') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a blob`)
     this.sizes.set(oid, o.body.length)
+    this.ahead.delete(oid)
     return o.body
+  }
+
+  /** Blobs fetched ahead of any read (prefetch) that this process has not read since: the waste. */
+  unreadAhead(): { objects: number; bytes: number } {
+    let bytes = 0
+    for (const o of this.ahead) bytes += this.sizes.get(o) ?? 0
+    return { objects: this.ahead.size, bytes }
   }
 
   /** The size of a blob when it is known without any I/O (remembered, or the blob is in memory). */
@@ -777,6 +793,11 @@ export class Store implements ObjectStore {
       const part = missing.slice(i, i + chunk)
       tasks.push(
         this.batcher.requestMany(part).then(() => {
+          for (const o of part) {
+            if (this.ahead.size < AHEAD_MAX) this.ahead.add(o)
+            this.stats.prefetchedBytes += this.sizes.get(o) ?? 0
+          }
+          this.stats.prefetchedObjects += part.length
           progress.objects += part.length
           progress.bytes = this.stats.bytesFetched - before.bytesFetched
           options.onProgress?.({ ...progress })

@@ -66,6 +66,15 @@ test('a second mount process reads what the first learned from the cache, not th
     assert.ok(c.knownSizes >= 150 && c.bytes >= 150 * 4096, JSON.stringify(c))
     const plain = await scorpio(['stats'], { env: sb.env })
     assert.match(plain.stdout, /reads from memory \d+, disk \d+, server 0/)
+
+    // Fetched ahead and never read is the waste: a prefetch of gen/d1 brings its 30 files (odd numbers: none read yet).
+    assert.equal(a.readAhead, { objects: 0, bytes: 0, wasteBytes: 0 })
+    const pf = await scorpio(['prefetch', '--json'], { env: sb.env, cwd: join(sb.root, 'a', 'gen', 'd1') })
+    assert.is(JSON.parse(pf.stdout).fetched, 30, pf.stdout + pf.stderr)
+    const after = async () => JSON.parse((await scorpio(['stats', '--json'], { env: sb.env })).stdout).mounts[0].readAhead
+    assert.equal(await after(), { objects: 30, bytes: 30 * 4096, wasteBytes: 30 * 4096 })
+    await fsp.readFile(join(sb.root, 'a', 'gen', 'd1', 'f1.bin'))
+    assert.is((await after()).wasteBytes, 29 * 4096)
   } finally {
     await second.stop()
     await first.stop()
