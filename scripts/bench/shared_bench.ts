@@ -8,7 +8,7 @@
 //      alone (≤ 1.5×), both from the start of the mounts
 // Each row with the single binary (dist/scorpio, targets apply) and the Node CLI beside it.
 // 32 antares jobs: antares_bench.ts --jobs 32 --procs 0.
-// Run alone: node --import tsx scripts/bench/shared_bench.ts [--files N] [--procs N] [--reads N]
+// Run alone: node --import tsx scripts/bench/shared_bench.ts [--files N] [--procs N] [--reads N] [--runtime binary|node]
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -74,7 +74,7 @@ function pickFiles(repo: string, n: number): string[] {
   return out
 }
 
-export async function runSharedBench(options: { files?: number; procs?: number; reads?: number; log?: (s: string) => void } = {}): Promise<Row[]> {
+export async function runSharedBench(options: { files?: number; procs?: number; reads?: number; runtime?: 'binary' | 'node'; log?: (s: string) => void } = {}): Promise<Row[]> {
   const log = options.log ?? ((s: string) => console.error(s))
   ensureBuilt(log)
   const nProcs = options.procs ?? 8
@@ -108,7 +108,8 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
     await Promise.all(mps.map((mp) => run(cmd, ['umount', mp], env)))
   }
   try {
-    for (const [label, cmd] of [['binary', [BINARY]], ['node', [process.execPath, NODE_CLI]]] as const) {
+    const runtimes = ([['binary', [BINARY]], ['node', [process.execPath, NODE_CLI]]] as const).filter(([l]) => !options.runtime || options.runtime === l)
+    for (const [label, cmd] of runtimes) {
       // a. The second process reads what the first read.
       let env = fresh()
       const first = await mountAt([...cmd], env)
@@ -186,6 +187,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = args.indexOf(`--${name}`)
     return i >= 0 ? Number(args[i + 1]) : undefined
   }
-  const rows = await runSharedBench({ files: num('files'), procs: num('procs'), reads: num('reads') })
+  const i = args.indexOf('--runtime')
+  const runtime = i >= 0 ? (args[i + 1] as 'binary' | 'node') : undefined
+  const rows = await runSharedBench({ files: num('files'), procs: num('procs'), reads: num('reads'), runtime })
   process.stdout.write(formatRows(rows) + '\n')
 }
