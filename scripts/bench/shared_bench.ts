@@ -86,6 +86,9 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
   const list300 = join(scratch, 'files300.txt')
   writeFileSync(list300, files.filter((_, i) => i % Math.floor(files.length / 300) === 0).slice(0, 300).join('\n') + '\n')
   const server = await startGitServer(dirname(repo))
+  // A client that gives up a request (its timeout, on a loaded machine) must not end the server.
+  const onAbort = (e: unknown) => log(`git server: a request was aborted (${(e as Error).message})`)
+  process.on('unhandledRejection', onAbort)
   const url = server.url(repo.split('/').pop()!)
   const rows: Row[] = []
   const row = (r: Row) => {
@@ -165,6 +168,7 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
       row({ name: `[${label}] ${nProcs} mount processes at once: the ${nProcs}th's reads done ÷ one alone`, value: last / oneSeconds, unit: '×', target: 1.5, ok: last <= 1.5 * oneSeconds, note: `${last.toFixed(2)} s vs ${oneSeconds.toFixed(2)} s (start + ${files.length} files)` })
     }
   } finally {
+    process.off('unhandledRejection', onAbort)
     await server.close()
     for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
       const mp = line.split(' ')[4]
