@@ -8,11 +8,15 @@ export interface BatcherOptions {
   parallel?: number
 }
 
-type Waiter = { resolve: () => void; reject: (e: unknown) => void }
+/** Requests beyond `parallel` that batches holding a reader's id may use. */
+const READER_SLOTS = 2
+
+/** `speculative`: asked for by a read-ahead, not by a reader; `retried`: a reader's second try. */
+type Waiter = { resolve: () => void; reject: (e: unknown) => void; speculative: boolean; retried?: boolean }
 
 export class Batcher {
-  private pending = new Map<Oid, Waiter[]>()
-  private inflight = new Map<Oid, Promise<void>>()
+  private pending = new Map<Oid, Waiter>()
+  private inflight = new Map<Oid, { p: Promise<void>; speculative: boolean }>()
   private timer: ReturnType<typeof setTimeout> | null = null
   private running = 0
   private queue: (() => void)[] = []
@@ -26,35 +30,49 @@ export class Batcher {
     this.parallel = options.parallel ?? 4
   }
 
-  /** Resolves once `oid` has been fetched (and stored by `fetchBatch`). */
-  request(oid: Oid): Promise<void> {
+  /**
+   * Resolves once `oid` has been fetched (and stored by `fetchBatch`). A speculative request (read-
+   * ahead) never makes a reader fail: a reader whose id failed in a batch holding speculative ids,
+   * or joined a speculative fetch that failed, is asked for again without them.
+   */
+  request(oid: Oid, options: { speculative?: boolean } = {}): Promise<void> {
+    const speculative = options.speculative ?? false
     const existing = this.inflight.get(oid)
-    if (existing) return existing
+    if (existing) return existing.speculative && !speculative ? existing.p.catch(() => this.request(oid)) : existing.p
     const p = new Promise<void>((resolve, reject) => {
-      this.pending.set(oid, [{ resolve, reject }])
+      this.pending.set(oid, { resolve, reject, speculative })
     })
-    this.inflight.set(oid, p)
+    this.inflight.set(oid, { p, speculative })
     p.then(
       () => this.inflight.delete(oid),
       () => this.inflight.delete(oid),
     )
-    if (this.pending.size >= this.maxBatch) this.flush()
-    else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.windowMs)
+    this.arm()
     return p
   }
 
   /** Many at once: chunks go out immediately. */
-  requestMany(oids: Oid[]): Promise<void[]> {
-    const ps = oids.map((o) => this.request(o))
+  requestMany(oids: Oid[], options: { speculative?: boolean } = {}): Promise<void[]> {
+    const ps = oids.map((o) => this.request(o, options))
     this.flush()
     return Promise.all(ps)
+  }
+
+  /** Requests (batches) running or queued: a read-ahead holds back while readers wait. */
+  get busy(): number {
+    return this.running + this.queue.length
+  }
+
+  private arm(): void {
+    if (this.pending.size >= this.maxBatch) this.flush()
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.windowMs)
   }
 
   private flush(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     while (this.pending.size > 0) {
-      const batch = new Map<Oid, Waiter[]>()
+      const batch = new Map<Oid, Waiter>()
       for (const [k, v] of this.pending) {
         batch.set(k, v)
         this.pending.delete(k)
@@ -64,22 +82,30 @@ export class Batcher {
     }
   }
 
-  private schedule(batch: Map<Oid, Waiter[]>): void {
+  private schedule(batch: Map<Oid, Waiter>): void {
     const go = () => {
       this.running++
       this.fetchBatch([...batch.keys()]).then(
         () => {
-          for (const ws of batch.values()) for (const w of ws) w.resolve()
+          for (const w of batch.values()) w.resolve()
         },
         (err) => {
-          for (const ws of batch.values()) for (const w of ws) w.reject(err)
+          const mixed = [...batch.values()].some((w) => w.speculative)
+          for (const [oid, w] of batch) {
+            if (!mixed || w.speculative || w.retried) w.reject(err)
+            else this.pending.set(oid, { ...w, retried: true })
+          }
+          if (this.pending.size) this.arm()
         },
       ).finally(() => {
         this.running--
         this.queue.shift()?.()
       })
     }
-    if (this.running < this.parallel) go()
+    // A reader's miss does not queue behind read-ahead batches: it goes first, with slots of its own.
+    const reader = [...batch.values()].some((w) => !w.speculative)
+    if (this.running < this.parallel + (reader ? READER_SLOTS : 0)) go()
+    else if (reader) this.queue.unshift(go)
     else this.queue.push(go)
   }
 }

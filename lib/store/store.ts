@@ -24,7 +24,7 @@ import { IdList } from './packs.ts'
 import { gcDb, type GcResult } from './gc.ts'
 import { allPinned, pinObjects, unpinObjects } from './pins.ts'
 import { pushCommit, type PushResult } from './push.ts'
-import type { CommitInfo, FetchProgress, ObjectStore, ObjectType, Oid, TreeEntry } from './types.ts'
+import type { BlobReadOptions, CommitInfo, FetchProgress, ObjectStore, ObjectType, Oid, ReadAheadOptions, TreeEntry } from './types.ts'
 
 /** lru-cache's get() makes an options object per call unless it is given one (a walk calls it
  *  for every entry): a shared one, never read back. */
@@ -646,7 +646,7 @@ export class Store implements ObjectStore {
   }
 
   /** readObject; with `keep` false, an object read from disk is not put in the memory LRU. */
-  private async readObjectKept(oid: Oid, keep: boolean): Promise<{ type: ObjectType; body: Uint8Array }> {
+  private async readObjectKept(oid: Oid, keep: boolean, read?: BlobReadOptions): Promise<{ type: ObjectType; body: Uint8Array }> {
     const m = this.mem.get(oid, GET) ?? this.provisional.get(oid)
     if (m) return this.stats.memoryHits++, m
     if (oid === EMPTY_BLOB_OID) return { type: 'blob', body: new Uint8Array(0) }
@@ -654,7 +654,16 @@ export class Store implements ObjectStore {
     if (o) this.stats.diskHits++
     else {
       this.stats.serverHits++
-      await this.batcher.request(oid)
+      if (read?.along) {
+        // The read-ahead ids join this miss's request (the same batching window).
+        const along = await this.missing(read.along().filter((x) => x !== oid)).catch(() => [] as Oid[])
+        const mine = this.batcher.request(oid)
+        if (along.length) {
+          const done = this.batcher.requestMany(along, { speculative: true })
+          done.then(() => (this.noteAhead(along), read.fetched?.(along)), () => {})
+        }
+        await mine
+      } else await this.batcher.request(oid)
       o = this.mem.get(oid, GET) ?? (await this.db.read(oid))
       if (!o) throw new RemoteError('object-lost', `Object ${oid} vanished from the cache right after it was fetched; retry`)
     }
@@ -697,8 +706,8 @@ export class Store implements ObjectStore {
     return entries
   }
 
-  async readBlob(oid: Oid): Promise<Uint8Array> {
-    const o = await this.readObject(oid)
+  async readBlob(oid: Oid, options?: BlobReadOptions): Promise<Uint8Array> {
+    const o = await this.readObjectKept(oid, true, options)
     if (o.type !== 'blob') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a blob`)
     this.sizes.set(oid, o.body.length)
     this.ahead.delete(oid)
@@ -778,13 +787,46 @@ export class Store implements ObjectStore {
     return this.db.has(oid)
   }
 
-  async prefetch(oids: Oid[], options: { onProgress?: (p: FetchProgress) => void } = {}): Promise<FetchProgress> {
+  /** The ids among `oids` neither in memory nor on disk. */
+  private async missing(oids: Oid[]): Promise<Oid[]> {
     const uniq = [...new Set(oids)].filter((o) => o !== EMPTY_BLOB_OID)
     const inMem = uniq.map((o) => this.mem.has(o))
     const onDisk = await this.db.hasMany(uniq.filter((_, i) => !inMem[i]))
     let k = 0
-    const present = inMem.map((m) => m || onDisk[k++])
-    const missing = uniq.filter((_, i) => !present[i])
+    return uniq.filter((_, i) => !(inMem[i] || onDisk[k++]))
+  }
+
+  async readAhead(oids: Oid[], options: ReadAheadOptions = {}): Promise<Oid[]> {
+    const missing = await this.missing(oids).catch(() => [] as Oid[])
+    const wanted: Oid[] = []
+    let bytes = 0
+    for (const oid of missing) {
+      if (wanted.length >= (options.objects ?? Infinity)) break
+      bytes += this.sizes.get(oid) ?? 0
+      if (bytes > (options.bytes ?? Infinity) && wanted.length) break
+      wanted.push(oid)
+    }
+    const max = this.batcher.maxBatch
+    const chunk = Math.max(1, Math.min(options.batch ?? max, max))
+    const parts: Oid[][] = []
+    let i = Math.min(Math.max(1, options.first ?? chunk), max, wanted.length)
+    if (i) parts.push(wanted.slice(0, i))
+    for (; i < wanted.length; i += chunk) parts.push(wanted.slice(i, i + chunk))
+    const got = await Promise.all(parts.map((part) => this.batcher.requestMany(part, { speculative: true }).then(() => (this.noteAhead(part), part), () => [] as Oid[])))
+    return got.flat()
+  }
+
+  /** Blobs fetched ahead of any read (prefetch, read-ahead): counted, and remembered until read. */
+  private noteAhead(oids: Oid[]): void {
+    for (const o of oids) {
+      if (this.ahead.size < AHEAD_MAX) this.ahead.add(o)
+      this.stats.prefetchedBytes += this.sizes.get(o) ?? 0
+    }
+    this.stats.prefetchedObjects += oids.length
+  }
+
+  async prefetch(oids: Oid[], options: { onProgress?: (p: FetchProgress) => void } = {}): Promise<FetchProgress> {
+    const missing = await this.missing(oids)
     const progress: FetchProgress = { objects: 0, bytes: 0 }
     const before = { ...this.stats }
     const chunk = this.batcher.maxBatch
@@ -793,11 +835,7 @@ export class Store implements ObjectStore {
       const part = missing.slice(i, i + chunk)
       tasks.push(
         this.batcher.requestMany(part).then(() => {
-          for (const o of part) {
-            if (this.ahead.size < AHEAD_MAX) this.ahead.add(o)
-            this.stats.prefetchedBytes += this.sizes.get(o) ?? 0
-          }
-          this.stats.prefetchedObjects += part.length
+          this.noteAhead(part)
           progress.objects += part.length
           progress.bytes = this.stats.bytesFetched - before.bytesFetched
           options.onProgress?.({ ...progress })

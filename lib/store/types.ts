@@ -38,6 +38,21 @@ export interface FetchProgress {
   bytes: number
 }
 
+export interface BlobReadOptions {
+  /** Called only when the blob must come from the remote: more ids likely read next, fetched in the
+   *  same request as a read-ahead (their failure never fails this read). */
+  along?: () => Oid[]
+  /** The ids of `along` that were missing and have arrived with the blob. */
+  fetched?: (oids: Oid[]) => void
+}
+
+export interface ReadAheadOptions {
+  objects?: number
+  bytes?: number
+  batch?: number
+  first?: number
+}
+
 export interface ObjectStore {
   /** Resolves a branch, tag, `HEAD` or full commit id on the remote to a commit id. */
   resolveRef(ref: string): Promise<Oid>
@@ -58,7 +73,7 @@ export interface ObjectStore {
    *  undefined: no I/O, no waiting. Optional. */
   readTreeNow?(oid: Oid, options?: { keep?: boolean }): TreeEntry[] | undefined
   /** Contents of a blob: memory → disk → remote (batched with other misses, single-flight per id). */
-  readBlob(oid: Oid): Promise<Uint8Array>
+  readBlob(oid: Oid, options?: BlobReadOptions): Promise<Uint8Array>
   /** Exact size of a blob, without downloading it where the remote can say. Never a guess. */
   blobSize(oid: Oid): Promise<number>
   /** The size of a blob if known without any I/O (the lower view keeps no sizes of its own). */
@@ -74,6 +89,14 @@ export interface ObjectStore {
   has(oid: Oid): Promise<boolean>
   /** Fetches the missing ones among `oids` in large batches; resolves once all are local. */
   prefetch(oids: Oid[], options?: { onProgress?: (p: FetchProgress) => void }): Promise<FetchProgress>
+  /**
+   * A read-ahead: fetches the missing ones among `oids` (in order, up to `objects` ids and `bytes`
+   * of known sizes) in requests of at most `batch` ids (`first` for the first one, which a reader
+   * likely waits for), never failing a reader that waits for one of them (it is asked for again
+   * without them). Resolves with the ids fetched; never rejects (a failed request's ids are left
+   * out, nothing of it stored). Optional.
+   */
+  readAhead?(oids: Oid[], options?: ReadAheadOptions): Promise<Oid[]>
   /** Stores a locally made object (blob, tree, commit) and returns its id. */
   writeObject(type: ObjectType, body: Uint8Array): Promise<Oid>
   readObject(oid: Oid): Promise<{ type: ObjectType; body: Uint8Array }>
