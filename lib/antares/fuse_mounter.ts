@@ -55,7 +55,7 @@ export async function openSharedMounter(options: SharedMounterOptions): Promise<
   let lower: LowerView
   try {
     ;({ base, ref } = await resolveBase(store, await remote.listRefs(), options.rev))
-    lower = await openLower(store, base)
+    lower = await openLower(store, base, { readAhead: {} })
   } catch (err) {
     await store.close().catch(() => {})
     throw err

@@ -3,21 +3,24 @@
 import { LRUCache } from 'lru-cache'
 import { UsageError } from '../errors.ts'
 import type { ObjectStore, Oid, TreeEntry } from '../store/types.ts'
+import { ReadAhead, type DirGroup, type ReadAheadOptions } from './read_ahead.ts'
 import { splitPath, walkPath, type LowerEntry, type LowerView } from './types.ts'
 
 /** lru-cache's get() makes an options object per call unless it is given one (a walk calls it
  *  for every entry): a shared one, never read back. */
 const GET = {}
 
-/** Files of one directory listing share a group, so one `blobSizes` call sizes them all. */
-interface SizeGroup {
-  oids: Oid[]
+/** Files of one directory listing share a group, so one `blobSizes` call sizes them all (and a
+ *  read-ahead knows the directory of a file). */
+interface SizeGroup extends DirGroup {
   pending?: Promise<void>
 }
 
 export interface OpenLowerOptions {
   /** Mount only this subdirectory of the commit's tree. */
   path?: string
+  /** Read ahead of cold reads (a mount); off for one-off readers (commands, prefetch). */
+  readAhead?: ReadAheadOptions
 }
 
 export function entryFromGit(mode: string, oid: Oid, group?: SizeGroup): LowerEntry {
@@ -60,14 +63,17 @@ export class GitLowerView implements LowerView {
   /** Settles when the next part of the bulk sizing is in (or the bulk is over). */
   private bulkStep: Promise<void> = Promise.resolve()
   private wakeStep: () => void = () => {}
+  private readonly readAhead?: ReadAhead
 
   constructor(
     readonly store: ObjectStore,
     readonly commit: Oid,
     readonly mtimeMs: number,
     rootTree: Oid,
+    options: { readAhead?: ReadAheadOptions } = {},
   ) {
     this.root = { kind: 'dir', perm: 0o755, oid: rootTree, mode: '40000' }
+    if (options.readAhead) this.readAhead = new ReadAhead(store, rootTree, options.readAhead)
   }
 
   async list(dir: LowerEntry): Promise<Map<string, LowerEntry>> {
@@ -93,11 +99,12 @@ export class GitLowerView implements LowerView {
   }
 
   private build(oid: Oid, entries: TreeEntry[]): Map<string, LowerEntry> {
-    const group: SizeGroup = { oids: [] }
+    const group: SizeGroup = { oids: [], names: [], dir: oid }
     const out = new Map<string, LowerEntry>()
     for (const e of entries) {
       const entry = entryFromGit(e.mode, e.oid, group)
-      if (entry.kind === 'file' || entry.kind === 'symlink') group.oids.push(e.oid)
+      if (entry.kind === 'file' || entry.kind === 'symlink') group.oids.push(e.oid), group.names.push(e.name)
+      else if (entry.kind === 'dir') this.readAhead?.noteDir(oid, e.name, e.oid)
       out.set(e.name, entry)
     }
     this.listings.set(oid, out)
@@ -227,8 +234,11 @@ export class GitLowerView implements LowerView {
 
   async read(entry: LowerEntry): Promise<Uint8Array> {
     if (!entry.oid || (entry.kind !== 'file' && entry.kind !== 'symlink')) return new Uint8Array(0)
-    const body = await this.store.readBlob(entry.oid)
+    const group = entry.ref as SizeGroup | undefined
+    const ra = this.readAhead
+    const body = await this.store.readBlob(entry.oid, ra && group ? ra.readOptions(entry.oid, group) : undefined)
     this.learn(entry.oid, body.length)
+    ra?.noteRead(entry.oid, group, body.length)
     return body
   }
 
@@ -251,8 +261,8 @@ export async function openLower(
   // A mount answers as soon as the top of the tree is here; deeper trees are read as they arrive.
   const info = await store.loadCommit(commit, { rootFirst: true })
   const mtimeMs = info.committer.timestamp * 1000
-  let view = new GitLowerView(store, commit, mtimeMs, info.tree)
   const sub = splitPath(options.path ?? '')
+  let view = new GitLowerView(store, commit, mtimeMs, info.tree, sub.length ? {} : options)
   if (sub.length > 0) {
     const entry = await view.lookupPath(sub.join('/'))
     if (!entry || entry.kind !== 'dir' || !entry.oid) {
@@ -260,7 +270,7 @@ export async function openLower(
         `Path "${sub.join('/')}" is not a directory in commit ${commit.slice(0, 12)}; give --path a directory of the repository`,
       )
     }
-    view = new GitLowerView(store, commit, mtimeMs, entry.oid)
+    view = new GitLowerView(store, commit, mtimeMs, entry.oid, options)
   }
   return view
 }

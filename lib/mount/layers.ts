@@ -81,8 +81,10 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
       let built: BuiltFileSystem | undefined
       /** The lower view the mount shows now (prefetch requests walk it). */
       let shown: LowerView | undefined
+      // Read-ahead of cold reads (SCORPIO_READ_AHEAD=0 turns it off, for comparison); --debug logs its decisions.
+      const readAhead = process.env.SCORPIO_READ_AHEAD === '0' ? undefined : { log: mountOptions.debug ? (options.log ?? ((l: string) => void process.stderr.write(`${l}\n`))) : undefined }
       const openView = async (commit: string, st: WorkspaceState): Promise<LowerView> => {
-        const view = await openBaseView(store, commit, st.remote.path)
+        const view = await openBaseView(store, commit, st.remote.path, readAhead)
         return st.cl ? openClLayer(view, st.cl, remote) : view
       }
       // The workspace first: it finishes or rolls back an interrupted commit/checkout, which may move the base.

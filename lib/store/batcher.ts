@@ -8,7 +8,7 @@ export interface BatcherOptions {
   parallel?: number
 }
 
-/** Requests beyond `parallel` that batches holding a reader's id may use. */
+/** Requests beyond `parallel` that only readers' ids may use (a reader never waits behind read-ahead). */
 const READER_SLOTS = 2
 
 /** `speculative`: asked for by a read-ahead, not by a reader; `retried`: a reader's second try. */
@@ -19,7 +19,6 @@ export class Batcher {
   private inflight = new Map<Oid, { p: Promise<void>; speculative: boolean }>()
   private timer: ReturnType<typeof setTimeout> | null = null
   private running = 0
-  private queue: (() => void)[] = []
   readonly windowMs: number
   readonly maxBatch: number
   readonly parallel: number
@@ -58,54 +57,54 @@ export class Batcher {
     return Promise.all(ps)
   }
 
-  /** Requests (batches) running or queued: a read-ahead holds back while readers wait. */
-  get busy(): number {
-    return this.running + this.queue.length
-  }
-
   private arm(): void {
     if (this.pending.size >= this.maxBatch) this.flush()
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.windowMs)
   }
 
+  /**
+   * Sends what is pending while there are free slots, readers' ids first. Without a free slot the
+   * ids wait and coalesce: a request ending sends them, so many misses arriving while requests are
+   * in flight (64 processes reading at once) go out as one batch, not one each.
+   */
   private flush(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
-    while (this.pending.size > 0) {
+    while (this.pending.size > 0 && this.running < this.parallel + READER_SLOTS) {
+      const any = this.running < this.parallel
       const batch = new Map<Oid, Waiter>()
       for (const [k, v] of this.pending) {
-        batch.set(k, v)
-        this.pending.delete(k)
         if (batch.size >= this.maxBatch) break
+        if (!v.speculative) batch.set(k, v)
       }
-      this.schedule(batch)
+      if (any) {
+        for (const [k, v] of this.pending) {
+          if (batch.size >= this.maxBatch) break
+          if (v.speculative) batch.set(k, v)
+        }
+      }
+      if (batch.size === 0) break
+      for (const k of batch.keys()) this.pending.delete(k)
+      this.send(batch)
     }
   }
 
-  private schedule(batch: Map<Oid, Waiter>): void {
-    const go = () => {
-      this.running++
-      this.fetchBatch([...batch.keys()]).then(
-        () => {
-          for (const w of batch.values()) w.resolve()
-        },
-        (err) => {
-          const mixed = [...batch.values()].some((w) => w.speculative)
-          for (const [oid, w] of batch) {
-            if (!mixed || w.speculative || w.retried) w.reject(err)
-            else this.pending.set(oid, { ...w, retried: true })
-          }
-          if (this.pending.size) this.arm()
-        },
-      ).finally(() => {
-        this.running--
-        this.queue.shift()?.()
-      })
-    }
-    // A reader's miss does not queue behind read-ahead batches: it goes first, with slots of its own.
-    const reader = [...batch.values()].some((w) => !w.speculative)
-    if (this.running < this.parallel + (reader ? READER_SLOTS : 0)) go()
-    else if (reader) this.queue.unshift(go)
-    else this.queue.push(go)
+  private send(batch: Map<Oid, Waiter>): void {
+    this.running++
+    this.fetchBatch([...batch.keys()]).then(
+      () => {
+        for (const w of batch.values()) w.resolve()
+      },
+      (err) => {
+        const mixed = [...batch.values()].some((w) => w.speculative)
+        for (const [oid, w] of batch) {
+          if (!mixed || w.speculative || w.retried) w.reject(err)
+          else this.pending.set(oid, { ...w, retried: true })
+        }
+      },
+    ).finally(() => {
+      this.running--
+      this.flush()
+    })
   }
 }
