@@ -99,7 +99,7 @@ export class ReadAhead {
       if (out.length >= maxObjects) break
       const n = this.store.knownSize?.(id)
       if (n === undefined || n > SIZE_LIMIT || this.unread.has(id)) continue
-      if (bytes + n > maxBytes) break
+      if (bytes + n > maxBytes) continue
       bytes += n
       out.push(id)
     }

@@ -24,6 +24,8 @@ export interface Interception {
   body?: string | Buffer
   /** Never answer (until the server closes). */
   hang?: boolean
+  /** Serve it once this settles (a test holds requests to see what piles up meanwhile). */
+  after?: Promise<unknown>
   /** Rewrite the request body before the backend sees it. */
   rewriteRequest?: (body: Buffer) => Buffer
   /** Rewrite the backend's reply body before it is sent. */
@@ -168,6 +170,7 @@ export async function startGitServer(root: string): Promise<GitServer> {
       hanging.add(res)
       return
     }
+    if (ic?.after) await ic.after.catch(() => {})
     if (ic?.status) {
       const body = Buffer.from(ic.body ?? `error ${ic.status}\n`)
       count(body.length)
