@@ -2,12 +2,13 @@
 // `--background` returns once the detached mount is ready.
 import type { Command } from 'commander'
 import { rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { loadSettings, type Settings } from '../lib/config/mod.ts'
 import { BackgroundExitError, startInBackground } from '../lib/mount/background.ts'
 import { boundHeapGrowth, collectDeadBuffersEarly, jscOptionsRejected, servingProcessEnv, servingProcessFlags } from '../lib/mount/heap.ts'
 import { resolvePaths } from '../lib/mount/options.ts'
 import { runMount } from '../lib/mount/run_mount.ts'
+import { readPathList } from '../lib/mount/read_log.ts'
 import { action, isDebug, UsageError } from './_common.ts'
 
 interface MountFlags {
@@ -23,6 +24,7 @@ interface MountFlags {
   debug?: boolean
   ephemeral?: boolean
   requestTimeout?: string
+  profile?: string
 }
 
 /** The argv of the background child: the same command minus --background. */
@@ -47,6 +49,7 @@ export function register(program: Command): void {
     .option('--allow-other', 'let other users see the mount (FUSE allow_other)')
     .option('--ephemeral', 'keep the upper layer in a temporary directory removed when the mount ends')
     .option('--request-timeout <seconds>', 'how long a remote request may take before a read fails with EIO')
+    .option('--profile <file>', 'start fetching the paths listed in FILE (scorpio prefetch --record) in the background once mounted')
     .action(action(async (a: string | undefined, b: string | undefined, flags: MountFlags) => {
       const [remote, mountpoint] = b === undefined ? [undefined, a] : [a, b]
       if (!mountpoint) throw new UsageError('Missing MOUNTPOINT: scorpio mount [REMOTE] MOUNTPOINT')
@@ -65,7 +68,11 @@ export function register(program: Command): void {
         requestTimeout: timeout,
       }
       const { settings } = loadSettings(fromFlags)
-      const options = { ...settings, remote, mountpoint, ephemeral: flags.ephemeral }
+      // Read here so that a bad file is a one-line error before anything is mounted.
+      const profile = flags.profile === undefined ? undefined : await readPathList(resolve(flags.profile)).catch((err: Error) => {
+        throw new UsageError(`Cannot read profile "${flags.profile}": ${err.message}; give a file written by scorpio prefetch --record`)
+      })
+      const options = { ...settings, remote, mountpoint, ephemeral: flags.ephemeral, profile }
       if (flags.background) {
         const paths = resolvePaths(options)
         const extra: string[] = []

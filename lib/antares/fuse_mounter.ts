@@ -7,6 +7,8 @@ import { openLower, type LowerView } from '../lower/mod.ts'
 import { openClLayer } from '../mount/cl_layer.ts'
 import { buildFileSystem } from '../mount/file_system.ts'
 import { processStats } from '../mount/stats.ts'
+import { startProfile } from '../mount/prefetch.ts'
+import { readPathList } from '../mount/read_log.ts'
 import { openRemote, type Remote } from '../remote/mod.ts'
 import { openStore, resolveBase, type Store } from '../store/mod.ts'
 import { defaultCacheDir, type WorkspaceState } from '../workspace/state.ts'
@@ -92,6 +94,13 @@ export async function openSharedMounter(options: SharedMounterOptions): Promise<
       throw err
     }
     built.attach?.(fuse)
+    if (spec.profile) {
+      const file = spec.profile
+      readPathList(file).then(
+        (paths) => startProfile(store, view, paths, log),
+        (err: Error) => log(`profile "${file}" of ${spec.mountId} not read (files are fetched as they are read): ${err.message}`),
+      )
+    }
     const f = fuse
     let unmounting: Promise<void> | undefined
     const handle: JobHandle = {

@@ -2,7 +2,7 @@
 // Unmounting → Unmounted, or Failed{reason}. Every change of the job set is written to the state
 // file before anything is mounted, so a restart (even after kill -9) finds every job again.
 import { randomUUID } from 'node:crypto'
-import { promises as fsp } from 'node:fs'
+import { constants as fsConstants, promises as fsp } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ScorpioError, UsageError } from '../errors.ts'
 import { AntaresError, invalid, notFound } from './errors.ts'
@@ -134,6 +134,10 @@ export class AntaresService {
       return { mount_id: r.mount_id, mountpoint: r.mountpoint }
     }
     if (req.upper !== null) this.#refuseSharedUpper(req.upper)
+    if (req.profile !== null) {
+      const readable = await fsp.access(req.profile, fsConstants.R_OK).then(() => true, () => false)
+      if (!readable) throw invalid(`profile "${req.profile}" cannot be read; give a file written by scorpio prefetch --record`)
+    }
     const mountId = randomUUID()
     const rec: JobRecord = {
       mount_id: mountId,
@@ -143,6 +147,7 @@ export class AntaresService {
       mountpoint: join(this.stateDir, 'mounts', mountId),
       upper: req.upper ?? join(this.stateDir, 'upper', mountId),
       upper_owned: req.upper === null,
+      ...(req.profile !== null ? { profile: req.profile } : {}),
       created_at_epoch_ms: this.#now(),
     }
     const job = this.#insert(rec)
@@ -301,7 +306,7 @@ export class AntaresService {
         const jobState = this.#jobStateDir(r)
         await fsp.mkdir(jobState, { recursive: true, mode: 0o700 })
         const handle = await this.#mounter.mount({
-          mountId: r.mount_id, path: r.path, mountpoint: r.mountpoint, upperDir: r.upper, stateDir: jobState, ...(r.cl ? { cl: r.cl } : {}),
+          mountId: r.mount_id, path: r.path, mountpoint: r.mountpoint, upperDir: r.upper, stateDir: jobState, ...(r.cl ? { cl: r.cl } : {}), ...(r.profile ? { profile: r.profile } : {}),
         })
         job.handle = handle
         this.#set(job, 'Mounted')

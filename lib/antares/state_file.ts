@@ -21,6 +21,8 @@ export interface JobRecord {
   upper: string
   /** True when the server made the upper dir (and removes it on delete). */
   upper_owned: boolean
+  /** A prefetch profile started at each mount of the job. */
+  profile?: string | null
   created_at_epoch_ms: number
 }
 

@@ -23,6 +23,9 @@ export interface CreateMountRequest {
   cl?: string
   /** Absolute directory for the job's upper layer (default: a fresh one under the server's state dir, removed on delete). */
   upper?: string
+  /** Absolute path of a prefetch profile (`scorpio prefetch --record`, paths relative to `path`):
+   *  its files are fetched in the background from mount time on. */
+  profile?: string
 }
 
 export interface MountCreated {
@@ -88,6 +91,8 @@ export interface JobSpec {
   /** Absolute directory for the job's own small state (created by the service, removed on delete). */
   stateDir: string
   cl?: string
+  /** A prefetch profile file to start fetching at mount time. */
+  profile?: string
 }
 
 /** A live job mount. */

@@ -9,6 +9,7 @@ export interface ValidCreate {
   path: string
   cl: string | null
   upper: string | null
+  profile: string | null
 }
 
 /** `a/b/` → `/a/b`, `` → error, `..` anywhere → error. Root is `/`. */
@@ -43,9 +44,9 @@ export function validateCreate(body: unknown): ValidCreate {
     throw new AntaresError('BAD_PAYLOAD', 'request body must be a JSON object like {"path": "/", "job_id": "job-1"}')
   }
   const b = body as Partial<CreateMountRequest> & Record<string, unknown>
-  const known = new Set(['job_id', 'build_id', 'path', 'cl', 'upper'])
+  const known = new Set(['job_id', 'build_id', 'path', 'cl', 'upper', 'profile'])
   const unknown = Object.keys(b).filter((k) => !known.has(k))
-  if (unknown.length) throw invalid(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}: send job_id, path, cl, upper`)
+  if (unknown.length) throw invalid(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}: send job_id, path, cl, upper, profile`)
   const path = normalizeRepoPath(b.path)
   let jobId: string | null = null
   if (b.job_id !== undefined && b.job_id !== null) jobId = validateJobId(b.job_id)
@@ -56,5 +57,10 @@ export function validateCreate(body: unknown): ValidCreate {
     if (typeof b.upper !== 'string' || !isAbsolute(b.upper)) throw invalid('upper must be an absolute directory path')
     upper = normalize(b.upper).replace(/(.)\/+$/, '$1')
   }
-  return { jobId, path, cl, upper }
+  let profile: string | null = null
+  if (b.profile !== undefined && b.profile !== null) {
+    if (typeof b.profile !== 'string' || !isAbsolute(b.profile)) throw invalid('profile must be the absolute path of a file written by scorpio prefetch --record')
+    profile = normalize(b.profile)
+  }
+  return { jobId, path, cl, upper, profile }
 }

@@ -18,7 +18,7 @@ import { buildFileSystem, type BuiltFileSystem } from './file_system.ts'
 import { openBaseView } from './base_view.ts'
 import { openClLayer } from './cl_layer.ts'
 import { processStats } from './stats.ts'
-import { fetchRequested, prefetchRequest } from './prefetch.ts'
+import { fetchRequested, prefetchRequest, startProfile } from './prefetch.ts'
 import { readLogPath } from './read_log.ts'
 
 export interface LayersOptions {
@@ -34,6 +34,8 @@ export interface MountLayerOptions {
   allowOther?: boolean
   debug?: boolean
   stateDir: string
+  /** Workspace paths (a recorded profile) to fetch in the background once mounted. */
+  profile?: string[]
   /** Called after a commit or checkout (over the control socket) moved the base commit. */
   onBaseChanged?: (commit: string) => void
 }
@@ -122,6 +124,7 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
         stats: async () => processStats(store),
       })
       ;(layers as { controlPath?: string }).controlPath = controlSocketPath(stateDir)
+      if (mountOptions.profile?.length) startProfile(store, shown, mountOptions.profile, options.log)
     },
     async unmount() {
       if (fuse) await fuse.unmount()

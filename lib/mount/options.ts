@@ -15,6 +15,8 @@ export interface RunMountOptions extends Settings {
   ephemeral?: boolean
   /** One-line notices (stale mount cleaned, ...). Default: stderr with a `scorpio: ` prefix. */
   notice?: (line: string) => void
+  /** Workspace paths (a recorded profile) to fetch in the background once mounted. */
+  profile?: string[]
   /** Log lines of the running mount (debug, read errors). Default: stderr. */
   log?: (line: string) => void
 }

@@ -135,6 +135,17 @@ export async function fetchRequested(
   return { files: wanted.size, bytes, fetched: progress.objects }
 }
 
+/** Fetches a profile's files in the background (a CI job's known reads arrive in a few batches);
+ *  reads meanwhile join the fetches in flight. A failure only costs the reads their own fetches. */
+export function startProfile(store: Store, lower: LowerView, paths: string[], log?: (line: string) => void): void {
+  const say = log ?? ((l: string) => void process.stderr.write(`${l}\n`))
+  const started = Date.now()
+  fetchRequested(store, lower, { files: paths }).then(
+    (r) => 'files' in r && say(`scorpio: profile prefetch: ${r.fetched} of ${r.files} files fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`),
+    (err) => say(`scorpio: profile prefetch failed (files are fetched as they are read): ${(err as Error).message}`),
+  )
+}
+
 export async function prefetchPaths(options: PrefetchOptions = {}): Promise<PrefetchResult> {
   const started = Date.now()
   const cwd = options.cwd ?? process.cwd()

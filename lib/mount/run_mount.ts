@@ -141,6 +141,7 @@ async function startResolved(options: RunMountOptions, paths: ResolvedPaths): Pr
     await layers.mount(mountpoint, state, {
       allowOther: options.allowOther,
       debug: options.debug,
+      profile: options.profile,
       stateDir: paths.state,
       onBaseChanged: (commit) => registerMount(record(commit)),
     })

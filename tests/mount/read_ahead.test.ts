@@ -8,7 +8,7 @@ import { promises as fsp, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeBareRepo, type RepoFile, type TestRepo } from '../helpers/repos.ts'
 import { startGitServer, type GitServer } from '../helpers/git_server.ts'
-import { mountForeground, requireFuse, sandbox, type Sandbox } from './_cli.ts'
+import { mountForeground, requireFuse, sandbox, scorpio, type Sandbox } from './_cli.ts'
 
 let sb: Sandbox
 let repo: TestRepo
@@ -150,6 +150,23 @@ test('a read-ahead the server refuses never fails the read that triggered it', a
     const wants = server.log.filter((r) => r.body.includes('command=fetch')).map((r) => (r.body.toString().match(/want /g) ?? []).length)
     assert.ok(wants.length >= 2 && wants[0] > 1 && wants[wants.length - 1] === 1, `requests: ${wants}`)
   })
+})
+
+test('mount --profile FILE fetches the listed files in the background; a missing file is a one-line error', async () => {
+  const listed = ['other/a0/b0/f3.txt', 'other/a2/b5/f24.txt', 'many/d7/f2.txt']
+  const profile = join(sb.root, 'job.profile')
+  await fsp.writeFile(profile, listed.join('\n') + '\n')
+  await mounted('profile', async (mp, log) => {
+    // The mount says when the profile's fetch is done.
+    for (let i = 0; i < 3000 && !log().includes('profile prefetch:'); i++) await new Promise((r) => setTimeout(r, 20))
+    assert.match(log(), /scorpio: profile prefetch: 3 of 3 files fetched/)
+    server.reset()
+    for (const p of listed) assert.is(await fsp.readFile(join(mp, p), 'utf8'), contents.get(p))
+    assert.is(fetches(), 0, 'the job reads them locally')
+  }, ['--profile', profile])
+  const r = await scorpio(['mount', server.url('repo.git'), sb.dir('ws-noprofile'), '--profile', join(sb.root, 'nope.profile')], { env: sb.env })
+  assert.is(r.status, 2)
+  assert.match(r.stderr, /^scorpio: Cannot read profile ".*nope.profile": .*; give a file written by scorpio prefetch --record\n$/)
 })
 
 test.run()
