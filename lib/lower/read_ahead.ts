@@ -21,12 +21,13 @@ export interface ReadAheadOptions {
 
 /** Never fetched ahead: a file larger than this comes only when read. */
 export const SIZE_LIMIT = 1 << 20
-/** Reads in one directory within WINDOW_MS that make it "read densely" (a walk passes through). */
-const DENSE_READS = 2
+/** Reads further apart than this are not one walk. */
 const WINDOW_MS = 3000
+/** Steps after which a walk is confirmed: a subtree larger than the budget is then fetched in part. */
+const CONFIRMED = 2
 /** A first cold read in a directory brings siblings up to its own size (a wrong guess costs ≤ 1×). */
 const FIRST_OBJECTS = 8
-/** A directory read densely: the rest of it. */
+/** During a walk: the rest of the directory. */
 const DIR_OBJECTS = 2000
 const DIR_BYTES = 16 << 20
 /** A confirmed walk: the subtree, budget doubling with each further step of the walk. */
@@ -40,12 +41,15 @@ const TRACKED_MAX = 200_000
 
 export class ReadAhead {
   private parents = new Map<Oid, { parent: Oid; name: string }>()
-  private recent = new Map<Oid, { reads: number; at: number }>()
-  private dense: Oid[] = []
-  private denseAt = 0
+  /** The directory of the last cold read (or read of a file fetched ahead), and when. */
+  private last: Oid | undefined
+  private lastAt = 0
+  /** Steps of the walk going on (0: none). */
   private level = 0
   private covered = new Set<Oid>()
   private running = new Set<Oid>()
+  /** Ids read or fetched ahead here (local now): a walk's later gathers skip them. */
+  private done = new Set<Oid>()
   /** Fetched ahead, not read yet: id → size. */
   private unread = new Map<Oid, number>()
   private readonly now: () => number
@@ -78,23 +82,24 @@ export class ReadAhead {
 
   /** After any read of a lower file: a read of something fetched ahead counts as used, and as a step of a walk. */
   noteRead(oid: Oid, group: DirGroup | undefined, size: number): void {
+    this.local(oid)
     const ahead = this.unread.get(oid)
     if (ahead === undefined) return
     this.unread.delete(oid)
     countReadAhead({ usedBytes: Math.min(ahead, size) })
-    if (group) this.touch(group.dir)
+    if (group && group.dir !== this.last) this.step(group.dir)
   }
 
   /** The ids to fetch along with a cold read of `oid`. */
   private coldRead(oid: Oid, group: DirGroup): { ids: Oid[]; why: string } {
-    const isDense = this.touch(group.dir)
+    const walking = this.step(group.dir)
     const at = group.oids.indexOf(oid)
     // Tree order is the order walks read a directory in: the files after this one first.
     const order = at < 0 ? group.oids : [...group.oids.slice(at + 1), ...group.oids.slice(0, at)]
     const out: Oid[] = []
     let bytes = 0
     const own = this.store.knownSize?.(oid)
-    const [maxObjects, maxBytes] = isDense ? [DIR_OBJECTS, DIR_BYTES] : [FIRST_OBJECTS, own ?? 0]
+    const [maxObjects, maxBytes] = walking ? [DIR_OBJECTS, DIR_BYTES] : [FIRST_OBJECTS, own ?? 0]
     for (const id of order) {
       if (out.length >= maxObjects) break
       const n = this.store.knownSize?.(id)
@@ -103,58 +108,58 @@ export class ReadAhead {
       bytes += n
       out.push(id)
     }
-    return { ids: out, why: isDense ? 'walk in directory' : 'cold read' }
+    return { ids: out, why: walking ? 'walk' : 'cold-read' }
   }
 
-  /** A read in `dir`; true once the directory is read densely (then it may be a step of a walk). */
-  private touch(dir: Oid): boolean {
+  /**
+   * A read in `dir` (cold, or of something fetched ahead). Reads one after the other in nearby
+   * directories are a walk: the subtree holding both (their closest common ancestor) is fetched in
+   * the background, when it fits the budget, which doubles with each step of a walk. Reads in
+   * random places meet only high in the tree, in subtrees too large for a first budget.
+   * Returns true while a walk goes on.
+   */
+  private step(dir: Oid): boolean {
     const t = this.now()
-    const r = this.recent.get(dir)
-    const reads = r && t - r.at <= WINDOW_MS ? r.reads + 1 : 1
-    this.recent.delete(dir)
-    this.recent.set(dir, { reads, at: t })
-    if (this.recent.size > 1024) this.recent.delete(this.recent.keys().next().value!)
-    if (reads !== DENSE_READS) return reads > DENSE_READS
-    this.walkStep(dir, t)
-    return true
-  }
-
-  /** A directory newly read densely: with another one before it, the walk covers their common ancestor. */
-  private walkStep(dir: Oid, t: number): void {
-    if (t - this.denseAt > WINDOW_MS) (this.dense = []), (this.level = 0)
-    this.denseAt = t
-    const prev = this.dense[this.dense.length - 1]
-    if (!this.dense.includes(dir)) this.dense.push(dir)
-    if (this.dense.length > 16) this.dense.shift()
-    if (!prev || prev === dir || !this.store.readAhead) return
-    const top = this.commonAncestor(prev, dir)
-    if (top === undefined || this.ancestors(top).some((a) => this.covered.has(a)) || this.running.has(top)) return
-    const level = Math.min(this.level++, WALK_MAX_LEVEL)
+    if (t - this.lastAt > WINDOW_MS) (this.level = 0), (this.last = undefined)
+    const prev = this.last
+    this.last = dir
+    this.lastAt = t
+    if (!prev || !this.store.readAhead) return this.level > 0
+    const top = prev === dir ? dir : this.commonAncestor(prev, dir)
+    if (top === undefined || this.ancestors(top).some((a) => this.covered.has(a)) || this.running.has(top)) return this.level > 0
+    const level = Math.min(this.level, WALK_MAX_LEVEL)
     this.running.add(top)
-    void this.subtree(top, WALK_OBJECTS << level, WALK_BYTES << level)
+    void this.subtree(top, WALK_OBJECTS << level, WALK_BYTES << level, level >= CONFIRMED)
+      .then((started) => {
+        if (started) this.level++
+      })
       .catch((err) => this.options.log?.(`scorpio: read-ahead of ${this.pathOf(top)} failed (the reads fetch on their own): ${(err as Error).message}`))
       .finally(() => this.running.delete(top))
+    return this.level > 0
   }
 
   /** Fetches the uncached files of the subtree at `tree` (depth first, tree order), within budget. */
-  private async subtree(tree: Oid, objects: number, bytes: number): Promise<void> {
+  private async subtree(tree: Oid, objects: number, bytes: number, partial: boolean): Promise<boolean> {
     const ids: Oid[] = []
     const unsized: Oid[] = []
     const stack = [tree]
     let seen = 0
-    while (stack.length && seen < GATHER_MAX) {
+    // Gathered up to twice the budget: a subtree larger than that is a guess too far for a walk not
+    // yet confirmed (then nothing is fetched); a confirmed one takes the budget's worth in walk order.
+    while (stack.length && seen < GATHER_MAX && ids.length + unsized.length <= 2 * objects) {
       const t = stack.pop()!
       const entries = this.store.readTreeNow?.(t, { keep: false }) ?? (await this.store.readTree(t, { keep: false }))
       for (const e of entries) {
         seen++
         if (e.mode === '40000') continue
-        if (e.mode === '160000' || this.unread.has(e.oid)) continue
+        if (e.mode === '160000' || this.done.has(e.oid)) continue
         const n = this.store.knownSize?.(e.oid)
         if (n === undefined) unsized.push(e.oid)
         else if (n <= SIZE_LIMIT) ids.push(e.oid)
       }
       for (let k = entries.length - 1; k >= 0; k--) if (entries[k].mode === '40000') stack.push(entries[k].oid)
     }
+    if (stack.length && !partial) return false
     if (unsized.length && this.store.cheapSizes) {
       const sizes = await this.store.cheapSizes(unsized)
       for (const oid of unsized) if ((sizes.get(oid) ?? Infinity) <= SIZE_LIMIT) ids.push(oid)
@@ -162,8 +167,9 @@ export class ReadAhead {
     // Large requests, several in flight; the first small, as a reader likely waits for it.
     const batch = Math.max(64, Math.min(2000, Math.ceil(Math.min(ids.length, objects) / 4)))
     const fetched = await this.store.readAhead!(ids, { objects, bytes, batch, first: 64 })
-    const got = this.arrived(fetched, 'walk', this.pathOf(tree))
+    const got = this.arrived(fetched, 'walk-subtree', this.pathOf(tree))
     if (stack.length === 0 && fetched.length < objects && got < bytes) this.covered.add(tree)
+    return true
   }
 
   /** Counts and logs what a decision brought; returns its bytes. */
@@ -174,12 +180,18 @@ export class ReadAhead {
       bytes += n
       if (this.unread.size >= TRACKED_MAX) this.unread.delete(this.unread.keys().next().value!)
       this.unread.set(id, n)
+      this.local(id)
     }
     if (ids.length) {
       countReadAhead({ decisions: 1, objects: ids.length, bytes })
       this.options.log?.(`scorpio: read-ahead: trigger=${trigger} subtree=${subtree} objects=${ids.length} bytes=${bytes}`)
     }
     return bytes
+  }
+
+  private local(oid: Oid): void {
+    if (this.done.size >= TRACKED_MAX) this.done.clear()
+    this.done.add(oid)
   }
 
   private ancestors(dir: Oid): Oid[] {

@@ -1,12 +1,12 @@
 // `npm run bench`: runs every benchmark script in its own process, one after the other (each
 // compares Scorpio with its baseline inside its own run), and prints their markdown tables.
 //
-//   npm run bench [-- --only fuse,remote,mount,workspace,antares,bigtree,shared] [--files N] [--out FILE]
+//   npm run bench [-- --only fuse,remote,mount,workspace,antares,bigtree,shared,coldread] [--files N] [--out FILE]
 // (bigtree: the 1,000,000-file repository, generated once into bench-data/mono1m.git; --files does not apply)
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 
-const ALL = ['fuse', 'remote', 'mount', 'workspace', 'antares', 'bigtree', 'shared']
+const ALL = ['fuse', 'remote', 'mount', 'workspace', 'antares', 'bigtree', 'shared', 'coldread']
 const args = process.argv.slice(2)
 const value = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined }
 const only = value('--only')?.split(',') ?? ALL
@@ -16,7 +16,7 @@ const out = value('--out')
 function runOne(name: string): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
     const argv = ['--import', 'tsx', `scripts/bench/${name}_bench.ts`]
-    if (files && name !== 'fuse' && name !== 'bigtree') argv.push('--files', files)
+    if (files && name !== 'fuse' && name !== 'bigtree' && name !== 'coldread') argv.push('--files', files)
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] })
     let stdout = ''
     child.stdout.on('data', (d) => { stdout += d; process.stdout.write(d) })

@@ -90,7 +90,7 @@ test('grep -r of a cold subtree: few content requests, right answer, nothing out
     assert.ok(fetches() <= bound, `${fetches()} content requests for ${files} files, ${dirs} directories (target <= ${bound})`)
     // One --debug line per decision, naming the subtree; none reached outside pkg/.
     const lines = log().split('\n').filter((l) => l.includes('read-ahead: trigger='))
-    assert.ok(lines.some((l) => /trigger=walk subtree=\/pkg/.test(l)), lines.join('\n'))
+    assert.ok(lines.some((l) => /trigger=walk-subtree subtree=\/pkg/.test(l)), lines.join('\n'))
     assert.not.ok(lines.some((l) => /subtree=\/(other|\s)/.test(l) || / subtree=\/ /.test(l)), lines.join('\n'))
   }, ['--debug'])
 })
