@@ -111,6 +111,11 @@ export class GitLowerView implements LowerView {
     return out
   }
 
+  /** Resolves once the read-aheads started so far have ended. */
+  readAheadSettled(): Promise<void> {
+    return this.readAhead?.settled() ?? Promise.resolve()
+  }
+
   knownSize(entry: LowerEntry): number | undefined {
     if (entry.kind === 'dir' || entry.kind === 'submodule' || !entry.oid) return 0
     return this.known(entry.oid)

@@ -17,6 +17,8 @@ export interface ReadAheadOptions {
   /** One line per read-ahead decision (`--debug`). */
   log?: (line: string) => void
   now?: () => number
+  /** Objects of a walk's first subtree read-ahead (default WALK_OBJECTS; bytes scale with it). */
+  walkObjects?: number
 }
 
 /** Never fetched ahead: a file larger than this comes only when read. */
@@ -48,6 +50,8 @@ export class ReadAhead {
   private level = 0
   private covered = new Set<Oid>()
   private running = new Set<Oid>()
+  /** Read-aheads under way (settle, never reject). */
+  private tasks = new Set<Promise<unknown>>()
   /** Ids read or fetched ahead here (local now): a walk's later gathers skip them. */
   private done = new Set<Oid>()
   /** Fetched ahead, not read yet: id → size. */
@@ -60,6 +64,16 @@ export class ReadAhead {
     private readonly options: ReadAheadOptions = {},
   ) {
     this.now = options.now ?? Date.now
+  }
+
+  /** Resolves once every read-ahead started so far has ended (tests, a clean shutdown). */
+  async settled(): Promise<void> {
+    while (this.tasks.size) await Promise.all([...this.tasks])
+  }
+
+  private track(p: Promise<unknown>): void {
+    const t = p.catch(() => {}).finally(() => this.tasks.delete(t))
+    this.tasks.add(t)
   }
 
   /** Called as listings are built: how to name a directory and find its ancestors. */
@@ -77,6 +91,7 @@ export class ReadAhead {
         return ids
       },
       fetched: (ids) => this.arrived(ids, `${decided} ${this.fileName(oid, group)}`, this.pathOf(group.dir)),
+      started: (p) => this.track(p),
     }
   }
 
@@ -129,12 +144,15 @@ export class ReadAhead {
     if (top === undefined || this.ancestors(top).some((a) => this.covered.has(a)) || this.running.has(top)) return this.level > 0
     const level = Math.min(this.level, WALK_MAX_LEVEL)
     this.running.add(top)
-    void this.subtree(top, WALK_OBJECTS << level, WALK_BYTES << level, level >= CONFIRMED)
-      .then((started) => {
-        if (started) this.level++
-      })
-      .catch((err) => this.options.log?.(`scorpio: read-ahead of ${this.pathOf(top)} failed (the reads fetch on their own): ${(err as Error).message}`))
-      .finally(() => this.running.delete(top))
+    const objects = this.options.walkObjects ?? WALK_OBJECTS
+    this.track(
+      this.subtree(top, objects << level, Math.round((WALK_BYTES * objects) / WALK_OBJECTS) << level, level >= CONFIRMED)
+        .then((started) => {
+          if (started) this.level++
+        })
+        .catch((err) => this.options.log?.(`scorpio: read-ahead of ${this.pathOf(top)} failed (the reads fetch on their own): ${(err as Error).message}`))
+        .finally(() => this.running.delete(top)),
+    )
     return this.level > 0
   }
 

@@ -660,7 +660,7 @@ export class Store implements ObjectStore {
         const mine = this.batcher.request(oid)
         if (along.length) {
           const done = this.batcher.requestMany(along, { speculative: true })
-          done.then(() => (this.noteAhead(along), read.fetched?.(along)), () => {})
+          read.started?.(done.then(() => (this.noteAhead(along), read.fetched?.(along)), () => {}))
         }
         await mine
       } else await this.batcher.request(oid)

@@ -44,6 +44,8 @@ export interface BlobReadOptions {
   along?: () => Oid[]
   /** The ids of `along` that were missing and have arrived with the blob. */
   fetched?: (oids: Oid[]) => void
+  /** Given the fetch of `along` (settles once it is over). */
+  started?: (fetch: Promise<unknown>) => void
 }
 
 export interface ReadAheadOptions {

@@ -8,7 +8,7 @@
 //   4. `ls -lR` of the cold package: requests (stat never waits on contents)
 //   5. `cat` of one file in each of 20 random directories: bytes fetched ahead and never read (≤ 2× read)
 // Reference rows: the same with read-ahead off (SCORPIO_READ_AHEAD=0), i.e. before issue 13.
-// Run alone: node --import tsx scripts/bench/coldread_bench.ts [--rtt 20,100] [--rounds N]
+// Run alone: node --import tsx scripts/bench/coldread_bench.ts [--rtt 20,100] [--rounds N] [--with-off]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -185,7 +185,7 @@ async function main() {
           t.bin.push(g.s)
           walkRequests = g.requests
           t.node.push((await mountAndRun(url('mono100k.git'), 'node', (mp) => grep(mp, pkg.dir), server)).s)
-          if (rtt === RTTS[0]) t.off.push((await mountAndRun(url('mono100k.git'), 'binary', (mp) => grep(mp, pkg.dir), server, { env: { SCORPIO_READ_AHEAD: '0' } })).s)
+          if (rtt === RTTS[0] && args.includes('--with-off')) t.off.push((await mountAndRun(url('mono100k.git'), 'binary', (mp) => grep(mp, pkg.dir), server, { env: { SCORPIO_READ_AHEAD: '0' } })).s)
           t.git.push(await gitSparse(url('mono100k.git'), pkg.dir, (co) => grep(co, pkg.dir)))
           log(`rtt ${rtt} grep round ${r + 1}: binary ${f2(g.s)} s (${g.requests} requests), git ${f2(t.git[t.git.length - 1])} s`)
         }

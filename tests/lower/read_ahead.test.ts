@@ -1,0 +1,104 @@
+// Read-ahead decisions of a lower view over the real store and git http-backend:
+// a walk through nearby directories brings their subtree ahead, reads in far-apart places of a
+// large tree bring no more than a sibling each, files over the size limit come only when read, and
+// the waste counter is what was fetched ahead and not read. The clock is a fake: no timing here.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openLower, readAheadCounters, type LowerEntry, type LowerView } from '../../lib/lower/mod.ts'
+import { openRemote } from '../../lib/remote/mod.ts'
+import { startGitServer, type GitServer } from '../helpers/git_server.ts'
+import { openStore } from '../../lib/store/mod.ts'
+import { makeBareRepo, type RepoFile, type TestRepo } from '../helpers/repos.ts'
+
+let repo: TestRepo
+let server: GitServer
+const scratch = mkdtempSync(join(tmpdir(), 'scorpio-readahead-'))
+
+test.before(async () => {
+  // Two packages of 4 x 5 directories with 6 small files each; one large file beside them.
+  const files: RepoFile[] = []
+  for (const p of ['p0', 'p1']) for (let a = 0; a < 4; a++) for (let b = 0; b < 5; b++) for (let f = 0; f < 6; f++) {
+    files.push({ path: `${p}/a${a}/b${b}/f${f}.txt`, content: `${p} ${a} ${b} ${f}\n`.repeat(10 + f) })
+  }
+  files.push({ path: 'p0/a0/b0/huge.bin', content: 'x'.repeat(1_100_000) })
+  repo = await makeBareRepo({ dir: scratch, files })
+  server = await startGitServer(scratch)
+})
+test.after(async () => {
+  await server?.close()
+  repo?.cleanup()
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+async function open(cache: string, walkObjects?: number) {
+  const lines: string[] = []
+  const store = await openStore({ remote: await openRemote(server.url('repo.git')), cacheDir: join(scratch, cache) })
+  await store.loadCommit(repo.head)
+  const lower = await openLower(store, repo.head, { readAhead: { log: (l) => lines.push(l), now: () => 0, walkObjects } })
+  return { store, lower, lines }
+}
+
+async function entry(lower: LowerView, path: string): Promise<LowerEntry> {
+  const e = await lower.lookupPath(path)
+  if (!e) throw new Error(`no ${path}`)
+  await lower.size(e) // as a stat before the read: sizes known
+  return e
+}
+
+test('a walk through nearby directories brings their subtree: the rest of it is read without a request', async () => {
+  const { store, lower, lines } = await open('walk')
+  try {
+    await lower.read(await entry(lower, 'p0/a1/b0/f0.txt'))
+    await lower.read(await entry(lower, 'p0/a1/b1/f0.txt'))
+    await lower.readAheadSettled()
+    assert.ok(lines.some((l) => l.includes('trigger=walk-subtree subtree=/p0/a1 objects=')), lines.join('\n'))
+    const before = store.stats.requests
+    for (let b = 0; b < 5; b++) for (let f = 0; f < 6; f++) await lower.read(await entry(lower, `p0/a1/b${b}/f${f}.txt`))
+    assert.is(store.stats.requests - before, 0)
+    assert.not.ok(lines.some((l) => l.includes('subtree=/p1')), 'nothing of the other package')
+  } finally {
+    await store.close()
+  }
+})
+
+test('far-apart reads in a tree larger than the budget: a sibling each, no subtree; waste counted', async () => {
+  const { store, lower, lines } = await open('apart', 20)
+  try {
+    const c0 = readAheadCounters()
+    let read = 0
+    for (const p of ['p0/a0/b3/f2.txt', 'p1/a3/b1/f4.txt', 'p0/a2/b4/f3.txt', 'p1/a1/b2/f2.txt']) read += (await lower.read(await entry(lower, p))).length
+    await lower.readAheadSettled()
+    assert.not.ok(lines.some((l) => l.includes('walk-subtree')), lines.join('\n'))
+    const c = readAheadCounters()
+    const ahead = c.bytes - c0.bytes
+    assert.ok(ahead > 0 && ahead <= read, `fetched ahead ${ahead} bytes for ${read} read`)
+    assert.is(c.wasteBytes - c0.wasteBytes, ahead, 'none of it read: all waste')
+    // Reading what came along moves it from waste to used.
+    const next = await lower.read(await entry(lower, 'p0/a0/b3/f0.txt')) // came along with f2 (smaller than it)
+    const after = readAheadCounters()
+    assert.is(after.usedBytes - c.usedBytes, next.length)
+  } finally {
+    await store.close()
+  }
+})
+
+test('a file over the size limit comes only when read', async () => {
+  const { store, lower, lines } = await open('huge')
+  try {
+    await entry(lower, 'p0/a0/b0/huge.bin')
+    await lower.read(await entry(lower, 'p0/a0/b0/f0.txt'))
+    await lower.read(await entry(lower, 'p0/a0/b1/f0.txt'))
+    await lower.readAheadSettled()
+    assert.ok(lines.some((l) => l.includes('walk-subtree subtree=/p0/a0')), lines.join('\n'))
+    const huge = (await lower.lookupPath('p0/a0/b0/huge.bin'))!
+    assert.is(await lower.isLocal(huge), false)
+    assert.is((await lower.read(huge)).length, 1_100_000)
+  } finally {
+    await store.close()
+  }
+})
+
+test.run()
