@@ -32,10 +32,11 @@ const FIRST_OBJECTS = 8
 /** During a walk: the rest of the directory. */
 const DIR_OBJECTS = 2000
 const DIR_BYTES = 16 << 20
-/** A confirmed walk: the subtree, budget doubling with each further step of the walk. */
-const WALK_OBJECTS = 2000
-const WALK_BYTES = 32 << 20
-const WALK_MAX_LEVEL = 5
+/** A walk: the subtree, budget doubling with each further step of the walk. The first is small:
+ *  reads in a few sibling directories of a larger one are not yet a walk through all of it. */
+const WALK_OBJECTS = 64
+const WALK_BYTES = 4 << 20
+const WALK_MAX_LEVEL = 8
 /** Entries visited when gathering a subtree (a walk of the whole repository stops there). */
 const GATHER_MAX = 400_000
 /** Ids fetched ahead and not read yet that are tracked for the waste counter. */
