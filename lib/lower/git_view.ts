@@ -151,7 +151,7 @@ export class GitLowerView implements LowerView {
       // The first size miss answers its own directory at once and starts sizing the whole commit
       // in a few large requests, so a walk (find, ls -lR, a build) does not cost a request per directory.
       this.nextStep()
-      this.bulkSizes = this.sizeEverything().finally(() => {
+      this.bulkSizes = this.sizeEverything((entry.ref as SizeGroup | undefined)?.dir).finally(() => {
         this.bulkDone = true
         this.wakeStep()
       })
@@ -185,9 +185,10 @@ export class GitLowerView implements LowerView {
   /**
    * Sizes every blob of the commit, a part at a time as the trees are walked (no list of all ids):
    * directories in the order `find` or `ls -R` visit them (depth first, entries in tree order), a
-   * part's request under way while the walk gathers the next one.
+   * part's request under way while the walk gathers the next one. The subtree of `first` (the
+   * directory of the first miss: where an `ls -lR` or `find` starts) goes first, in a part of its own.
    */
-  private async sizeEverything(): Promise<void> {
+  private async sizeEverything(first?: Oid): Promise<void> {
     const inFlight = new Set<Promise<void>>()
     let failed: unknown
     try {
@@ -214,10 +215,17 @@ export class GitLowerView implements LowerView {
         )
         inFlight.add(p)
       }
-      const stack: Oid[] = [this.root.oid!]
+      // FIRST_DONE marks the end of the first subtree: its part goes out then, however small.
+      const FIRST_DONE = ''
+      const stack: Oid[] = first && first !== this.root.oid ? [this.root.oid!, FIRST_DONE, first] : [this.root.oid!]
       let inMemory = 0
       while (stack.length) {
         const oid = stack.pop()!
+        if (oid === FIRST_DONE) {
+          if (part.length) await send(part)
+          part = []
+          continue
+        }
         let entries = this.store.readTreeNow?.(oid, { keep: false })
         if (!entries) entries = await this.store.readTree(oid, { keep: false })
         // Trees read from memory never wait: let requests in now and then.
