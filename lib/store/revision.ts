@@ -32,6 +32,8 @@ export function parseRevision(rev: string): ParsedRevision {
 export async function resolveRevision(store: ObjectStore, rev: string, options: { head?: Oid; named?: Oid } = {}): Promise<Oid> {
   const { name, parents } = parseRevision(rev)
   let oid = options.named ?? (await resolveName(store, name, options.head))
+  // Every commit on the way, in one commits-only fetch (`deepen` reaches N generations along any parent).
+  if (parents.length) await store.loadHistory?.(oid, parents.length + 1)
   for (const n of parents) {
     const info = await store.readCommit(oid)
     const next = info.parents[n - 1]

@@ -51,6 +51,9 @@ export interface StoreOptions {
 /** Prefetched ids remembered until read, for the read-ahead waste of `scorpio stats`. */
 const AHEAD_MAX = 200_000
 
+/** Commits per history fetch when a walk reaches a commit not stored yet (only commits: no trees). */
+const HISTORY_BATCH = 100
+
 /** Parallel requests for the trees below the top levels of a commit. */
 const TREE_FETCH_PARALLEL = 3
 
@@ -101,6 +104,8 @@ export class Store implements ObjectStore {
   private wakeArrival: () => void = () => {}
   private arrival = new Promise<void>((r) => (this.wakeArrival = r))
   private refs: { at: number; refs: RemoteRef[] } | null = null
+  /** Commits-only history fetches in flight, by the commit they start from. */
+  private histories = new Map<Oid, Promise<void>>()
   /** Remote requests made by this store (for tests and stats). */
   stats = {
     requests: 0,
@@ -559,6 +564,50 @@ export class Store implements ObjectStore {
     return { info, objects, present, frontier }
   }
 
+  /**
+   * Makes the commits up to `depth` generations back from `tip` local (every parent, as `deepen`
+   * counts), without trees or blobs: one request from the first commit missing along the first
+   * parents, none when they are all stored.
+   */
+  async loadHistory(tip: Oid, depth: number): Promise<void> {
+    let c: Oid | undefined = tip
+    for (let k = 0; c && k < depth; k++) {
+      if (!(await this.has(c)) && !this.provisional.has(c)) await this.fetchHistory(c, depth - k)
+      c = (await this.readCommit(c)).parents[0]
+    }
+  }
+
+  /** `depth` generations of commits from `tip`, commits only (`deepen` + `filter tree:0`), into one pack. */
+  private fetchHistory(tip: Oid, depth: number): Promise<void> {
+    let run = this.histories.get(tip)
+    if (run) return run
+    const remote = this.remote
+    if (!remote.streamFetch) return Promise.resolve() // readObject fetches the one commit
+    run = (async () => {
+      this.stats.requests++
+      let got = false
+      try {
+        await this.receive(
+          (t) => remote.streamFetch!([tip], [`deepen ${depth}`, 'filter tree:0'], t()),
+          depth,
+          (oid, type) => {
+            if (type !== 'commit') throw new IntegrityError(`${remote.describe()} sent a ${type} (${oid}) for a commits-only fetch of ${tip}; nothing was stored`)
+            if (oid === tip) got = true
+          },
+          () => {
+            if (!got) throw new IntegrityError(`${remote.describe()} did not send commit ${tip}; nothing was stored`)
+          },
+        )
+        trace(`store: history of ${tip} (${depth} deep)`)
+      } catch (err) {
+        if (!refused(err)) throw err
+        trace(`store: commits-only fetch refused (${(err as Error).message}); fetching commits one by one`)
+      }
+    })().finally(() => this.histories.delete(tip))
+    this.histories.set(tip, run)
+    return run
+  }
+
   /** Wakes readTree calls waiting for trees of a fetch in progress. */
   private signalArrival(): void {
     const wake = this.wakeArrival
@@ -672,6 +721,9 @@ export class Store implements ObjectStore {
   }
 
   async readCommit(oid: Oid): Promise<CommitInfo> {
+    // A commit not stored comes with its ancestors (a walk back is likely to follow), never with
+    // the trees and blobs of all history that a plain want of it would bring.
+    if (!(await this.has(oid)) && !this.provisional.has(oid)) await this.fetchHistory(oid, HISTORY_BATCH)
     const o = await this.readObject(oid)
     if (o.type !== 'commit') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a commit`)
     return parseCommit(o.body, oid)

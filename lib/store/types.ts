@@ -68,6 +68,9 @@ export interface ObjectStore {
    */
   loadCommit(commit: Oid, options?: { rootFirst?: boolean }): Promise<CommitInfo>
   readCommit(oid: Oid): Promise<CommitInfo>
+  /** Makes the commits up to `depth` generations back from `tip` local, without their trees, in as
+   *  few round trips as the remote allows (a walk of `HEAD~N` or `log -n N` then asks nothing more). Optional. */
+  loadHistory?(tip: Oid, depth: number): Promise<void>
   /** Entries of a tree; fetched if missing. Entry names were validated on arrival. `keep: false`
    *  when the caller keeps what it needs itself (the parsed entries are then not cached). */
   readTree(oid: Oid, options?: { keep?: boolean }): Promise<TreeEntry[]>

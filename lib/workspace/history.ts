@@ -36,6 +36,9 @@ async function pinnedCommits(ctx: WorkspaceContext): Promise<Set<Oid>> {
 export async function workspaceLog(ctx: WorkspaceContext, options: { limit?: number } = {}): Promise<LogEntry[]> {
   const limit = options.limit ?? 50
   const unpushed = await unpushedSet(ctx)
+  // The commits shown, in one commits-only fetch where they are not stored yet. A failure here
+  // (server down) leaves the walk below to show what is stored, or to report the first read.
+  await ctx.store.loadHistory?.(ctx.state.base, limit).catch(() => {})
   const out: LogEntry[] = []
   let c: Oid | undefined = ctx.state.base
   while (c && out.length < limit) {

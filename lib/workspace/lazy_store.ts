@@ -98,9 +98,22 @@ export class LazyStore implements WorkspaceStore {
   }
 
   async readCommit(oid: Oid): Promise<CommitInfo> {
-    const o = await this.readObject(oid)
+    await this.packs()
+    const o = this.readLocal(oid)
+    if (!o) return (await this.store()).readCommit(oid) // with its ancestors, not its trees
     if (o.type !== 'commit') throw new IntegrityError(`Object ${oid} is a ${o.type}, not a commit`)
     return parseCommit(o.body, oid)
+  }
+
+  /** Walks the first parents locally; the real store fetches from the first one missing. */
+  async loadHistory(tip: Oid, depth: number): Promise<void> {
+    await this.packs()
+    let c: Oid | undefined = tip
+    for (let k = 0; c && k < depth; k++) {
+      const o = this.readLocal(c)
+      if (!o || o.type !== 'commit') return (await this.store()).loadHistory(c, depth - k)
+      c = parseCommit(o.body, c).parents[0]
+    }
   }
 
   async readTree(oid: Oid): Promise<TreeEntry[]> {

@@ -1,0 +1,97 @@
+// History on demand against a real git http-backend: walking back (`HEAD~N`, `log -n N`) fetches
+// commits only, in one request per walk, and a second walk asks the server nothing.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { openRemote } from '../../lib/remote/mod.ts'
+import { openStore, resolveRevision, type Store } from '../../lib/store/mod.ts'
+import { startGitServer, type GitServer } from '../helpers/git_server.ts'
+import { commitFiles, git, makeBareRepo, sampleFiles, type TestRepo } from '../helpers/repos.ts'
+
+let repo: TestRepo
+let server: GitServer
+let url: string
+const caches: string[] = []
+/** commits[i] is HEAD~(COMMITS - i): each changes one file two directories down. */
+const commits: string[] = []
+const COMMITS = 40
+
+async function freshStore(): Promise<Store> {
+  const cache = mkdtempSync(join(tmpdir(), 'scorpio-hist-'))
+  caches.push(cache)
+  return openStore({ remote: await openRemote(url), cacheDir: cache })
+}
+
+test.before(async () => {
+  repo = await makeBareRepo({ files: sampleFiles() })
+  commits.push(repo.head)
+  for (let i = 1; i <= COMMITS; i++) {
+    commits.push(await commitFiles(repo.path, [{ path: `pkg/p${i % 5}/src/f${i % 3}.ts`, content: `v${i}\n` }], { parent: commits[i - 1], message: `change ${i}` }))
+  }
+  server = await startGitServer(dirname(repo.path))
+  url = server.url('repo.git')
+})
+test.after(async () => {
+  await server?.close()
+  repo?.cleanup()
+  for (const c of caches) rmSync(c, { recursive: true, force: true })
+})
+
+test('HEAD~30: one commits-only fetch, no trees; HEAD~25 after it asks nothing', async () => {
+  const store = await freshStore()
+  try {
+    const head = await store.resolveRef('HEAD')
+    const to = await resolveRevision(store, 'HEAD~30', { head })
+    assert.is(to, git(repo.path, ['rev-parse', 'main~30']).trim())
+    assert.is(store.stats.requests, 1)
+    for (const c of [commits[COMMITS], commits[COMMITS - 15], to]) {
+      assert.ok(await store.has(c), `commit ${c} stored`)
+      assert.not.ok(await store.has((await store.readCommit(c)).tree), `the tree of ${c} was not fetched`)
+    }
+    const before = server.requests
+    assert.is(await resolveRevision(store, 'HEAD~25', { head }), commits[COMMITS - 25])
+    assert.is(server.requests, before)
+  } finally {
+    await store.close()
+  }
+})
+
+test('a commit not stored comes with its ancestors: the next reads back ask nothing', async () => {
+  const store = await freshStore()
+  try {
+    const info = await store.readCommit(commits[20])
+    assert.is(store.stats.requests, 1)
+    let c = info.parents[0]
+    for (let i = 19; i > 0; i--) c = (await store.readCommit(c)).parents[0]
+    assert.is(c, commits[0])
+    assert.is(store.stats.requests, 1)
+    // Past the root: a clear error, not a fetch loop.
+    await resolveRevision(store, `${commits[0]}~1`).then(
+      () => assert.unreachable('resolved past the root'),
+      (e: Error) => assert.match(e.message, /root commit/),
+    )
+  } finally {
+    await store.close()
+  }
+})
+
+test('loadHistory brings N generations in one request, then none', async () => {
+  const store = await freshStore()
+  try {
+    await store.loadHistory(commits[COMMITS], 35)
+    assert.is(store.stats.requests, 1)
+    for (let i = COMMITS; i > COMMITS - 35; i--) assert.ok(await store.has(commits[i]))
+    await store.loadHistory(commits[COMMITS], 35)
+    assert.is(store.stats.requests, 1)
+    // Deeper: only from the first commit missing.
+    await store.loadHistory(commits[COMMITS], COMMITS + 1)
+    assert.is(store.stats.requests, 2)
+    assert.ok(await store.has(commits[0]))
+  } finally {
+    await store.close()
+  }
+})
+
+test.run()
