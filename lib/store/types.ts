@@ -64,9 +64,10 @@ export interface ObjectStore {
   /**
    * Makes the commit and every tree under it (no blobs) local. With `rootFirst` it may resolve
    * once the commit and the top levels are local, the rest still arriving: readTree then waits
-   * for a tree that is on its way.
+   * for a tree that is on its way. `from`: a loaded commit close to this one (a checkout's current
+   * base): only the trees that differ from it are fetched.
    */
-  loadCommit(commit: Oid, options?: { rootFirst?: boolean }): Promise<CommitInfo>
+  loadCommit(commit: Oid, options?: { rootFirst?: boolean; from?: Oid }): Promise<CommitInfo>
   readCommit(oid: Oid): Promise<CommitInfo>
   /** Makes the commits up to `depth` generations back from `tip` local, without their trees, in as
    *  few round trips as the remote allows (a walk of `HEAD~N` or `log -n N` then asks nothing more). Optional. */

@@ -75,7 +75,7 @@ export async function checkoutWorkspace(ctx: WorkspaceContext, rev: string, opti
       if (e instanceof UsageError) throw e
       throw new UsageError(`Unknown revision "${rev}": ${(e as Error).message.split('\n')[0]}`)
     }
-    await ctx.store.loadCommit(to)
+    await ctx.store.loadCommit(to, { from })
     const fromTree = await rootTreeOf(ctx, from)
     const toTree = await rootTreeOf(ctx, to)
     let upper = await scanUpper(ctx.state.upperDir, scanOptions(ctx))

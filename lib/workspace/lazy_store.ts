@@ -142,10 +142,10 @@ export class LazyStore implements WorkspaceStore {
     return (await this.store()).idsWithPrefix(prefix)
   }
   /** Local when the store has already loaded this commit's trees (its `loaded/<commit>` marker). */
-  async loadCommit(commit: Oid): Promise<CommitInfo> {
+  async loadCommit(commit: Oid, options?: { from?: Oid }): Promise<CommitInfo> {
     await this.packs()
     if (this.db && existsSync(join(this.db.dir, 'loaded', commit)) && this.readLocal(commit)) return this.readCommit(commit)
-    return (await this.store()).loadCommit(commit)
+    return (await this.store()).loadCommit(commit, options)
   }
   async blobSize(oid: Oid): Promise<number> {
     return (await this.store()).blobSize(oid)

@@ -1,5 +1,6 @@
 // History on demand against a real git http-backend: walking back (`HEAD~N`, `log -n N`) fetches
-// commits only, in one request per walk, and a second walk asks the server nothing.
+// commits only, in one request per walk, and a second walk asks the server nothing; a checkout's
+// target brings only the trees the current commit lacks.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -7,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore, resolveRevision, type Store } from '../../lib/store/mod.ts'
+import { lsTree } from '../helpers/repos.ts'
 import { startGitServer, type GitServer } from '../helpers/git_server.ts'
 import { commitFiles, git, makeBareRepo, sampleFiles, type TestRepo } from '../helpers/repos.ts'
 
@@ -14,21 +16,22 @@ let repo: TestRepo
 let server: GitServer
 let url: string
 const caches: string[] = []
-/** commits[i] is HEAD~(COMMITS - i): each changes one file two directories down. */
+/** commits[i] is HEAD~(COMMITS - i): each changes one file nine directories down. */
 const commits: string[] = []
 const COMMITS = 40
 
-async function freshStore(): Promise<Store> {
-  const cache = mkdtempSync(join(tmpdir(), 'scorpio-hist-'))
+async function freshStore(cache = mkdtempSync(join(tmpdir(), 'scorpio-hist-'))): Promise<Store> {
   caches.push(cache)
   return openStore({ remote: await openRemote(url), cacheDir: cache })
 }
 
 test.before(async () => {
-  repo = await makeBareRepo({ files: sampleFiles() })
+  // 120 directories no commit touches (deeper than one request of changed trees reaches), beside those that change.
+  const still = Array.from({ length: 100 }, (_, i) => ({ path: `lib/a${i % 20}/x/y/z/b${i}/c.txt`, content: `${i}\n` }))
+  repo = await makeBareRepo({ files: [...sampleFiles(), ...still] })
   commits.push(repo.head)
   for (let i = 1; i <= COMMITS; i++) {
-    commits.push(await commitFiles(repo.path, [{ path: `pkg/p${i % 5}/src/f${i % 3}.ts`, content: `v${i}\n` }], { parent: commits[i - 1], message: `change ${i}` }))
+    commits.push(await commitFiles(repo.path, [{ path: `pkg/p${i % 5}/src/a/b/c/d/e/f${i % 3}.ts`, content: `v${i}\n` }], { parent: commits[i - 1], message: `change ${i}` }))
   }
   server = await startGitServer(dirname(repo.path))
   url = server.url('repo.git')
@@ -89,6 +92,33 @@ test('loadHistory brings N generations in one request, then none', async () => {
     await store.loadHistory(commits[COMMITS], COMMITS + 1)
     assert.is(store.stats.requests, 2)
     assert.ok(await store.has(commits[0]))
+  } finally {
+    await store.close()
+  }
+})
+
+test('checkout target: only the trees the loaded commit lacks, a few levels per request; then local', async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'scorpio-hist-'))
+  const to = commits[COMMITS - 30]
+  const trees = lsTree(repo.path, to).filter((e) => e.type === 'tree')
+  let store = await freshStore(cache)
+  try {
+    await store.loadCommit(commits[COMMITS])
+    const before = { ...store.stats }
+    await store.loadCommit(to, { from: commits[COMMITS] })
+    for (const t of trees) assert.ok(await store.has(t.oid), `tree ${t.path} stored`)
+    // One commits-only fetch, then the changed trees (9 levels: root to pkg/pN/src/a/b/c/d/e) in two 5-level requests.
+    assert.is(store.stats.requests - before.requests, 1 + 2)
+    const changed = trees.filter((t) => !t.path.startsWith('lib')).length
+    assert.ok(store.stats.objectsFetched - before.objectsFetched < trees.length - 60, `(the 120 untouched deep ones not among them) fetched ${store.stats.objectsFetched - before.objectsFetched} objects for ${changed} changed trees`)
+  } finally {
+    await store.close()
+  }
+  // Loaded for good: another process on the same cache asks nothing.
+  store = await freshStore(cache)
+  try {
+    await store.loadCommit(to)
+    assert.is(store.stats.requests, 0)
   } finally {
     await store.close()
   }
