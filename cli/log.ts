@@ -1,6 +1,7 @@
-// `scorpio log [--json]`: commits from the base back (first parent), marking the unpushed ones.
+// `scorpio log [PATH] [--json]`: commits from the base back (first parent), marking the unpushed
+// ones; with PATH only those that changed it.
 import type { Command } from 'commander'
-import { runInWorkspace } from '../lib/workspace/command.ts'
+import { runInWorkspace, userPaths } from '../lib/workspace/command.ts'
 import type { LogEntry } from '../lib/workspace/history.ts'
 import { action, printJson, UsageError } from './_common.ts'
 
@@ -10,15 +11,16 @@ function date(ts: number): string {
 
 export function register(program: Command): void {
   program
-    .command('log')
-    .description('commits from the base back (first parent); unpushed ones are marked')
+    .command('log [path]')
+    .description('commits from the base back (first parent); unpushed ones are marked; with PATH, those that changed it')
     .option('-n, --max-count <n>', 'how many commits (default 50)')
     .option('--json', 'print [{"commit","parents","author","committer","message","pushed"}]')
     .option('-C, --dir <dir>', 'the workspace: a mountpoint or a state dir')
-    .action(action(async (opts: { maxCount?: string; json?: boolean; dir?: string }) => {
+    .action(action(async (path: string | undefined, opts: { maxCount?: string; json?: boolean; dir?: string }) => {
       const limit = opts.maxCount === undefined ? undefined : Number(opts.maxCount)
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--max-count "${opts.maxCount}" is not a positive number`)
-      const { result } = await runInWorkspace({ dir: opts.dir }, { op: 'log', args: { limit } })
+      const rel = path === undefined ? undefined : userPaths({ dir: opts.dir }, [path])[0]
+      const { result } = await runInWorkspace({ dir: opts.dir }, { op: 'log', args: { limit, path: rel || undefined } })
       const entries = result as LogEntry[]
       if (opts.json) return printJson(entries)
       let out = ''

@@ -490,7 +490,7 @@ export class Store implements ObjectStore {
         const part = missing.slice(i, i + this.batcher.maxBatch)
         if (this.treeLevels > 1) {
           try {
-            await this.fetchTreesOnly(part, commit, this.treeLevels)
+            await this.fetchTreesOnly(part, `commit ${commit}`, this.treeLevels)
             continue
           } catch (err) {
             if (!refused(err)) throw err
@@ -498,7 +498,7 @@ export class Store implements ObjectStore {
             this.treeLevels = 1
           }
         }
-        await this.fetchTreesOnly(part, commit, 1)
+        await this.fetchTreesOnly(part, `commit ${commit}`, 1)
       }
       fetched += missing.length
       const next: [Oid, Oid | undefined][] = []
@@ -518,19 +518,29 @@ export class Store implements ObjectStore {
     return info
   }
 
+  /** Makes exactly the trees `oids` local (not their subtrees, no blobs): one request per batch of those missing. */
+  async loadTrees(oids: Oid[]): Promise<void> {
+    const uniq = [...new Set(oids)].filter((o) => !this.mem.has(o) && !this.provisional.has(o))
+    const present = await this.db.hasMany(uniq)
+    const missing = uniq.filter((_, i) => !present[i])
+    if (!missing.length) return
+    if (!this.remote.streamFetch) return void (await this.prefetch(missing))
+    for (let i = 0; i < missing.length; i += this.batcher.maxBatch) await this.fetchTreesOnly(missing.slice(i, i + this.batcher.maxBatch), `${missing.length} trees`, 1)
+  }
+
   /** The trees `oids` and `levels - 1` levels of trees below them (no blobs), checked and stored. */
-  private async fetchTreesOnly(oids: Oid[], commit: Oid, levels: number): Promise<void> {
+  private async fetchTreesOnly(oids: Oid[], what: string, levels: number): Promise<void> {
     this.stats.requests++
     const asked = new Set(oids)
     await this.receive(
       (t) => this.remote.streamFetch!(oids, [levels > 1 ? `filter combine:tree:${levels}+blob:none` : 'filter tree:0'], t()),
       levels > 1 ? Infinity : oids.length,
       (oid, type, b, start, end) => {
-        if (type !== 'tree' || (!asked.delete(oid) && levels === 1)) throw new IntegrityError(`${this.remote.describe()} sent ${type} ${oid}, not a tree of commit ${commit} asked for; nothing was stored`)
+        if (type !== 'tree' || (!asked.delete(oid) && levels === 1)) throw new IntegrityError(`${this.remote.describe()} sent ${type} ${oid}, not a tree of ${what} asked for; nothing was stored`)
         checkTree(b, oid, () => {}, start, end)
       },
       () => {
-        if (asked.size) throw new IntegrityError(`${this.remote.describe()} did not send tree ${asked.values().next().value} of commit ${commit}; nothing was stored`)
+        if (asked.size) throw new IntegrityError(`${this.remote.describe()} did not send tree ${asked.values().next().value} of ${what}; nothing was stored`)
       },
     )
   }

@@ -72,6 +72,9 @@ export interface ObjectStore {
   /** Makes the commits up to `depth` generations back from `tip` local, without their trees, in as
    *  few round trips as the remote allows (a walk of `HEAD~N` or `log -n N` then asks nothing more). Optional. */
   loadHistory?(tip: Oid, depth: number): Promise<void>
+  /** Makes exactly these trees local (not their subtrees), in as few requests as possible: walks
+   *  across many commits' trees (`log PATH`) then read them locally. Optional. */
+  loadTrees?(oids: Oid[]): Promise<void>
   /** Entries of a tree; fetched if missing. Entry names were validated on arrival. `keep: false`
    *  when the caller keeps what it needs itself (the parsed entries are then not cached). */
   readTree(oid: Oid, options?: { keep?: boolean }): Promise<TreeEntry[]>

@@ -136,7 +136,7 @@ export function workspaceHandlers(ws: Workspace): ControlHandlers {
     checkout: async (a) => ws.checkout(str(a.rev) ?? '', { force: Boolean(a.force) }),
     reset: async () => ws.resetHard(),
     restore: async (a) => ws.restore(strs(a.paths)),
-    log: async (a) => ws.log({ limit: typeof a.limit === 'number' ? a.limit : undefined }),
+    log: async (a) => ws.log({ limit: typeof a.limit === 'number' ? a.limit : undefined, path: str(a.path) }),
     ping: async () => ({ stateDir: ws.stateDir, base: ws.state.base }),
   }
 }

@@ -33,9 +33,66 @@ async function pinnedCommits(ctx: WorkspaceContext): Promise<Set<Oid>> {
   return new Set(ctx.state.localCommits ?? [])
 }
 
-export async function workspaceLog(ctx: WorkspaceContext, options: { limit?: number } = {}): Promise<LogEntry[]> {
+/** Commits per step of a path's history: one commits-only fetch and one tree fetch per path level. */
+const PATH_BATCH = 200
+
+/**
+ * The entry (`mode oid`, '' when absent) at `parts` in each commit's tree, read level by level:
+ * each level's missing trees of all the commits come in one request.
+ */
+async function entriesAt(ctx: WorkspaceContext, commits: CommitInfo[], parts: string[]): Promise<string[]> {
+  let trees: (Oid | undefined)[] = commits.map((c) => c.tree)
+  const out: string[] = commits.map(() => '')
+  for (let level = 0; level < parts.length; level++) {
+    const want = trees.filter((t): t is Oid => !!t)
+    if (!want.length) break
+    await ctx.store.loadTrees?.(want)
+    const next: (Oid | undefined)[] = []
+    for (let i = 0; i < trees.length; i++) {
+      const t = trees[i]
+      const e = t ? (await ctx.store.readTree(t)).find((x) => x.name === parts[level]) : undefined
+      if (level === parts.length - 1) out[i] = e ? `${e.mode} ${e.oid}` : ''
+      next.push(e?.mode === '40000' ? e.oid : undefined)
+    }
+    trees = next
+  }
+  return out
+}
+
+/** `log PATH`: the commits (first parent from the base) that changed `path`, newest first. */
+async function pathLog(ctx: WorkspaceContext, path: string, limit: number): Promise<{ oid: Oid; info: CommitInfo }[]> {
+  const parts = [...(ctx.state.remote.path ?? '').split('/'), ...path.split('/')].filter((p) => p && p !== '.')
+  if (!parts.length) throw new UsageError('Give a file or directory inside the workspace (log with no path shows every commit)')
+  const out: { oid: Oid; info: CommitInfo }[] = []
+  let c: Oid | undefined = ctx.state.base
+  while (c && out.length < limit) {
+    await ctx.store.loadHistory?.(c, PATH_BATCH + 1)
+    const chain: { oid: Oid; info: CommitInfo }[] = []
+    for (let x: Oid | undefined = c; x && chain.length <= PATH_BATCH; ) {
+      const info = await ctx.store.readCommit(x)
+      chain.push({ oid: x, info })
+      x = info.parents[0]
+    }
+    const ids = await entriesAt(ctx, chain.map((e) => e.info), parts)
+    const atRoot = chain.length <= PATH_BATCH
+    // The last commit is compared with its parent in the next step, unless it is the root.
+    for (let i = 0; i < chain.length && out.length < limit; i++) {
+      if (i === chain.length - 1 && !atRoot) break
+      const before = i + 1 < chain.length ? ids[i + 1] : ''
+      if (ids[i] !== before) out.push(chain[i])
+    }
+    c = atRoot ? undefined : chain[chain.length - 1].oid
+  }
+  return out
+}
+
+export async function workspaceLog(ctx: WorkspaceContext, options: { limit?: number; path?: string } = {}): Promise<LogEntry[]> {
   const limit = options.limit ?? 50
   const unpushed = await unpushedSet(ctx)
+  if (options.path) {
+    const found = await pathLog(ctx, options.path, limit)
+    return found.map(({ oid, info }) => ({ commit: oid, parents: info.parents, author: info.author, committer: info.committer, message: info.message, pushed: !unpushed.has(oid) }))
+  }
   // The commits shown, in one commits-only fetch where they are not stored yet. A failure here
   // (server down) leaves the walk below to show what is stored, or to report the first read.
   await ctx.store.loadHistory?.(ctx.state.base, limit).catch(() => {})

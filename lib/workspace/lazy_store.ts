@@ -105,6 +105,13 @@ export class LazyStore implements WorkspaceStore {
     return parseCommit(o.body, oid)
   }
 
+  /** The trees not stored come from the real store. */
+  async loadTrees(oids: Oid[]): Promise<void> {
+    await this.packs()
+    const missing = oids.filter((o) => !this.readLocal(o))
+    if (missing.length) await (await this.store()).loadTrees(missing)
+  }
+
   /** Walks the first parents locally; the real store fetches from the first one missing. */
   async loadHistory(tip: Oid, depth: number): Promise<void> {
     await this.packs()

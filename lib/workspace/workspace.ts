@@ -114,7 +114,7 @@ export class Workspace {
     return this.locked(() => restorePaths(this.ctx, paths))
   }
 
-  log(options: { limit?: number } = {}): Promise<LogEntry[]> {
+  log(options: { limit?: number; path?: string } = {}): Promise<LogEntry[]> {
     return this.locked(() => workspaceLog(this.ctx, options))
   }
 

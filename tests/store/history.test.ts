@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path'
 import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore, resolveRevision, type Store } from '../../lib/store/mod.ts'
 import { lsTree } from '../helpers/repos.ts'
+import { createWorkspaceState } from '../../lib/workspace/state.ts'
+import { openWorkspace } from '../../lib/workspace/workspace.ts'
 import { startGitServer, type GitServer } from '../helpers/git_server.ts'
 import { commitFiles, git, makeBareRepo, sampleFiles, type TestRepo } from '../helpers/repos.ts'
 
@@ -120,6 +122,28 @@ test('checkout target: only the trees the loaded commit lacks, a few levels per 
     await store.loadCommit(to)
     assert.is(store.stats.requests, 0)
   } finally {
+    await store.close()
+  }
+})
+
+test('log PATH: the commits that changed it, as git log --first-parent; one request per path level', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scorpio-hist-ws-'))
+  caches.push(dir)
+  const stateDir = join(dir, 'state')
+  await createWorkspaceState(stateDir, { remote: { url }, ref: 'main', base: commits[COMMITS], pushed: commits[COMMITS], mountpoint: join(dir, 'mnt'), cacheDir: join(dir, 'cache') })
+  const store = await freshStore(join(dir, 'cache'))
+  const ws = await openWorkspace(stateDir, { store })
+  try {
+    for (const path of ['pkg/p2/src/a/b/c/d/e/f1.ts', 'pkg/p3', 'README.md', 'no/such/file']) {
+      const before = store.stats.requests
+      const got = (await ws.log({ path, limit: 100 })).map((e) => e.commit)
+      const want = git(repo.path, ['log', '--first-parent', '--format=%H', '-n', '100', 'main', '--', path]).split('\n').filter(Boolean)
+      assert.equal(got, want, path)
+      assert.ok(store.stats.requests - before <= 1 + path.split('/').length, `${path}: ${store.stats.requests - before} requests`)
+    }
+    assert.equal((await ws.log({ path: 'pkg/p2/src/a/b/c/d/e/f1.ts', limit: 2 })).length, 2)
+  } finally {
+    await ws.close()
     await store.close()
   }
 })
