@@ -1,12 +1,13 @@
 // `npm run bench`: runs every benchmark script in its own process, one after the other (each
 // compares Scorpio with its baseline inside its own run), and prints their markdown tables.
 //
-//   npm run bench [-- --only fuse,remote,mount,workspace,antares,bigtree,shared,coldread] [--files N] [--out FILE]
-// (bigtree: the 1,000,000-file repository, generated once into bench-data/mono1m.git; --files does not apply)
+//   npm run bench [-- --only fuse,remote,mount,workspace,antares,bigtree,shared,coldread,history] [--files N] [--out FILE]
+// (bigtree: the 1,000,000-file repository, generated once into bench-data/mono1m.git; history: the
+// real babel repository and a generated 400-commit one; --files applies to neither)
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 
-const ALL = ['fuse', 'remote', 'mount', 'workspace', 'antares', 'bigtree', 'shared', 'coldread']
+const ALL = ['fuse', 'remote', 'mount', 'workspace', 'antares', 'bigtree', 'shared', 'coldread', 'history']
 const args = process.argv.slice(2)
 const value = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined }
 const only = value('--only')?.split(',') ?? ALL
