@@ -188,6 +188,7 @@ if (!only || only === 'babel') repos.push([join(root, 'bench-data', 'babel.git')
 if (!only || only === 'synthetic') repos.push([await ensureSynthetic(), 'synthetic 20k'])
 const rows: Row[] = []
 for (const rtt of args.includes('--rtt-only') ? [20] : [0, 20]) for (const [path, label] of repos) rows.push(...(await benchRepo(path, label, rtt, log)))
+rmSync(join(realpathSync(join(root, 'bench-data')), `history-bench-${basename(root)}`), { recursive: true, force: true })
 console.log('| repo | network | row | scorpio (binary) | git | ratio | target | |')
 console.log('|---|---|---|---|---|---|---|---|')
 for (const r of rows) {
