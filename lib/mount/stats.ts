@@ -4,6 +4,7 @@
 // the disk. antares answers `GET /stats` with the same process view.
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
+import { readAheadCounters } from '../lower/mod.ts'
 import { listMounts } from '../registry/mod.ts'
 import { DiskObjectDb, type Store } from '../store/mod.ts'
 import { RECORD } from '../store/shared_sizes.ts'
@@ -17,8 +18,10 @@ export interface ProcessStats {
   /** The object directory of the cache this process uses (one per remote). */
   objectDir: string
   store: StoreCounters
-  /** Blobs fetched ahead of any read (prefetch): how many, their bytes, and the bytes not read since. */
+  /** The read-ahead of cold reads (lib/lower): what it fetched on a guess; waste is what was never read. */
   readAhead: { objects: number; bytes: number; wasteBytes: number }
+  /** Blobs fetched by `scorpio prefetch` here: how many, their bytes, and the bytes not read since. */
+  prefetch: { objects: number; bytes: number; unreadBytes: number }
 }
 
 export interface MountStats extends ProcessStats {
@@ -38,9 +41,10 @@ export interface CacheStats {
 
 /** This process's view (the answer to a `stats` control request). */
 export function processStats(store: Store): ProcessStats {
-  const unread = store.unreadAhead()
-  const readAhead = { objects: store.stats.prefetchedObjects, bytes: store.stats.prefetchedBytes, wasteBytes: unread.bytes }
-  return { pid: process.pid, rssBytes: process.memoryUsage.rss(), objectDir: store.db.dir, store: { ...store.stats }, readAhead }
+  const ra = readAheadCounters()
+  const readAhead = { objects: ra.objects, bytes: ra.bytes, wasteBytes: ra.wasteBytes }
+  const prefetch = { objects: store.stats.prefetchedObjects, bytes: store.stats.prefetchedBytes, unreadBytes: store.unreadAhead().bytes }
+  return { pid: process.pid, rssBytes: process.memoryUsage.rss(), objectDir: store.db.dir, store: { ...store.stats }, readAhead, prefetch }
 }
 
 async function onDisk(objectDir: string): Promise<{ files: number; bytes: number; knownSizes: number }> {
@@ -93,7 +97,9 @@ export function renderStats(r: Awaited<ReturnType<typeof gatherStats>>): string 
   if (!r.mounts.length && !r.silent.length) return 'no scorpio mounts\n'
   let out = ''
   for (const m of r.mounts) {
-    const ra = `; fetched ahead ${m.readAhead.objects} objects, ${kb(m.readAhead.bytes)}, never read ${kb(m.readAhead.wasteBytes)}`
+    const ra =
+      `; read-ahead ${m.readAhead.objects} objects, ${kb(m.readAhead.bytes)}, never read ${kb(m.readAhead.wasteBytes)}` +
+      `; prefetched ${m.prefetch.objects} objects, ${kb(m.prefetch.bytes)}, not read ${kb(m.prefetch.unreadBytes)}`
     out += `${m.mountpoint}\tpid ${m.pid}, RSS ${kb(m.rssBytes)}: ${counters(m.store)}${ra}\n`
   }
   for (const c of r.caches) {

@@ -35,8 +35,11 @@ async function statAndRead(mp: string): Promise<void> {
 const asked = (what: string): number => served.server.log.filter((r) => r.body.includes(`command=${what}`)).length
 
 test('a second mount process reads what the first learned from the cache, not the server; stats shows both', async () => {
-  const first = await mountForeground([served.url, sb.dir('a')], { env: sb.env })
-  const second = await mountForeground([served.url, sb.dir('b')], { env: sb.env })
+  // Without read-ahead: the first mount then learns the sizes of files it does not read without
+  // their contents, which is what the second must find in the cache.
+  const env = { ...sb.env, SCORPIO_READ_AHEAD: '0' }
+  const first = await mountForeground([served.url, sb.dir('a')], { env })
+  const second = await mountForeground([served.url, sb.dir('b')], { env })
   try {
     await statAndRead(join(sb.root, 'a'))
     served.server.reset()
@@ -67,14 +70,15 @@ test('a second mount process reads what the first learned from the cache, not th
     const plain = await scorpio(['stats'], { env: sb.env })
     assert.match(plain.stdout, /reads from memory \d+, disk \d+, server 0/)
 
-    // Fetched ahead and never read is the waste: a prefetch of gen/d1 brings its 30 files (odd numbers: none read yet).
+    // What a prefetch fetched and was never read since: gen/d1 brings its 30 files (odd numbers: none read yet).
     assert.equal(a.readAhead, { objects: 0, bytes: 0, wasteBytes: 0 })
+    assert.equal(a.prefetch, { objects: 0, bytes: 0, unreadBytes: 0 })
     const pf = await scorpio(['prefetch', '--json'], { env: sb.env, cwd: join(sb.root, 'a', 'gen', 'd1') })
     assert.is(JSON.parse(pf.stdout).fetched, 30, pf.stdout + pf.stderr)
-    const after = async () => JSON.parse((await scorpio(['stats', '--json'], { env: sb.env })).stdout).mounts[0].readAhead
-    assert.equal(await after(), { objects: 30, bytes: 30 * 4096, wasteBytes: 30 * 4096 })
+    const after = async () => JSON.parse((await scorpio(['stats', '--json'], { env: sb.env })).stdout).mounts[0].prefetch
+    assert.equal(await after(), { objects: 30, bytes: 30 * 4096, unreadBytes: 30 * 4096 })
     await fsp.readFile(join(sb.root, 'a', 'gen', 'd1', 'f1.bin'))
-    assert.is((await after()).wasteBytes, 29 * 4096)
+    assert.is((await after()).unreadBytes, 29 * 4096)
   } finally {
     await second.stop()
     await first.stop()
