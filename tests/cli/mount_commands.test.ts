@@ -93,9 +93,9 @@ test('--background --ephemeral failing: the reason reaches the caller and no tem
   assert.equal(readdirSync(tmp), [])
 })
 
-test('prefetch outside a mount: exit 1; --record with paths: exit 2', () => {
+test('prefetch outside a mount: exit 2 (a usage error, as for the other workspace commands); --record with paths: exit 2', () => {
   const r = run(['prefetch', '--json'])
-  assert.is(r.status, 1)
+  assert.is(r.status, 2)
   assert.ok(oneLine(r.stderr), r.stderr)
   assert.is(run(['prefetch', '--record', 'x', 'a']).status, 2)
 })
