@@ -114,7 +114,10 @@ export async function openLayers(options: LayersOptions): Promise<Layers> {
         recordReads: readLogPath(stateDir),
       })
       closeFs = built.close
-      fuse = await mountFuse(mountpoint, built.fs, { allowOther: mountOptions.allowOther, debug: mountOptions.debug, log: options.log })
+      // Shared with other users, the kernel checks their access against each entry's owner and
+      // mode (which the overlay keeps per user); a private mount is the mounting user's alone.
+      const shared = mountOptions.allowOther === true
+      fuse = await mountFuse(mountpoint, built.fs, { allowOther: shared, defaultPermissions: shared, debug: mountOptions.debug, log: options.log })
       built.attach?.(fuse)
       void fuse.closed.then(resolveClosed, resolveClosed)
       control = await serveControl(stateDir, {

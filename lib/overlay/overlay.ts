@@ -3,7 +3,7 @@
 // entries become metacopies / origin directories (metadata only, nothing downloaded).
 import { closeSync, constants as C, fsync, fdatasync, ftruncateSync, mkdirSync, openSync, promises as fsp, read as readAsync, readSync, unlinkSync, utimesSync, write as writeAsync, writeFileSync, writeSync } from 'node:fs'
 import { execFile } from 'node:child_process'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { LowerEntry, LowerView } from '../lower/types.ts'
 import { baseName, joinPath, lstatOrUndef, OverlayCore, parentOf, type OvNode } from './core.ts'
@@ -41,6 +41,9 @@ const SYNC_IO_MAX = 64 << 10
 function callback<T>(run: (done: (err: NodeJS.ErrnoException | null, v: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => run((err, v) => (err ? reject(err) : resolve(v))))
 }
+
+const S_ISUID = 0o4000
+const S_ISGID = 0o2000
 
 export class Overlay extends OverlayCore {
   private tmp(): string {
@@ -172,10 +175,19 @@ export class Overlay extends OverlayCore {
     return { path, fd: openSync(this.upperPath(path), flags & ~(C.O_CREAT | C.O_EXCL | C.O_APPEND)), writable }
   }
 
-  async create(path: string, mode: number, flags: number): Promise<OvHandle> {
+  /** Opens `path`, making it if it is not there (then owned by `owner`, see own). */
+  async create(path: string, mode: number, flags: number, owner?: { uid: number; gid: number }): Promise<OvHandle> {
     if (!(flags & C.O_EXCL) && (await this.lookup(path))) return this.open(path, flags & ~C.O_CREAT)
     await this.prepareNew(path)
     const fd = openSync(this.upperPath(path), (flags | C.O_CREAT | C.O_EXCL) & ~(C.O_TRUNC | C.O_APPEND), mode & 0o7777)
+    if (owner) {
+      try {
+        await this.own(path, owner.uid, owner.gid)
+      } catch (e) {
+        closeSync(fd)
+        throw e
+      }
+    }
     return { path, fd, writable: true }
   }
 
@@ -421,6 +433,24 @@ export class Overlay extends OverlayCore {
       const st = await fsp.lstat(up)
       await fsp.lutimes(up, (a.atimeMs ?? st.atimeMs) / 1000, (a.mtimeMs ?? st.mtimeMs) / 1000)
     }
+  }
+
+  /**
+   * Gives a new entry to the user who made it (mounts shared with --allow-other): its owner is the
+   * caller, its group the caller's or, under a set-group-ID directory, the directory's. Only a root
+   * daemon can do this; others own everything they serve anyway. chown drops set-ID bits, which the
+   * creator asked for: they are put back.
+   */
+  async own(path: string, uid: number, gid: number): Promise<void> {
+    if (process.getuid?.() !== 0) return
+    const up = this.upperPath(path)
+    const parent = await fsp.stat(dirname(up))
+    const group = parent.mode & S_ISGID ? parent.gid : gid
+    const st = await fsp.lstat(up)
+    if (st.uid === uid && st.gid === group) return
+    await fsp.lchown(up, uid, group)
+    if (st.mode & (S_ISUID | S_ISGID) && !st.isSymbolicLink()) await fsp.chmod(up, st.mode & 0o7777)
+    this.invalidate(path)
   }
 
   // ---- xattrs (user-visible ones; user.scorpio.* is ours and hidden) --------------------------

@@ -233,21 +233,24 @@ export function createVfs(options: VfsOptions): Vfs {
       return ov.readlink(livePath(ino))
     },
 
-    async symlink(_ctx, { parent, name, target }) {
+    async symlink(ctx, { parent, name, target }) {
       const path = join(livePath(parent), name)
       await ov.symlink(target, path)
+      await ov.own(path, ctx.uid, ctx.gid)
       return entryAfterChange(path)
     },
 
-    async mknod(_ctx, { parent, name, mode, umask }) {
+    async mknod(ctx, { parent, name, mode, umask }) {
       const path = join(livePath(parent), name)
       await ov.mknod(path, (mode & C.S_IFMT) | (mode & 0o7777 & ~umask))
+      await ov.own(path, ctx.uid, ctx.gid)
       return entryAfterChange(path)
     },
 
-    async mkdir(_ctx, { parent, name, mode, umask }) {
+    async mkdir(ctx, { parent, name, mode, umask }) {
       const path = join(livePath(parent), name)
       await ov.mkdir(path, mode & 0o7777 & ~umask)
+      await ov.own(path, ctx.uid, ctx.gid)
       return entryAfterChange(path)
     },
 
@@ -291,9 +294,9 @@ export function createVfs(options: VfsOptions): Vfs {
       return { fh, keepCache: h.fd === undefined }
     },
 
-    async create(_ctx, { parent, name, mode, umask, flags }) {
+    async create(ctx, { parent, name, mode, umask, flags }) {
       const path = join(livePath(parent), name)
-      const h = await ov.create(path, mode & 0o7777 & ~umask, flags)
+      const h = await ov.create(path, mode & 0o7777 & ~umask, flags, { uid: ctx.uid, gid: ctx.gid })
       try {
         const entry = await entryAfterChange(path)
         return { entry, open: { fh: addHandle({ file: h, ino: entry.nodeid }) } }
