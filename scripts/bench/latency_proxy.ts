@@ -28,24 +28,34 @@ export interface LatencyProxyOptions {
   listenPort?: number
 }
 
-/** Forwards `from` to `to`, each chunk `delayMs` later than it arrived, in order. */
+/**
+ * Forwards `from` to `to`, each chunk `delayMs` later than it arrived, in order. One queue and one
+ * timer per direction: a timer per chunk could fire out of order (two chunks of one loop tick whose
+ * delays round to different milliseconds), which corrupts the stream.
+ */
 function delayedPipe(from: Socket, to: Socket, delayMs: number, count: (n: number) => void, startAt: number): void {
-  let lastDue = startAt
+  const queue: { chunk: Buffer; due: number }[] = []
+  let timer: NodeJS.Timeout | null = null
   let ended = false
-  let inFlight = 0
-  const finish = () => { if (ended && inFlight === 0) to.end() }
+  const drain = () => {
+    timer = null
+    const now = Date.now()
+    while (queue.length && queue[0].due <= now) {
+      const { chunk } = queue.shift()!
+      if (!to.destroyed) to.write(chunk)
+    }
+    if (queue.length) timer = setTimeout(drain, queue[0].due - now)
+    else if (ended) to.end()
+  }
   from.on('data', (chunk: Buffer) => {
     count(chunk.length)
-    const due = Math.max(Date.now() + delayMs, lastDue)
-    lastDue = due
-    inFlight++
-    setTimeout(() => {
-      inFlight--
-      if (!to.destroyed) to.write(chunk)
-      finish()
-    }, due - Date.now())
+    queue.push({ chunk, due: Math.max(Date.now() + delayMs, startAt) })
+    if (!timer) timer = setTimeout(drain, queue[0].due - Date.now())
   })
-  from.on('end', () => { ended = true; finish() })
+  from.on('end', () => {
+    ended = true
+    if (!timer && !queue.length) to.end()
+  })
 }
 
 export function startLatencyProxy(opts: LatencyProxyOptions): Promise<LatencyProxy> {
