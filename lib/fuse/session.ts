@@ -39,8 +39,6 @@ export class FuseSession {
   private readonly inflight = new Map<bigint, Context>()
   private readonly direntPool: DirentBuffer[] = []
   private readonly log: (line: string) => void
-  private lastEio = ''
-  private eioRepeats = 0
 
   constructor(readonly fs: RawFileSystem, readonly options: SessionOptions) {
     this.log = options.log ?? ((line) => process.stderr.write(line + '\n'))
@@ -181,17 +179,6 @@ export class FuseSession {
     if (errno === undefined) {
       errno = ERRNO.EIO
       this.log(`fuse: ${name} on inode ${h.nodeid} failed with an unexpected error (answered EIO): ${describe(err)}`)
-    } else if (errno === ERRNO.EIO) {
-      // An I/O error the user sees (server down, timeout, bad object) must leave a trace in the
-      // mount's log; a broken network repeats one message, so a repeat is counted, not printed.
-      const text = err instanceof Error ? err.message : String(err)
-      if (text === this.lastEio) this.eioRepeats++
-      else {
-        if (this.eioRepeats) this.log(`fuse: the previous EIO ${this.eioRepeats} more time(s)`)
-        this.lastEio = text
-        this.eioRepeats = 0
-        this.log(`fuse: ${name} on inode ${h.nodeid} answered EIO: ${text}`)
-      }
     }
     if (reply) this.reply(h, null, errno)
   }

@@ -151,17 +151,6 @@ test('a missing method answers ENOSYS; FuseError answers its errno; a crash answ
   assert.is((await h2.send(request(OPCODE.RMDIR, 1, cstr('a'))))!.error, -39)
 })
 
-test('an EIO of a known error (a remote failure) is logged once per distinct message, repeats counted', async () => {
-  let message = 'server unreachable'
-  const { send, logs } = harness({ async readlink() { throw Object.assign(new Error(message), { errno: 'EIO' }) } })
-  for (let i = 0; i < 3; i++) assert.is((await send(request(OPCODE.READLINK, 5)))!.error, -5)
-  assert.is(logs.length, 1)
-  assert.is(logs[0], 'fuse: READLINK on inode 5 answered EIO: server unreachable')
-  message = 'timeout after 30 s'
-  await send(request(OPCODE.READLINK, 6))
-  assert.equal(logs.slice(1), ['fuse: the previous EIO 2 more time(s)', 'fuse: READLINK on inode 6 answered EIO: timeout after 30 s'])
-})
-
 test('FORGET and BATCH_FORGET never reply; BATCH_FORGET falls back to forget()', async () => {
   const forgotten: R.ForgetIn[] = []
   const { send, replies } = harness({ forget: (_c, i) => { forgotten.push(i) } })
