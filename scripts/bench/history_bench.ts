@@ -17,6 +17,7 @@ import { promisify } from 'node:util'
 import { execFile } from 'node:child_process'
 import { BINARY, ensureBuilt } from '../_build.ts'
 import { startLatencyProxy } from './latency_proxy.ts'
+import { startServer } from './_server.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -41,27 +42,6 @@ function sh(cmd: string, argv: string[], opts: { cwd?: string; env?: NodeJS.Proc
   })
 }
 
-async function startServer(dir: string): Promise<{ base: string; close(): Promise<void> }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'git_server_child.ts'), dir], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
-  const base = await new Promise<string>((res, rej) => {
-    let out = ''
-    p.stdout.on('data', (d) => {
-      out += d
-      const nl = out.indexOf('\n')
-      if (nl >= 0) res(out.slice(0, nl).trim())
-    })
-    p.on('close', (c) => rej(new Error(`git server child exited (${c})`)))
-  })
-  return {
-    base,
-    close: () => new Promise<void>((r) => {
-      if (p.exitCode !== null) return r()
-      p.on('close', () => r())
-      p.stdin.end()
-      setTimeout(() => p.kill('SIGKILL'), 5000).unref()
-    }),
-  }
-}
 
 function vmHwmMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))

@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync 
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { closestSubtree, ensureBenchRepo } from './_repo.ts'
+import { startServer } from './_server.ts'
 import { buildPassthrough, py, waitMounted } from './fuse_bench.ts'
 import { BINARY, ensureBuilt } from '../_build.ts'
 
@@ -66,28 +67,6 @@ async function treesLoaded(cache: string): Promise<void> {
   throw new Error(`the trees never finished loading into ${cache}`)
 }
 
-/** The server in a child process: our measured clients must not share its event loop. */
-async function startServer(dir: string): Promise<{ base: string; close(): Promise<void> }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'git_server_child.ts'), dir], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
-  const base = await new Promise<string>((res, rej) => {
-    let out = ''
-    p.stdout.on('data', (d) => {
-      out += d
-      const nl = out.indexOf('\n')
-      if (nl >= 0) res(out.slice(0, nl).trim())
-    })
-    p.on('close', (c) => rej(new Error(`git server child exited (${c})`)))
-  })
-  return {
-    base,
-    close: () => new Promise<void>((res) => {
-      if (p.exitCode !== null) return res()
-      p.on('close', () => res())
-      p.stdin.end()
-      setTimeout(() => p.kill('SIGKILL'), 5000).unref()
-    }),
-  }
-}
 
 /** The directory whose file count is closest to `n`, and the largest blob (path, size). */
 async function pickFiles(repo: string, n: number): Promise<{ dir: string; files: number; big: string; bigSize: number }> {
