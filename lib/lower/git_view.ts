@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache'
 import { UsageError } from '../errors.ts'
 import type { ObjectStore, Oid, TreeEntry } from '../store/types.ts'
 import { ReadAhead, type DirGroup, type ReadAheadOptions } from './read_ahead.ts'
+import { SizeAhead } from './size_ahead.ts'
 import { splitPath, walkPath, type LowerEntry, type LowerView } from './types.ts'
 
 /** lru-cache's get() makes an options object per call unless it is given one (a walk calls it
@@ -39,14 +40,6 @@ export function entryFromGit(mode: string, oid: Oid, group?: SizeGroup): LowerEn
   }
 }
 
-/** Blob ids per size request when sizing a whole commit ahead of need: the first part small
- *  (a walk waits for it), the next ones four times larger up to the last size, several under way
- *  at once so that the walk (one request per part, not per directory) never waits on the network
- *  once the first parts are in: a 1,000,000-file commit is ~50 parts, ~13 round trips. */
-const BULK_SIZE_FIRST = 500
-const BULK_SIZE_BATCH = 20_000
-const BULK_IN_FLIGHT = 4
-
 /** Directory listings kept built. A walk touches each directory's listing in a burst (its READDIR
  *  and the lookups of its entries) and the kernel caches what it saw, so a bounded set suffices; an
  *  evicted listing is rebuilt from the store's tree on demand. Unbounded, a 100,000-file tree kept
@@ -58,11 +51,9 @@ export class GitLowerView implements LowerView {
   private readonly listings = new LRUCache<Oid, Map<string, LowerEntry>>({ max: LISTINGS_KEPT })
   /** Sizes, only for a store that does not remember them (see known()). */
   private readonly sizes = new Map<Oid, number>()
-  private bulkSizes?: Promise<void>
-  private bulkDone = false
-  /** Settles when the next part of the bulk sizing is in (or the bulk is over). */
-  private bulkStep: Promise<void> = Promise.resolve()
-  private wakeStep: () => void = () => {}
+  /** Where each directory listed so far sits (a tree id shared by several places: one of them). */
+  private readonly parents = new Map<Oid, { parent: Oid; name: string }>()
+  private readonly sizeAhead?: SizeAhead
   private readonly readAhead?: ReadAhead
 
   constructor(
@@ -73,7 +64,11 @@ export class GitLowerView implements LowerView {
     options: { readAhead?: ReadAheadOptions } = {},
   ) {
     this.root = { kind: 'dir', perm: 0o755, oid: rootTree, mode: '40000' }
-    if (options.readAhead) this.readAhead = new ReadAhead(store, rootTree, options.readAhead)
+    const parentOf = (dir: Oid) => this.parents.get(dir)
+    if (options.readAhead) this.readAhead = new ReadAhead(store, rootTree, options.readAhead, parentOf)
+    if (store.cheapSizes) {
+      this.sizeAhead = new SizeAhead({ store, root: rootTree, parentOf, known: (oid) => this.known(oid), learn: (oid, n) => this.learn(oid, n) })
+    }
   }
 
   async list(dir: LowerEntry): Promise<Map<string, LowerEntry>> {
@@ -104,7 +99,7 @@ export class GitLowerView implements LowerView {
     for (const e of entries) {
       const entry = entryFromGit(e.mode, e.oid, group)
       if (entry.kind === 'file' || entry.kind === 'symlink') group.oids.push(e.oid), group.names.push(e.name)
-      else if (entry.kind === 'dir') this.readAhead?.noteDir(oid, e.name, e.oid)
+      else if (entry.kind === 'dir' && e.oid !== this.root.oid) this.parents.set(e.oid, { parent: oid, name: e.name })
       out.set(e.name, entry)
     }
     this.listings.set(oid, out)
@@ -118,7 +113,12 @@ export class GitLowerView implements LowerView {
 
   knownSize(entry: LowerEntry): number | undefined {
     if (entry.kind === 'dir' || entry.kind === 'submodule' || !entry.oid) return 0
-    return this.known(entry.oid)
+    const n = this.known(entry.oid)
+    if (n !== undefined && this.sizeAhead) {
+      const dir = (entry.ref as SizeGroup | undefined)?.dir
+      if (dir) this.sizeAhead.touch(dir)
+    }
+    return n
   }
 
   lookupPath(path: string): Promise<LowerEntry | undefined> {
@@ -137,26 +137,17 @@ export class GitLowerView implements LowerView {
 
   async size(entry: LowerEntry): Promise<number> {
     if (entry.kind === 'dir' || entry.kind === 'submodule' || !entry.oid) return 0
-    const known = this.known(entry.oid)
-    if (known !== undefined) return known
-    if (this.bulkSizes) {
-      // The parts arrive in the order a walk visits the directories: wait for the part holding
-      // this id, not for the whole commit.
-      while (!this.bulkDone) {
-        await this.bulkStep
-        const n = this.known(entry.oid)
-        if (n !== undefined) return n
-      }
-    } else if (this.store.cheapSizes) {
-      // The first size miss answers its own directory at once and starts sizing the whole commit
-      // in a few large requests, so a walk (find, ls -lR, a build) does not cost a request per directory.
-      this.nextStep()
-      this.bulkSizes = this.sizeEverything((entry.ref as SizeGroup | undefined)?.dir).finally(() => {
-        this.bulkDone = true
-        this.wakeStep()
-      })
-    }
     const group = entry.ref as SizeGroup | undefined
+    const known = this.known(entry.oid)
+    if (known !== undefined) {
+      if (group) this.sizeAhead?.touch(group.dir)
+      return known
+    }
+    if (this.sizeAhead && group) {
+      await this.sizeAhead.want(entry.oid, group.dir)
+      const n = this.known(entry.oid)
+      if (n !== undefined) return n
+    }
     if (group && group.oids.length > 1) {
       group.pending ??= this.store.blobSizes(group.oids).then((m) => {
         for (const [oid, n] of m) this.learn(oid, n)
@@ -173,76 +164,6 @@ export class GitLowerView implements LowerView {
     const n = await this.store.blobSize(entry.oid)
     this.learn(entry.oid, n)
     return n
-  }
-
-  /** Wakes the size() calls waiting for the bulk sizing to move on. */
-  private nextStep(): void {
-    const wake = this.wakeStep
-    this.bulkStep = new Promise((r) => (this.wakeStep = r))
-    wake()
-  }
-
-  /**
-   * Sizes every blob of the commit, a part at a time as the trees are walked (no list of all ids):
-   * directories in the order `find` or `ls -R` visit them (depth first, entries in tree order), a
-   * part's request under way while the walk gathers the next one. The subtree of `first` (the
-   * directory of the first miss: where an `ls -lR` or `find` starts) goes first, in a part of its own.
-   */
-  private async sizeEverything(first?: Oid): Promise<void> {
-    const inFlight = new Set<Promise<void>>()
-    let failed: unknown
-    try {
-      let part: Oid[] = []
-      let batch = BULK_SIZE_FIRST
-      const flush = async (ids: Oid[]) => {
-        const sizes = await this.store.cheapSizes!(ids)
-        // Keyed by our own id strings, not the reply's (which may be slices of a large text).
-        for (const oid of ids) {
-          const n = sizes.get(oid)
-          if (n !== undefined) this.learn(oid, n)
-        }
-        this.nextStep()
-      }
-      const send = async (ids: Oid[]) => {
-        while (inFlight.size >= BULK_IN_FLIGHT) await Promise.race(inFlight)
-        if (failed) throw failed
-        const p: Promise<void> = flush(ids).then(
-          () => void inFlight.delete(p),
-          (e) => {
-            inFlight.delete(p)
-            failed ??= e
-          },
-        )
-        inFlight.add(p)
-      }
-      // FIRST_DONE marks the end of the first subtree: its part goes out then, however small.
-      const FIRST_DONE = ''
-      const stack: Oid[] = first && first !== this.root.oid ? [this.root.oid!, FIRST_DONE, first] : [this.root.oid!]
-      let inMemory = 0
-      while (stack.length) {
-        const oid = stack.pop()!
-        if (oid === FIRST_DONE) {
-          if (part.length) await send(part)
-          part = []
-          continue
-        }
-        let entries = this.store.readTreeNow?.(oid, { keep: false })
-        if (!entries) entries = await this.store.readTree(oid, { keep: false })
-        // Trees read from memory never wait: let requests in now and then.
-        else if (++inMemory % 1000 === 0) await new Promise((r) => setImmediate(r))
-        for (const e of entries) if (e.mode !== '40000' && e.mode !== '160000' && this.known(e.oid) === undefined) part.push(e.oid)
-        for (let k = entries.length - 1; k >= 0; k--) if (entries[k].mode === '40000') stack.push(entries[k].oid)
-        if (part.length >= batch) {
-          await send(part)
-          part = []
-          batch = Math.min(batch * 4, BULK_SIZE_BATCH)
-        }
-      }
-      if (part.length) await send(part)
-    } catch {
-      // Sizing ahead is an optimisation: each miss still asks for its own directory.
-    }
-    await Promise.all(inFlight)
   }
 
   async read(entry: LowerEntry): Promise<Uint8Array> {

@@ -1,6 +1,7 @@
 // Sizes of a lower view through the real store: exact for every file, whether the tree is walked
 // in `find` order, out of order or all at once, in a few requests for the whole commit (never one
-// per directory), and answered from memory by a second view of the same commit.
+// per directory), only the walk's neighbourhood for a walk of one subtree, and answered from memory
+// by a second view of the same commit.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -65,6 +66,21 @@ test('a walk in find order: every size exact, a few requests for the whole commi
     assert.equal(await walk(again), expected)
     assert.is(store.stats.requests, mid)
     for (const [, e] of await again.list((await again.lookupPath('a3/b693'))!)) assert.is(again.knownSize!(e), await again.size(e))
+  } finally {
+    await store.close()
+  }
+})
+
+test('a walk of one subtree sizes its neighbourhood, not the whole commit', async () => {
+  const { store, lower } = await open('c3')
+  try {
+    const a3 = (await lower.lookupPath('a3'))!
+    const got = await walk(lower, a3, 'a3/')
+    assert.is(got.size, 210)
+    for (const [path, n] of got) assert.is(n, expected.get(path), path)
+    // 210 files wanted of 2,100: the region is the walk's neighbourhood (~500 ids), in ≤ 2 requests.
+    assert.ok(store.stats.sizesFromServer <= 600, `${store.stats.sizesFromServer} sizes asked for a 210-file walk`)
+    assert.ok(store.stats.requests <= 2, `${store.stats.requests} requests`)
   } finally {
     await store.close()
   }
