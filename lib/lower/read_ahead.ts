@@ -19,6 +19,8 @@ export interface ReadAheadOptions {
   now?: () => number
   /** Objects of a walk's first subtree read-ahead (default WALK_OBJECTS; bytes scale with it). */
   walkObjects?: number
+  /** Bytes a walk may fetch ahead before it has read anything (default WASTE_ALLOWANCE). */
+  wasteAllowance?: number
 }
 
 /** Never fetched ahead: a file larger than this comes only when read. */
@@ -39,16 +41,24 @@ const WALK_BYTES = 4 << 20
 const WALK_MAX_LEVEL = 8
 /** Entries visited when gathering a subtree (a walk of the whole repository stops there). */
 const GATHER_MAX = 400_000
+/** What a walk may have fetched ahead and not read: this many times what it read, plus the
+ *  allowance (a first guess). A sparse walk (a build reading one file in fifty, in tree order) looks
+ *  like a walk but would read little of each subtree: its guesses stop once they are not read. */
+const WASTE_RATIO = 2
+const WASTE_ALLOWANCE = 1 << 20
 /** Ids fetched ahead and not read yet that are tracked for the waste counter. */
 const TRACKED_MAX = 200_000
 
 export class ReadAhead {
-  private parents = new Map<Oid, { parent: Oid; name: string }>()
   /** The directory of the last cold read (or read of a file fetched ahead), and when. */
   private last: Oid | undefined
   private lastAt = 0
   /** Steps of the walk going on (0: none). */
   private level = 0
+  /** Bytes the walk going on read, fetched ahead, and read of what it fetched ahead. */
+  private walkRead = 0
+  private walkAhead = 0
+  private walkUsed = 0
   private covered = new Set<Oid>()
   private running = new Set<Oid>()
   /** Read-aheads under way (settle, never reject). */
@@ -63,6 +73,8 @@ export class ReadAhead {
     private readonly store: ObjectStore,
     private readonly root: Oid,
     private readonly options: ReadAheadOptions = {},
+    /** Where a directory sits in the view (learned as its listings are built). */
+    private readonly parentOf: (dir: Oid) => { parent: Oid; name: string } | undefined = () => undefined,
   ) {
     this.now = options.now ?? Date.now
   }
@@ -75,11 +87,6 @@ export class ReadAhead {
   private track(p: Promise<unknown>): void {
     const t = p.catch(() => {}).finally(() => this.tasks.delete(t))
     this.tasks.add(t)
-  }
-
-  /** Called as listings are built: how to name a directory and find its ancestors. */
-  noteDir(parent: Oid, name: string, child: Oid): void {
-    if (child !== this.root) this.parents.set(child, { parent, name })
   }
 
   /** What readBlob needs to read ahead of `oid` of `group`, should it be cold. */
@@ -99,9 +106,11 @@ export class ReadAhead {
   /** After any read of a lower file: a read of something fetched ahead counts as used, and as a step of a walk. */
   noteRead(oid: Oid, group: DirGroup | undefined, size: number): void {
     this.local(oid)
+    this.walkRead += size
     const ahead = this.unread.get(oid)
     if (ahead === undefined) return
     this.unread.delete(oid)
+    this.walkUsed += Math.min(ahead, size)
     countReadAhead({ usedBytes: Math.min(ahead, size) })
     if (group && group.dir !== this.last) this.step(group.dir)
   }
@@ -115,7 +124,7 @@ export class ReadAhead {
     const out: Oid[] = []
     let bytes = 0
     const own = this.store.knownSize?.(oid)
-    const [maxObjects, maxBytes] = walking ? [DIR_OBJECTS, DIR_BYTES] : [FIRST_OBJECTS, own ?? 0]
+    const [maxObjects, maxBytes] = walking ? [DIR_OBJECTS, Math.min(DIR_BYTES, this.wasteLeft())] : [FIRST_OBJECTS, own ?? 0]
     for (const id of order) {
       if (out.length >= maxObjects) break
       const n = this.store.knownSize?.(id)
@@ -136,20 +145,29 @@ export class ReadAhead {
    */
   private step(dir: Oid): boolean {
     const t = this.now()
-    if (t - this.lastAt > WINDOW_MS) (this.level = 0), (this.last = undefined)
+    if (t - this.lastAt > WINDOW_MS) {
+      this.level = 0
+      this.last = undefined
+      this.walkRead = this.walkAhead = this.walkUsed = 0
+    }
     const prev = this.last
     this.last = dir
     this.lastAt = t
     if (!prev || !this.store.readAhead) return this.level > 0
     const top = prev === dir ? dir : this.commonAncestor(prev, dir)
     if (top === undefined || this.ancestors(top).some((a) => this.covered.has(a)) || this.running.has(top)) return this.level > 0
+    const left = this.wasteLeft()
+    if (left <= 0) return this.level > 0
     const level = Math.min(this.level, WALK_MAX_LEVEL)
     this.running.add(top)
     const objects = this.options.walkObjects ?? WALK_OBJECTS
+    const bytes = Math.min(left, Math.round((WALK_BYTES * objects) / WALK_OBJECTS) << level)
+    // The budget grows only while what was fetched ahead is being read.
+    const grow = this.walkUsed * 2 >= this.walkAhead
     this.track(
-      this.subtree(top, objects << level, Math.round((WALK_BYTES * objects) / WALK_OBJECTS) << level, level >= CONFIRMED)
+      this.subtree(top, objects << level, bytes, level >= CONFIRMED)
         .then((started) => {
-          if (started) this.level++
+          if (started && grow) this.level++
         })
         .catch((err) => this.options.log?.(`scorpio: read-ahead of ${this.pathOf(top)} failed (the reads fetch on their own): ${(err as Error).message}`))
         .finally(() => this.running.delete(top)),
@@ -191,6 +209,11 @@ export class ReadAhead {
     return true
   }
 
+  /** Bytes the walk may still fetch ahead. */
+  private wasteLeft(): number {
+    return WASTE_RATIO * this.walkRead + (this.options.wasteAllowance ?? WASTE_ALLOWANCE) - (this.walkAhead - this.walkUsed)
+  }
+
   /** Counts and logs what a decision brought; returns its bytes. */
   private arrived(ids: Oid[], trigger: string, subtree: string): number {
     let bytes = 0
@@ -201,6 +224,7 @@ export class ReadAhead {
       this.unread.set(id, n)
       this.local(id)
     }
+    this.walkAhead += bytes
     if (ids.length) {
       countReadAhead({ decisions: 1, objects: ids.length, bytes })
       this.options.log?.(`scorpio: read-ahead: trigger=${trigger} subtree=${subtree} objects=${ids.length} bytes=${bytes}`)
@@ -215,7 +239,7 @@ export class ReadAhead {
 
   private ancestors(dir: Oid): Oid[] {
     const out = [dir]
-    for (let p = this.parents.get(dir); p && out.length < 256; p = this.parents.get(p.parent)) out.push(p.parent)
+    for (let p = this.parentOf(dir); p && out.length < 256; p = this.parentOf(p.parent)) out.push(p.parent)
     return out
   }
 
@@ -226,7 +250,7 @@ export class ReadAhead {
 
   private pathOf(dir: Oid): string {
     const parts: string[] = []
-    for (let p = this.parents.get(dir); p && parts.length < 256; p = this.parents.get(p.parent)) parts.unshift(p.name)
+    for (let p = this.parentOf(dir); p && parts.length < 256; p = this.parentOf(p.parent)) parts.unshift(p.name)
     return '/' + parts.join('/')
   }
 

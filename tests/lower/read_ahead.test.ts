@@ -33,11 +33,11 @@ test.after(async () => {
   rmSync(scratch, { recursive: true, force: true })
 })
 
-async function open(cache: string, walkObjects?: number) {
+async function open(cache: string, walkObjects?: number, wasteAllowance?: number) {
   const lines: string[] = []
   const store = await openStore({ remote: await openRemote(server.url('repo.git')), cacheDir: join(scratch, cache) })
   await store.loadCommit(repo.head)
-  const lower = await openLower(store, repo.head, { readAhead: { log: (l) => lines.push(l), now: () => 0, walkObjects } })
+  const lower = await openLower(store, repo.head, { readAhead: { log: (l) => lines.push(l), now: () => 0, walkObjects, wasteAllowance } })
   return { store, lower, lines }
 }
 
@@ -80,6 +80,23 @@ test('far-apart reads in a tree larger than the budget: a sibling each, no subtr
     const next = await lower.read(await entry(lower, 'p0/a0/b3/f0.txt')) // came along with f2 (smaller than it)
     const after = readAheadCounters()
     assert.is(after.usedBytes - c.usedBytes, next.length)
+  } finally {
+    await store.close()
+  }
+})
+
+test('a sparse walk (one file per directory, in tree order) fetches ahead at most twice what it reads', async () => {
+  const { store, lower, lines } = await open('sparse', undefined, 0)
+  try {
+    const c0 = readAheadCounters()
+    let read = 0
+    for (const p of ['p0', 'p1']) for (let a = 0; a < 4; a++) for (let b = 0; b < 5; b++) {
+      read += (await lower.read(await entry(lower, `${p}/a${a}/b${b}/f0.txt`))).length
+      await lower.readAheadSettled()
+    }
+    const c = readAheadCounters()
+    assert.ok(lines.some((l) => l.includes('walk-subtree')), 'it was taken for a walk: ' + lines.join('\n'))
+    assert.ok(c.wasteBytes - c0.wasteBytes <= 2 * read, `fetched ahead and not read: ${c.wasteBytes - c0.wasteBytes} bytes for ${read} read`)
   } finally {
     await store.close()
   }
