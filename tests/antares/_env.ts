@@ -21,8 +21,9 @@ export function isMounted(dir: string): boolean {
 import { spawn, type ChildProcess } from 'node:child_process'
 import { resolve } from 'node:path'
 
-/** How tests run the CLI from source: `node --import tsx cli/main.ts ...` (no build needed). */
-export const CLI_FROM_SOURCE = [process.execPath, '--import', 'tsx', resolve('cli/main.ts')]
+/** How tests run the CLI from source: `node --import tsx cli/main.ts ...` (no build needed). tsx by
+ *  its resolved location: a test running the CLI from a temporary directory would not find it. */
+export const CLI_FROM_SOURCE = [process.execPath, '--import', import.meta.resolve('tsx'), resolve('cli/main.ts')]
 
 export interface CliServer {
   url: string
