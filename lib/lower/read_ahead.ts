@@ -162,10 +162,12 @@ export class ReadAhead {
     this.running.add(top)
     const objects = this.options.walkObjects ?? WALK_OBJECTS
     const bytes = Math.min(left, Math.round((WALK_BYTES * objects) / WALK_OBJECTS) << level)
-    // The budget grows only while what was fetched ahead is being read.
+    // The budget grows only while what was fetched ahead is being read; a walk whose guesses are
+    // read is confirmed: a subtree larger than the budget is then fetched in part, in walk order.
     const grow = this.walkUsed * 2 >= this.walkAhead
+    const confirmed = level >= CONFIRMED || (this.walkAhead > 0 && grow)
     this.track(
-      this.subtree(top, objects << level, bytes, level >= CONFIRMED)
+      this.subtree(top, objects << level, bytes, confirmed)
         .then((started) => {
           if (started && grow) this.level++
         })
