@@ -33,6 +33,13 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | n
   }
 }
 
+/** One stderr line per entry that Git cannot store and the command therefore left out. */
+export function reportUntracked(untracked: { path: string; kind: string }[] | undefined): void {
+  let out = ''
+  for (const u of untracked ?? []) out += `scorpio: left out (Git cannot store a ${u.kind}): ${u.path}\n`
+  if (out) process.stderr.write(out)
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n')
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { commitIdentity, runInWorkspace } from '../lib/workspace/command.ts'
 import type { CommitResult } from '../lib/workspace/commit.ts'
-import { action, printJson, UsageError } from './_common.ts'
+import { action, printJson, reportUntracked, UsageError } from './_common.ts'
 
 export function register(program: Command): void {
   program
@@ -17,6 +17,7 @@ export function register(program: Command): void {
       const identity = commitIdentity(opts.author)
       const { result } = await runInWorkspace({ dir: opts.dir }, { op: 'commit', args: { message: opts.message, identity } })
       const r = result as CommitResult
+      reportUntracked(r.untracked)
       if (opts.json) return printJson({ commit: r.commit, parent: r.parent, tree: r.tree, files: r.files })
       process.stdout.write(r.commit + '\n')
     }))

@@ -2,12 +2,13 @@
 // commander, no store, no remote on its path): main.ts runs it without building the full CLI.
 import type { Command } from 'commander'
 import { statusCommand } from '../lib/workspace/status_command.ts'
-import { action, printJson } from './_common.ts'
+import { action, printJson, reportUntracked } from './_common.ts'
 
 const LETTER = { added: 'A', modified: 'M', deleted: 'D', typechange: 'T' } as const
 
 export async function runStatus(opts: { json?: boolean; dir?: string }): Promise<void> {
   const s = await statusCommand({ dir: opts.dir })
+  reportUntracked(s.untracked)
   if (opts.json) return printJson(s)
   let out = `base ${s.base}\n`
   if (s.changes.length === 0) out += 'nothing to commit, workspace clean\n'

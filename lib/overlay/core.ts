@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache'
 import type { LowerEntry, LowerView } from '../lower/types.ts'
 import { fsError, isErrno } from './errors.ts'
 import { loadOrigins } from './xattr.ts'
-import { isInternalName, isWhiteoutStat, OPAQUE_MARKER, UPPER_WORK_DIR, WHITEOUT_PREFIX, whiteoutTarget, type Origin } from './upper_format.ts'
+import { isInternalName, isWhiteoutStat, OPAQUE_MARKER, UPPER_WORK_DIR, WHITEOUT_PREFIX, whiteoutName, whiteoutTarget, type Origin } from './upper_format.ts'
 
 /** lru-cache's get() makes an options object per call unless it is given one (a walk calls it
  *  for every entry): a shared one, never read back. */
@@ -241,7 +241,8 @@ export class OverlayCore {
         if (type === 'file' && origin) return { path, type, upper: true, origin, lower: this.lower.fromGit(origin.mode, origin.oid) }
         return { path, type, upper: true }
       }
-      if (below && lstatOrUndef(this.upperPath(joinPath(parentOf(path), WHITEOUT_PREFIX + name)))) return undefined
+      const wh = whiteoutName(name)
+      if (below && wh && lstatOrUndef(this.upperPath(joinPath(parentOf(path), wh)))) return undefined
     }
     if (!below) return undefined
     return { path, type: kindType(below), upper: false, lower: below }

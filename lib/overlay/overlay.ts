@@ -2,14 +2,14 @@
 // temp in .scorpio-work + rename) before they change, deleted ones are whited out, renamed lower
 // entries become metacopies / origin directories (metadata only, nothing downloaded).
 import { closeSync, constants as C, fsync, fdatasync, ftruncateSync, mkdirSync, openSync, promises as fsp, read as readAsync, readSync, unlinkSync, utimesSync, write as writeAsync, writeFileSync, writeSync } from 'node:fs'
-import { execFile } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { LowerEntry, LowerView } from '../lower/types.ts'
 import { baseName, joinPath, lstatOrUndef, OverlayCore, parentOf, type OvNode } from './core.ts'
 import { fsError, isErrno } from './errors.ts'
 import { getXattrs, isPrivateXattr, removeXattr, setOrigin, setXattr } from './xattr.ts'
-import { isWhiteoutStat, OPAQUE_MARKER, WHITEOUT_PREFIX, type Origin } from './upper_format.ts'
+import { makeDevice, makeFifo, makeSocket } from './special_files.ts'
+import { isWhiteoutStat, OPAQUE_MARKER, WHITEOUT_PREFIX, whiteoutName, type Origin } from './upper_format.ts'
 
 export const RENAME_NOREPLACE = 1
 export const RENAME_EXCHANGE = 2
@@ -128,14 +128,15 @@ export class Overlay extends OverlayCore {
 
   /** Removes a whiteout for `path` (either form); true when there was one. */
   private async dropWhiteout(path: string): Promise<boolean> {
-    const parent = this.upperPath(parentOf(path))
-    const wh = join(parent, WHITEOUT_PREFIX + baseName(path))
+    const name = whiteoutName(baseName(path))
     let had = false
-    try {
-      unlinkSync(wh)
-      had = true
-    } catch (e) {
-      if (!isErrno(e, 'ENOENT', 'ENOTDIR')) throw e
+    if (name) {
+      try {
+        unlinkSync(join(this.upperPath(parentOf(path)), name))
+        had = true
+      } catch (e) {
+        if (!isErrno(e, 'ENOENT', 'ENOTDIR')) throw e
+      }
     }
     const st = lstatOrUndef(this.upperPath(path))
     if (st && isWhiteoutStat(st)) {
@@ -148,7 +149,9 @@ export class Overlay extends OverlayCore {
   private async writeWhiteoutIfNeeded(path: string): Promise<void> {
     if (!(await this.belowOf(path))) return
     await this.ensureUpperDir(parentOf(path))
-    writeFileSync(this.upperPath(joinPath(parentOf(path), WHITEOUT_PREFIX + baseName(path))), '')
+    const name = whiteoutName(baseName(path))
+    if (name) writeFileSync(this.upperPath(joinPath(parentOf(path), name)), '')
+    else await makeDevice(this.upperPath(path), 'c', 0, 0)
   }
 
   /** Prepares the parent of a new entry: exists, is a dir, name free. */
@@ -244,16 +247,20 @@ export class Overlay extends OverlayCore {
     await fsp.symlink(target, this.upperPath(path))
   }
 
-  /** Regular files and FIFOs (Node has no mknod: FIFOs go through `mkfifo`). */
-  async mknod(path: string, mode: number): Promise<void> {
+  /** Regular files, FIFOs, devices and sockets (`rdev` as the kernel encodes it); see special_files.ts. */
+  async mknod(path: string, mode: number, rdev = 0): Promise<void> {
     const fmt = mode & C.S_IFMT
-    if (fmt !== C.S_IFREG && fmt !== C.S_IFIFO && fmt !== 0) throw fsError('EPERM', `only files and FIFOs can be made here: ${path}`)
+    const perm = mode & 0o7777
+    const known = [0, C.S_IFREG, C.S_IFIFO, C.S_IFCHR, C.S_IFBLK, C.S_IFSOCK]
+    if (!known.includes(fmt)) throw fsError('EINVAL', `unknown file type ${fmt.toString(8)}: ${path}`)
+    // The upper layer's own whiteout: a user cannot make one and see it as an entry.
+    if (fmt === C.S_IFCHR && rdev === 0) throw fsError('EPERM', `a 0/0 character device marks a deleted entry here: ${path}`)
     await this.prepareNew(path)
-    if (fmt === C.S_IFIFO) {
-      await new Promise<void>((res, rej) =>
-        execFile('mkfifo', ['-m', (mode & 0o7777).toString(8), '--', this.upperPath(path)], (e) => (e ? rej(fsError('EIO', String(e))) : res())),
-      )
-    } else closeSync(openSync(this.upperPath(path), C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777))
+    const up = this.upperPath(path)
+    if (fmt === C.S_IFIFO) await makeFifo(up, perm)
+    else if (fmt === C.S_IFCHR || fmt === C.S_IFBLK) await makeDevice(up, fmt === C.S_IFCHR ? 'c' : 'b', perm, rdev)
+    else if (fmt === C.S_IFSOCK) await makeSocket(up, perm, this.tmp())
+    else closeSync(openSync(up, C.O_CREAT | C.O_EXCL | C.O_WRONLY, perm))
   }
 
   async link(oldPath: string, newPath: string): Promise<void> {

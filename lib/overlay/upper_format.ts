@@ -23,6 +23,15 @@ export function isWhiteoutStat(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0
 }
 
+/** NAME_MAX of the upper file system: a name longer than it less the prefix has no `.wh.NAME` form. */
+const NAME_MAX = 255
+
+/** The `.wh.NAME` whiteout file name for `name`, or undefined when it would be too long (the
+ *  0/0 character device is then the only form). */
+export function whiteoutName(name: string): string | undefined {
+  return Buffer.byteLength(name) + WHITEOUT_PREFIX.length > NAME_MAX ? undefined : WHITEOUT_PREFIX + name
+}
+
 /** The name a `.wh.NAME` file hides, or undefined for an ordinary name. */
 export function whiteoutTarget(name: string): string | undefined {
   if (!name.startsWith(WHITEOUT_PREFIX) || name === OPAQUE_MARKER) return undefined

@@ -240,9 +240,9 @@ export function createVfs(options: VfsOptions): Vfs {
       return entryAfterChange(path)
     },
 
-    async mknod(ctx, { parent, name, mode, umask }) {
+    async mknod(ctx, { parent, name, mode, rdev, umask }) {
       const path = join(livePath(parent), name)
-      await ov.mknod(path, (mode & C.S_IFMT) | (mode & 0o7777 & ~umask))
+      await ov.mknod(path, (mode & C.S_IFMT) | (mode & 0o7777 & ~umask), rdev)
       await ov.own(path, ctx.uid, ctx.gid)
       return entryAfterChange(path)
     },

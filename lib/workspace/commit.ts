@@ -11,7 +11,7 @@ import { markCommitLoaded, quiesced, rootTreeOf, withAncestors, workspaceId, typ
 import { crashPoint, readJournal, removeJournal, writeJournal } from './journal.ts'
 import { saveWorkspaceState } from './state.ts'
 import { spliceTree, splitPath } from './trees.ts'
-import { scanUpper } from './upper_scan.ts'
+import { scanUpper, type Untracked } from './upper_scan.ts'
 
 export interface CommitOptions {
   message: string
@@ -27,6 +27,8 @@ export interface CommitResult {
   files: number
   blobs: number
   trees: number
+  /** Entries Git cannot store (FIFOs, sockets, devices): left in the upper layer, not committed. */
+  untracked?: Untracked[]
 }
 
 function normalizeMessage(message: string): string {
@@ -89,6 +91,6 @@ export async function commitWorkspace(ctx: WorkspaceContext, options: CommitOpti
     crashPoint('upper-cleaned')
     await ctx.hooks?.baseChanged(commit, paths)
     await removeJournal(ctx.stateDir)
-    return { commit, parent, tree: fullTree, files: changes.length, blobs: stats.blobs, trees: stats.trees }
+    return { commit, parent, tree: fullTree, files: changes.length, blobs: stats.blobs, trees: stats.trees, untracked: upper.untracked }
   })
 }

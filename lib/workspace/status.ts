@@ -5,12 +5,14 @@ import { rootTreeOf, type WorkspaceContext, scanOptions } from './context.ts'
 import { renderDiff } from './diff.ts'
 import { belowTreeOf } from './cl_tree.ts'
 import { splitPath } from './trees.ts'
-import { scanUpper, type UDir } from './upper_scan.ts'
+import { scanUpper, type UDir, type Untracked } from './upper_scan.ts'
 import { readStatusCache, statusKey, writeStatusCache } from './status_cache.ts'
 
 export interface StatusResult {
   base: string
   changes: { path: string; status: ChangeStatus }[]
+  /** Entries Git cannot store (FIFOs, sockets, devices): not among the changes. */
+  untracked?: Untracked[]
 }
 
 export async function workspaceChanges(ctx: WorkspaceContext, scanned?: UDir): Promise<Change[]> {
@@ -29,7 +31,8 @@ export async function workspaceStatus(ctx: WorkspaceContext): Promise<StatusResu
   if (cached) return cached
   const upper = await scanUpper(ctx.state.upperDir, scanOptions(ctx))
   const changes = await workspaceChanges(ctx, upper)
-  const result = { base: ctx.state.base, changes: changes.map((c) => ({ path: c.path, status: c.status })) }
+  const result: StatusResult = { base: ctx.state.base, changes: changes.map((c) => ({ path: c.path, status: c.status })) }
+  if (upper.untracked?.length) result.untracked = upper.untracked
   await writeStatusCache(ctx.stateDir, key, upper, result)
   return result
 }

@@ -8,7 +8,7 @@
 import { lstatSync, readFileSync, promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import type { WorkspaceState } from './state.ts'
-import { MISSING_STAMP, stampOf, type UDir } from './upper_scan.ts'
+import { MISSING_STAMP, stampOf, type UDir, type Untracked } from './upper_scan.ts'
 import type { ChangeStatus } from './changes.ts'
 
 export const STATUS_CACHE = 'status-cache.json'
@@ -21,6 +21,8 @@ export const RACY_COARSE_MS = 2100
 export interface CachedStatus {
   base: string
   changes: { path: string; status: ChangeStatus }[]
+  /** Entries Git cannot store, left out of the changes (upper_scan.ts). */
+  untracked?: Untracked[]
 }
 
 interface CacheFile {

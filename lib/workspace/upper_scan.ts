@@ -2,14 +2,29 @@
 // whiteouts, opaque and origin directories. Cost: one readdir per upper directory + one getfattr.
 import { lstatSync, readdirSync, readFileSync, type Dirent, type Stats } from 'node:fs'
 import { writeFileAtomic } from './state.ts'
-import { join } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { formatOrigin, isInternalName, isWhiteoutStat, OPAQUE_MARKER, parseOrigin, UPPER_WORK_DIR, whiteoutTarget, type Origin } from '../overlay/upper_format.ts'
 import { readOriginsRecursive } from './xattr.ts'
 
 export interface UFile { kind: 'file'; abs: string; exec: boolean; size: number; origin?: Origin }
 export interface ULink { kind: 'link'; abs: string }
 export interface UWhiteout { kind: 'whiteout'; abs: string }
-export interface UDir { kind: 'dir'; abs: string; opaque: boolean; origin?: Origin; children: Map<string, UNode>; fingerprint?: UpperFingerprint }
+export interface UDir {
+  kind: 'dir'
+  abs: string
+  opaque: boolean
+  origin?: Origin
+  children: Map<string, UNode>
+  fingerprint?: UpperFingerprint
+  /** On the root: the upper entries Git cannot store (FIFOs, sockets, device nodes), left out of
+   *  status and commit; workspace-relative paths. */
+  untracked?: Untracked[]
+}
+
+export interface Untracked {
+  path: string
+  kind: 'fifo' | 'socket' | 'block device' | 'character device'
+}
 
 /**
  * What the scan saw of every upper entry: absolute path and `stampOf` its lstat (inode, size, mode
@@ -60,9 +75,10 @@ function readCache(file: string | undefined): Map<string, CacheEntry> {
 export async function scanUpper(upperDir: string, options: ScanOptions = {}): Promise<UDir> {
   const root: UDir = { kind: 'dir', abs: upperDir, opaque: false, children: new Map() }
   const nodes: (UDir | UFile)[] = [root]
-  const seen: Seen = { stats: new Map(), entries: [], newest: 0, fine: false }
+  const seen: Seen = { stats: new Map(), entries: [], newest: 0, fine: false, untracked: [] }
   const scannedAt = Date.now()
   scanDir(root, nodes, true, seen)
+  root.untracked = seen.untracked.map(([abs, kind]) => ({ path: relative(upperDir, abs).split(sep).join('/'), kind }))
   root.fingerprint = { entries: seen.entries, newest: seen.newest, scannedAt, coarse: !seen.fine }
   // Only directories and empty files can carry an origin (a metacopy is an empty file; filling it
   // replaces the file, xattr and all).
@@ -106,6 +122,7 @@ interface Seen {
   newest: number
   /** Some timestamp had a fraction of a second. */
   fine: boolean
+  untracked: [abs: string, kind: Untracked['kind']][]
 }
 
 function see(seen: Seen, abs: string, st: Stats): void {
@@ -160,12 +177,15 @@ function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean, seen: Seen
       const file: UFile = { kind: 'file', abs, exec: (st.mode & 0o100) !== 0, size: st.size }
       dir.children.set(name, file)
       nodes.push(file)
-    } else if (d.isCharacterDevice()) {
+    } else {
       const st = lstatSync(abs)
       see(seen, abs, st)
       if (isWhiteoutStat(st)) dir.children.set(name, { kind: 'whiteout', abs })
+      else {
+        const kind = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isBlockDevice() ? 'block device' : 'character device'
+        seen.untracked.push([abs, kind])
+      }
     }
-    // sockets, fifos and other devices are not something Git can track: ignored
   }
   for (const target of dotWh) {
     if (!dir.children.has(target)) dir.children.set(target, { kind: 'whiteout', abs: join(dir.abs, '.wh.' + target) })
