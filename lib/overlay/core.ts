@@ -39,6 +39,8 @@ export interface Attr {
   atimeMs: number
   mtimeMs: number
   ctimeMs: number
+  /** Upper entries: the upper file's inode number (all names of a hard-linked file share it). */
+  upperIno?: number
 }
 
 export interface DirEntry {
@@ -265,7 +267,7 @@ export class OverlayCore {
       }
       return {
         mode: st.mode, size, blocks, nlink: st.nlink, uid: st.uid, gid: st.gid, rdev: st.rdev,
-        blksize: 4096, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs,
+        blksize: 4096, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, upperIno: st.ino,
       }
     }
     return this.lowerAttr(node, node.type === 'dir' ? 4096 : await this.lowerSize(node.path, node.lower!))

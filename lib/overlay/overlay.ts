@@ -1,7 +1,7 @@
 // The writable union: every change lands in the upper dir; lower entries are copied up (atomically,
 // temp in .scorpio-work + rename) before they change, deleted ones are whited out, renamed lower
 // entries become metacopies / origin directories (metadata only, nothing downloaded).
-import { closeSync, constants as C, fsync, fdatasync, ftruncateSync, mkdirSync, openSync, promises as fsp, read as readAsync, readSync, unlinkSync, utimesSync, write as writeAsync, writeFileSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, constants as C, fchmodSync, fsync, lstatSync, fdatasync, ftruncateSync, mkdirSync, openSync, promises as fsp, read as readAsync, readSync, unlinkSync, utimesSync, write as writeAsync, writeFileSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { LowerEntry, LowerView } from '../lower/types.ts'
@@ -44,6 +44,18 @@ function callback<T>(run: (done: (err: NodeJS.ErrnoException | null, v: T) => vo
 
 const S_ISUID = 0o4000
 const S_ISGID = 0o2000
+/** The serving process's own umask, read once: the kernel already applied the caller's, so a mode
+ *  that this one would cut is set again with chmod (the process umask must not change, it guards
+ *  the state and cache files). */
+const PROCESS_UMASK = (() => {
+  try {
+    const m = process.umask(0o022)
+    process.umask(m)
+    return m
+  } catch {
+    return 0o777 // a worker may not touch the umask: then always chmod
+  }
+})()
 
 export class Overlay extends OverlayCore {
   private tmp(): string {
@@ -183,6 +195,7 @@ export class Overlay extends OverlayCore {
     if (!(flags & C.O_EXCL) && (await this.lookup(path))) return this.open(path, flags & ~C.O_CREAT)
     await this.prepareNew(path)
     const fd = openSync(this.upperPath(path), (flags | C.O_CREAT | C.O_EXCL) & ~(C.O_TRUNC | C.O_APPEND), mode & 0o7777)
+    if (mode & PROCESS_UMASK) fchmodSync(fd, mode & 0o7777)
     if (owner) {
       try {
         await this.own(path, owner.uid, owner.gid)
@@ -237,7 +250,10 @@ export class Overlay extends OverlayCore {
 
   async mkdir(path: string, mode: number): Promise<void> {
     const hadWhiteout = await this.prepareNew(path)
-    mkdirSync(this.upperPath(path), { mode: mode & 0o7777 })
+    const up = this.upperPath(path)
+    mkdirSync(up, { mode: mode & 0o7777 })
+    // mkdir(2) keeps the sticky bit and inherits set-group-ID; the caller's umask is applied already
+    if (mode & PROCESS_UMASK) chmodSync(up, (mode & 0o1777) | (lstatSync(up).mode & S_ISGID))
     if (hadWhiteout || (await this.belowOf(path))) writeFileSync(join(this.upperPath(path), OPAQUE_MARKER), '')
     this.invalidate(path)
   }
@@ -260,7 +276,11 @@ export class Overlay extends OverlayCore {
     if (fmt === C.S_IFIFO) await makeFifo(up, perm)
     else if (fmt === C.S_IFCHR || fmt === C.S_IFBLK) await makeDevice(up, fmt === C.S_IFCHR ? 'c' : 'b', perm, rdev)
     else if (fmt === C.S_IFSOCK) await makeSocket(up, perm, this.tmp())
-    else closeSync(openSync(up, C.O_CREAT | C.O_EXCL | C.O_WRONLY, perm))
+    else {
+      const fd = openSync(up, C.O_CREAT | C.O_EXCL | C.O_WRONLY, perm)
+      if (perm & PROCESS_UMASK) fchmodSync(fd, perm)
+      closeSync(fd)
+    }
   }
 
   async link(oldPath: string, newPath: string): Promise<void> {

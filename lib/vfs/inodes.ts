@@ -9,6 +9,10 @@
 // flags), its name as the only string, and two open-addressing indexes (id → record, parent record
 // + name → record). A path is the chain of names up to the root; a rename re-parents one record.
 // Records the kernel forgot stay while records beneath them need them as parents.
+//
+// Hard links: every name of one file must be one kernel inode (one id), or a chmod through one name
+// is not seen through the other. The first name's record holds the id; each other name is an alias
+// record pointing at it. Removing the name that holds the id hands it to an alias.
 import type { Attr } from '../fuse/raw_fs.ts'
 import { AttrMemory } from './attr_memory.ts'
 import { grown, inoHash, insert, nameHash, remove } from './_slots.ts'
@@ -22,6 +26,9 @@ const USED = 1
 const LIVE = 2
 /** No longer reachable by its path (deleted, replaced, or the base moved under it). */
 const DETACHED = 4
+/** Another name (hard link) of a live inode: `inos` holds that inode's id, whose record counts the
+ *  kernel's lookups. Held while the inode lives, never in the id index. */
+const ALIAS = 8
 const ROOT = 0
 
 /** 48 bits of a two-lane multiplicative hash of the path's UTF-16 units: the same id for the same
@@ -67,6 +74,8 @@ export class InodeTable {
   private byName: Int32Array = new Int32Array(1024)
   private nameCount = 0
   private readonly attrs = new AttrMemory()
+  /** Alias records of each id that has some (hard links: few). */
+  private aliases = new Map<number, number[]>()
   /** The directory last resolved by path (a READDIRPLUS refs all its children in a row). */
   private lastDir = ''
   private lastDirSlot = -1
@@ -116,7 +125,7 @@ export class InodeTable {
   /** The live inode at `path`, if the kernel holds one. */
   lookup(path: string): number | undefined {
     const s = this.find(path)
-    return s >= 0 && this.flags[s] & LIVE ? this.inos[s] : undefined
+    return s >= 0 && this.flags[s] & (LIVE | ALIAS) ? this.inos[s] : undefined
   }
 
   /** The id a path would get now, without registering it (READDIR's d_ino). */
@@ -139,6 +148,14 @@ export class InodeTable {
       const hash = nameHash(d, name)
       s = this.child(d, name, hash)
       if (s < 0) s = this.create(d, name, hash)
+      else if (this.flags[s] & ALIAS) {
+        const primary = this.slotOf(this.inos[s])
+        if (primary >= 0) {
+          this.nlookups[primary]++
+          return this.inos[s]
+        }
+        this.flags[s] &= ~ALIAS // its inode is gone: the name gets an id of its own
+      }
     }
     if (!(this.flags[s] & LIVE)) {
       let ino = pathIno(path)
@@ -151,6 +168,31 @@ export class InodeTable {
     return this.inos[s]
   }
 
+  /**
+   * Registers `path` as another name of the live inode `ino` (a hard link) and one more kernel
+   * reference to it; returns `ino`. A path the kernel already holds as an inode of its own keeps it
+   * (that id is returned instead).
+   */
+  linkAs(path: string, ino: number): number {
+    const primary = this.slotOf(ino)
+    const s0 = this.find(path)
+    if (primary < 0 || (s0 >= 0 && this.flags[s0] & (LIVE | ALIAS))) return this.ref(path)
+    const i = path.lastIndexOf('/')
+    const d = i < 0 ? ROOT : this.ensureDir(path.slice(0, i))
+    const name = i < 0 ? path : path.slice(i + 1)
+    const hash = nameHash(d, name)
+    let s = this.child(d, name, hash)
+    if (s < 0) s = this.create(d, name, hash)
+    if (s === primary) return this.ref(path)
+    this.inos[s] = ino
+    this.flags[s] |= ALIAS
+    const list = this.aliases.get(ino)
+    if (list) list.push(s)
+    else this.aliases.set(ino, [s])
+    this.nlookups[primary]++
+    return ino
+  }
+
   forget(ino: number, n: number): void {
     if (ino === ROOT_INO) return
     const s = this.slotOf(ino)
@@ -161,13 +203,22 @@ export class InodeTable {
     this.flags[s] &= ~LIVE
     this.inoRemove(s)
     this.attrs.release(s)
+    const list = this.aliases.get(ino)
+    if (list) {
+      this.aliases.delete(ino)
+      for (const a of list) this.dropAlias(a)
+    }
     this.prune(s)
   }
 
   /** The entry at `path` is gone (unlink, rmdir, replaced by a rename); returns its id if live. */
   detach(path: string): number | undefined {
     const s = this.find(path)
-    if (s <= ROOT || !(this.flags[s] & LIVE)) return undefined
+    if (s <= ROOT) return undefined
+    if (this.flags[s] & ALIAS) return void this.removeAlias(s)
+    if (!(this.flags[s] & LIVE)) return undefined
+    // The file keeps another name: the id moves to it, the inode stays attached.
+    if (this.handOver(s)) return undefined
     this.unlinkName(s)
     return this.inos[s]
   }
@@ -226,7 +277,11 @@ export class InodeTable {
   move(from: string, to: string): void {
     const s = this.find(from)
     if (s <= ROOT || from === to) return
-    const existing = this.find(to)
+    let existing = this.find(to)
+    if (existing > ROOT && this.flags[existing] & ALIAS) {
+      this.removeAlias(existing)
+      existing = -1
+    } else if (existing > ROOT && this.flags[existing] & LIVE && this.handOver(existing)) existing = -1
     if (existing > ROOT) this.unlinkName(existing)
     const i = to.lastIndexOf('/')
     const parent = i < 0 ? ROOT : this.ensureDir(to.slice(0, i))
@@ -271,6 +326,55 @@ export class InodeTable {
   /** What the remembered attributes take (for tests). */
   attrStats(): { whole: number; shared: number } {
     return this.attrs.stats()
+  }
+
+  // ---- hard links ---------------------------------------------------------------------------
+
+  /** Unregisters alias record `a` (its name was removed or replaced). */
+  private removeAlias(a: number): void {
+    const ino = this.inos[a]
+    const list = this.aliases.get(ino)
+    if (list) {
+      const k = list.indexOf(a)
+      if (k >= 0) list.splice(k, 1)
+      if (list.length === 0) this.aliases.delete(ino)
+    }
+    this.dropAlias(a)
+  }
+
+  private dropAlias(a: number): void {
+    this.flags[a] &= ~ALIAS
+    this.inos[a] = 0
+    this.unlinkName(a)
+    this.prune(a)
+  }
+
+  /** The name held by record `s` goes away but its inode has an alias: the alias takes over the
+   *  id, its lookups and remembered attributes. False when there is no alias. */
+  private handOver(s: number): boolean {
+    const ino = this.inos[s]
+    const list = this.aliases.get(ino)
+    let a = -1
+    while (list && list.length > 0 && a < 0) {
+      const x = list.shift()!
+      if (this.isDetachedSlot(x)) this.dropAlias(x)
+      else a = x
+    }
+    if (list?.length === 0) this.aliases.delete(ino)
+    if (a < 0) return false
+    const attr = this.attrs.get(s, ino)
+    this.inoRemove(s)
+    this.flags[a] = (this.flags[a] & ~ALIAS) | LIVE
+    this.nlookups[a] = this.nlookups[s]
+    this.inoInsert(a)
+    if (attr) this.attrs.set(a, attr)
+    this.attrs.release(s)
+    this.flags[s] &= ~LIVE
+    this.nlookups[s] = 0
+    this.inos[s] = 0
+    this.unlinkName(s)
+    this.prune(s)
+    return true
   }
 
   // ---- records ------------------------------------------------------------------------------
@@ -337,7 +441,7 @@ export class InodeTable {
 
   /** Frees `s` and then its ancestors while nothing needs them: not live, no records beneath. */
   private prune(s: number): void {
-    while (s > ROOT && !(this.flags[s] & LIVE) && this.kids[s] === 0) {
+    while (s > ROOT && !(this.flags[s] & (LIVE | ALIAS)) && this.kids[s] === 0) {
       const parent = this.parents[s]
       if (!(this.flags[s] & DETACHED)) this.nameRemove(s)
       this.attrs.release(s)

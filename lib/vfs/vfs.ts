@@ -90,9 +90,35 @@ export function createVfs(options: VfsOptions): Vfs {
     return { node, attr: await ov.getattr(node) }
   }
 
+  /** Hard-linked upper files (nlink > 1): the upper inode number → the kernel id of the file, and
+   *  back. Every name of such a file is answered with that one id (see InodeTable.linkAs). */
+  const linkedIds = new Map<number, number>()
+  const linkedUpper = new Map<number, number>()
+
+  /** The id for `path`, taking one kernel reference. */
+  function idFor(path: string, attr: OvAttr, dir?: string, name?: string): number {
+    const up = attr.upperIno
+    if (up === undefined || attr.nlink < 2 || (attr.mode & C.S_IFMT) === C.S_IFDIR) {
+      return dir === undefined ? table.ref(path) : table.refIn(dir, name!, path)
+    }
+    const known = linkedIds.get(up)
+    if (known !== undefined && table.has(known) && !table.isDetached(known)) return table.linkAs(path, known)
+    const ino = table.ref(path)
+    linkedIds.set(up, ino)
+    linkedUpper.set(ino, up)
+    return ino
+  }
+
+  function forgotten(ino: number): void {
+    const up = linkedUpper.get(ino)
+    if (up === undefined || table.has(ino)) return
+    linkedUpper.delete(ino)
+    if (linkedIds.get(up) === ino) linkedIds.delete(up)
+  }
+
   /** Builds the entry reply and takes the kernel reference in one synchronous step. */
   function entryFor(path: string, node: OvNode, attr: OvAttr, dir?: string, name?: string): R.EntryOut {
-    const ino = dir === undefined ? table.ref(path) : table.refIn(dir, name!, path)
+    const ino = idFor(path, attr, dir, name)
     const fattr = toFuseAttr(ino, attr)
     table.remember(ino, fattr)
     const t = timeout(node)
@@ -181,10 +207,14 @@ export function createVfs(options: VfsOptions): Vfs {
 
     forget(_ctx, { ino, nlookup }) {
       table.forget(ino, nlookup)
+      if (linkedUpper.size) forgotten(ino)
     },
 
     batchForget(_ctx, { items }) {
-      for (const it of items) table.forget(it.ino, it.nlookup)
+      for (const it of items) {
+        table.forget(it.ino, it.nlookup)
+        if (linkedUpper.size) forgotten(it.ino)
+      }
     },
 
     async getattr(_ctx, { ino, fh }) {
@@ -283,7 +313,15 @@ export function createVfs(options: VfsOptions): Vfs {
       const from = livePath(ino)
       const to = join(livePath(newParent), newName)
       await ov.link(from, to)
-      return entryAfterChange(to)
+      const { node, attr } = await resolve(to)
+      // The new name is the same kernel inode as the old one (nlink and changes seen through both).
+      if (attr.upperIno !== undefined && !table.isDetached(ino)) {
+        const old = linkedUpper.get(ino)
+        if (old !== undefined) linkedIds.delete(old)
+        linkedIds.set(attr.upperIno, ino)
+        linkedUpper.set(ino, attr.upperIno)
+      }
+      return entryFor(to, node, attr)
     },
 
     async open(_ctx, { ino, flags }) {

@@ -219,4 +219,38 @@ test('a walk down and sideways (and any other order) finds every directory: same
   assert.is(other.lookup('a2/b2/c1/d/f1'), undefined)
 })
 
+test('hard links: every name is one id; removing the name holding it hands it to another name', () => {
+  const t = new InodeTable()
+  const a = t.ref('d/a')
+  assert.is(t.linkAs('e/b', a), a, 'the link is the same inode')
+  assert.is(t.linkAs('d/c', a), a)
+  assert.is(t.lookup('e/b'), a)
+  assert.is(t.ref('e/b'), a, 'a lookup of another name counts on the same id')
+  assert.is(t.nlookup(a), 4)
+  t.detach('d/a') // unlink of the first name: the inode stays reachable
+  assert.is(t.isDetached(a), false)
+  assert.ok(['e/b', 'd/c'].includes(t.path(a)!), t.path(a))
+  assert.is(t.lookup('d/a'), undefined)
+  t.move('d/c', 'd/moved') // rename of one name
+  t.detach('e/b')
+  assert.is(t.path(a), 'd/moved')
+  assert.is(t.lookup('d/moved'), a)
+  const other = t.ref('x')
+  t.move('x', 'd/moved') // a rename over the last name replaces it
+  assert.is(t.isDetached(a), true)
+  assert.is(t.lookup('d/moved'), other)
+  t.forget(a, 4)
+  assert.is(t.has(a), false)
+  // forgetting the inode drops its other names: they get ids of their own again
+  const f = t.ref('f')
+  t.linkAs('g', f)
+  t.forget(f, 2)
+  const g = t.ref('g')
+  assert.is.not(g, 0)
+  assert.is(t.path(g), 'g')
+  t.forget(g, 1)
+  t.forget(other, 1)
+  assert.is(t.records, 1, 'nothing left but the root')
+})
+
 test.run()
