@@ -1,7 +1,7 @@
 // The writable union: every change lands in the upper dir; lower entries are copied up (atomically,
 // temp in .scorpio-work + rename) before they change, deleted ones are whited out, renamed lower
 // entries become metacopies / origin directories (metadata only, nothing downloaded).
-import { chmodSync, closeSync, constants as C, fchmodSync, fsync, lstatSync, fdatasync, ftruncateSync, mkdirSync, openSync, promises as fsp, read as readAsync, readSync, unlinkSync, utimesSync, write as writeAsync, writeFileSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, constants as C, fchmodSync, fstatSync, fsync, lstatSync, fdatasync, ftruncateSync, mkdirSync, openSync, promises as fsp, read as readAsync, readSync, unlinkSync, utimesSync, write as writeAsync, writeFileSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { LowerEntry, LowerView } from '../lower/types.ts'
@@ -460,6 +460,22 @@ export class Overlay extends OverlayCore {
       const st = await fsp.lstat(up)
       await fsp.lutimes(up, (a.atimeMs ?? st.atimeMs) / 1000, (a.mtimeMs ?? st.mtimeMs) / 1000)
     }
+  }
+
+  /**
+   * Clears set-user-ID, and set-group-ID of a group-executable file, after a write, truncate or
+   * open(O_TRUNC) by a user without CAP_FSETID: the kernel leaves it to us (HANDLE_KILLPRIV_V2 in
+   * lib/fuse), and the upper file was written by this process, which keeps them.
+   */
+  killSuidgid(path: string, h?: OvHandle): void {
+    const fd = h?.fd
+    const st = fd !== undefined ? fstatSync(fd) : lstatOrUndef(this.upperPath(path))
+    if (!st?.isFile()) return
+    const old = st.mode & 0o7777
+    const mode = old & ~S_ISUID & ~(old & 0o010 ? S_ISGID : 0)
+    if (mode === old) return
+    if (fd !== undefined) fchmodSync(fd, mode)
+    else chmodSync(this.upperPath(path), mode)
   }
 
   /**

@@ -41,6 +41,10 @@ const MAX_LISTINGS = 256
 
 const DT: Record<string, number> = { file: C.S_IFREG, dir: C.S_IFDIR, symlink: C.S_IFLNK, other: 0 }
 
+/** fuse.h: FUSE_OPEN_KILL_SUIDGID, FUSE_WRITE_KILL_SUIDGID (see killSuidgid in the overlay). */
+const OPEN_KILL_SUIDGID = 1
+const WRITE_KILL_SUIDGID = 4
+
 const NO_ATTR: R.Attr = { ino: 0, mode: 0, size: 0, nlink: 0 }
 const s = (ms: number) => Math.floor(ms / 1000)
 const ns = (ms: number) => Math.floor((ms % 1000) * 1e6)
@@ -252,6 +256,7 @@ export function createVfs(options: VfsOptions): Vfs {
         },
         fileHandle(a.fh),
       )
+      if (a.killSuidgid) ov.killSuidgid(path, fileHandle(a.fh))
       const { node, attr } = await resolve(path)
       pathOf(a.ino)
       const fattr = toFuseAttr(a.ino, attr)
@@ -324,9 +329,10 @@ export function createVfs(options: VfsOptions): Vfs {
       return entryFor(to, node, attr)
     },
 
-    async open(_ctx, { ino, flags }) {
+    async open(_ctx, { ino, flags, openFlags }) {
       const path = livePath(ino)
       const h = await ov.open(path, flags)
+      if (openFlags & OPEN_KILL_SUIDGID) ov.killSuidgid(path, h)
       const fh = addHandle({ file: h, ino })
       // Lower contents never change for a base commit: keep the page cache across opens.
       return { fh, keepCache: h.fd === undefined }
@@ -350,9 +356,10 @@ export function createVfs(options: VfsOptions): Vfs {
       return ov.read(h, offset, size)
     },
 
-    async write(_ctx, { fh, offset, data }) {
+    async write(_ctx, { fh, offset, data, writeFlags }) {
       const h = fileHandle(fh)
       if (!h) throw new FuseError('EBADF')
+      if (writeFlags & WRITE_KILL_SUIDGID) ov.killSuidgid(h.path, h)
       return { size: await ov.write(h, data, offset) }
     },
 
