@@ -172,8 +172,10 @@ export class Store implements ObjectStore {
     this.stats.sizesShared += asked - todo.length
     if (!todo.length || !this.remote.objectSizes) return todo
     this.stats.requests++
+    const t0 = performance.now()
     // Keyed by our own ids: the reply's keys are slices of its whole text and would keep it alive.
     const remote = await this.remote.objectSizes(todo)
+    trace(`store: sized ${todo.length} objects in ${(performance.now() - t0).toFixed(0)} ms`)
     const learned: [Oid, number][] = []
     todo = todo.filter((o) => {
       const s = remote.get(o)
@@ -308,6 +310,8 @@ export class Store implements ObjectStore {
 
   private async fetchClaimed(oids: Oid[]): Promise<void> {
     this.stats.requests++
+    const t0 = performance.now()
+    trace(`store: fetch ${oids.length} objects`)
     const asked = new Set(oids)
     const remote = this.remote
     await this.receive(
@@ -325,6 +329,7 @@ export class Store implements ObjectStore {
         }
       },
     )
+    trace(`store: fetched ${oids.length} objects in ${(performance.now() - t0).toFixed(0)} ms`)
   }
 
   /** The remote's refs, listed again when the last listing is older than 2 s or `fresh` is asked. */
