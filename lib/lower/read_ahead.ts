@@ -34,11 +34,11 @@ const FIRST_OBJECTS = 8
 /** During a walk: the rest of the directory. */
 const DIR_OBJECTS = 2000
 const DIR_BYTES = 16 << 20
-/** A walk: the subtree, budget doubling with each further step of the walk. The first is small:
+/** A walk: the subtree, budget four times larger with each further step of the walk. The first is small:
  *  reads in a few sibling directories of a larger one are not yet a walk through all of it. */
 const WALK_OBJECTS = 64
 const WALK_BYTES = 4 << 20
-const WALK_MAX_LEVEL = 8
+const WALK_MAX_LEVEL = 4
 /** Entries visited when gathering a subtree (a walk of the whole repository stops there). */
 const GATHER_MAX = 400_000
 /** What a walk may have fetched ahead and not read: this many times what it read, plus the
@@ -139,7 +139,7 @@ export class ReadAhead {
   /**
    * A read in `dir` (cold, or of something fetched ahead). Reads one after the other in nearby
    * directories are a walk: the subtree holding both (their closest common ancestor) is fetched in
-   * the background, when it fits the budget, which doubles with each step of a walk. Reads in
+   * the background, when it fits the budget, which grows with each step of a walk. Reads in
    * random places meet only high in the tree, in subtrees too large for a first budget.
    * Returns true while a walk goes on.
    */
@@ -161,13 +161,15 @@ export class ReadAhead {
     const level = Math.min(this.level, WALK_MAX_LEVEL)
     this.running.add(top)
     const objects = this.options.walkObjects ?? WALK_OBJECTS
-    const bytes = Math.min(left, Math.round((WALK_BYTES * objects) / WALK_OBJECTS) << level)
-    // The budget grows only while what was fetched ahead is being read; a walk whose guesses are
-    // read is confirmed: a subtree larger than the budget is then fetched in part, in walk order.
+    const bytes = Math.min(left, Math.round((WALK_BYTES * objects) / WALK_OBJECTS) << (2 * level))
+    // The budget grows only while what was fetched ahead is being read. A walk is confirmed (a
+    // subtree larger than the budget is then fetched in part, in walk order) by its guesses being
+    // read, or by a step into a child, a sibling or the parent: how tar, grep -r and find move.
     const grow = this.walkUsed * 2 >= this.walkAhead
-    const confirmed = level >= CONFIRMED || (this.walkAhead > 0 && grow)
+    const near = (a: Oid, b: Oid) => this.parentOf(a)?.parent === b || (this.parentOf(a) !== undefined && this.parentOf(a)?.parent === this.parentOf(b)?.parent)
+    const confirmed = level >= CONFIRMED || (this.walkAhead > 0 && grow) || near(dir, prev) || near(prev, dir)
     this.track(
-      this.subtree(top, objects << level, bytes, confirmed)
+      this.subtree(top, objects << (2 * level), bytes, confirmed)
         .then((started) => {
           if (started && grow) this.level++
         })
@@ -203,9 +205,10 @@ export class ReadAhead {
       const sizes = await this.store.cheapSizes(unsized)
       for (const oid of unsized) if ((sizes.get(oid) ?? Infinity) <= SIZE_LIMIT) ids.push(oid)
     }
-    // Large requests, several in flight; the first small, as a reader likely waits for it.
-    const batch = Math.max(64, Math.min(2000, Math.ceil(Math.min(ids.length, objects) / 4)))
-    const fetched = await this.store.readAhead!(ids, { objects, bytes, batch, first: 64 })
+    // One request where it fits (the store's largest batch): a server pays a fixed cost per request
+    // (git upload-pack: ~0.3 s of CPU to prepare a pack of a large repository), so parts in
+    // parallel cost it more than they save; the read that is waiting goes in its own request.
+    const fetched = await this.store.readAhead!(ids, { objects, bytes })
     const got = this.arrived(fetched, 'walk-subtree', this.pathOf(tree))
     if (stack.length === 0 && fetched.length < objects && got < bytes) this.covered.add(tree)
     return true
