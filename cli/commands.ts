@@ -19,6 +19,7 @@ const loaders: Record<string, Loader> = {
   reset: () => import('./reset.ts'),
   restore: () => import('./restore.ts'),
   log: () => import('./log.ts'),
+  blame: () => import('./blame.ts'),
   gc: () => import('./gc.ts'),
   stats: () => import('./stats.ts'),
 }

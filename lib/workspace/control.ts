@@ -137,6 +137,7 @@ export function workspaceHandlers(ws: Workspace): ControlHandlers {
     reset: async () => ws.resetHard(),
     restore: async (a) => ws.restore(strs(a.paths)),
     log: async (a) => ws.log({ limit: typeof a.limit === 'number' ? a.limit : undefined, path: str(a.path) }),
+    blame: async (a) => ws.blame(str(a.path) ?? ''),
     ping: async () => ({ stateDir: ws.stateDir, base: ws.state.base }),
   }
 }

@@ -1,7 +1,7 @@
 // log (first-parent from the base, marking what is not pushed) and push.
 import { UsageError, WorkspaceError } from '../errors.ts'
 import type { PushResult } from '../store/push.ts'
-import type { CommitInfo, Oid, Person } from '../store/types.ts'
+import type { CommitInfo, Oid, Person, TreeEntry } from '../store/types.ts'
 import { workspaceId, type WorkspaceContext } from './context.ts'
 import { saveWorkspaceState } from './state.ts'
 
@@ -33,8 +33,11 @@ async function pinnedCommits(ctx: WorkspaceContext): Promise<Set<Oid>> {
   return new Set(ctx.state.localCommits ?? [])
 }
 
-/** Commits per step of a path's history: one commits-only fetch and one tree fetch per path level. */
+/** Commits in the first step of a path's history (one commits-only fetch and one tree fetch per
+ *  path level a step); each next step is twice as long, up to PATH_BATCH_MAX, so a walk through the
+ *  whole of a long history costs a number of requests that grows with its logarithm. */
 const PATH_BATCH = 200
+const PATH_BATCH_MAX = 6400
 
 /**
  * The entry (`mode oid`, '' when absent) at `parts` in each commit's tree, read level by level:
@@ -44,13 +47,15 @@ async function entriesAt(ctx: WorkspaceContext, commits: CommitInfo[], parts: st
   let trees: (Oid | undefined)[] = commits.map((c) => c.tree)
   const out: string[] = commits.map(() => '')
   for (let level = 0; level < parts.length; level++) {
-    const want = trees.filter((t): t is Oid => !!t)
+    const want = [...new Set(trees.filter((t): t is Oid => !!t))]
     if (!want.length) break
     await ctx.store.loadTrees?.(want)
+    // Each distinct tree parsed once; not kept by the store (a long walk would fill its cache).
+    const found = new Map<Oid, TreeEntry | undefined>()
+    for (const t of want) found.set(t, (await ctx.store.readTree(t, { keep: false })).find((x) => x.name === parts[level]))
     const next: (Oid | undefined)[] = []
     for (let i = 0; i < trees.length; i++) {
-      const t = trees[i]
-      const e = t ? (await ctx.store.readTree(t)).find((x) => x.name === parts[level]) : undefined
+      const e = trees[i] ? found.get(trees[i]!) : undefined
       if (level === parts.length - 1) out[i] = e ? `${e.mode} ${e.oid}` : ''
       next.push(e?.mode === '40000' ? e.oid : undefined)
     }
@@ -59,29 +64,62 @@ async function entriesAt(ctx: WorkspaceContext, commits: CommitInfo[], parts: st
   return out
 }
 
-/** `log PATH`: the commits (first parent from the base) that changed `path`, newest first. */
-async function pathLog(ctx: WorkspaceContext, path: string, limit: number): Promise<{ oid: Oid; info: CommitInfo }[]> {
-  const parts = [...(ctx.state.remote.path ?? '').split('/'), ...path.split('/')].filter((p) => p && p !== '.')
+/** The path's parts from the repository root (the workspace may show a subtree). */
+export function repoPathParts(ctx: WorkspaceContext, path: string): string[] {
+  return [...(ctx.state.remote.path ?? '').split('/'), ...path.split('/')].filter((p) => p && p !== '.')
+}
+
+/** The entry (`mode oid`, '' when absent) at `path` in the base commit. */
+export async function baseEntry(ctx: WorkspaceContext, path: string): Promise<string> {
+  return (await entriesAt(ctx, [await ctx.store.readCommit(ctx.state.base)], repoPathParts(ctx, path)))[0]
+}
+
+/** A commit that changed the path: its entry there and its first parent's ('' = absent). */
+export interface PathChange {
+  oid: Oid
+  info: CommitInfo
+  entry: string
+  before: string
+}
+
+/**
+ * The commits (first parent from the base) that changed `path`, newest first, one step of the walk
+ * at a time (a caller that has seen enough stops asking, and no more history is fetched).
+ */
+export async function* pathChanges(ctx: WorkspaceContext, path: string): AsyncGenerator<PathChange[]> {
+  const parts = repoPathParts(ctx, path)
   if (!parts.length) throw new UsageError('Give a file or directory inside the workspace (log with no path shows every commit)')
-  const out: { oid: Oid; info: CommitInfo }[] = []
   let c: Oid | undefined = ctx.state.base
-  while (c && out.length < limit) {
-    await ctx.store.loadHistory?.(c, PATH_BATCH + 1)
+  let step = PATH_BATCH
+  while (c) {
+    await ctx.store.loadHistory?.(c, step + 1)
     const chain: { oid: Oid; info: CommitInfo }[] = []
-    for (let x: Oid | undefined = c; x && chain.length <= PATH_BATCH; ) {
+    for (let x: Oid | undefined = c; x && chain.length <= step; ) {
       const info = await ctx.store.readCommit(x)
       chain.push({ oid: x, info })
       x = info.parents[0]
     }
     const ids = await entriesAt(ctx, chain.map((e) => e.info), parts)
-    const atRoot = chain.length <= PATH_BATCH
+    const atRoot = chain.length <= step
+    const out: PathChange[] = []
     // The last commit is compared with its parent in the next step, unless it is the root.
-    for (let i = 0; i < chain.length && out.length < limit; i++) {
+    for (let i = 0; i < chain.length; i++) {
       if (i === chain.length - 1 && !atRoot) break
       const before = i + 1 < chain.length ? ids[i + 1] : ''
-      if (ids[i] !== before) out.push(chain[i])
+      if (ids[i] !== before) out.push({ ...chain[i], entry: ids[i], before })
     }
+    yield out
     c = atRoot ? undefined : chain[chain.length - 1].oid
+    step = Math.min(step * 2, PATH_BATCH_MAX)
+  }
+}
+
+/** `log PATH`: the commits (first parent from the base) that changed `path`, newest first. */
+async function pathLog(ctx: WorkspaceContext, path: string, limit: number): Promise<{ oid: Oid; info: CommitInfo }[]> {
+  const out: { oid: Oid; info: CommitInfo }[] = []
+  for await (const changes of pathChanges(ctx, path)) {
+    for (const ch of changes) if (out.length < limit) out.push(ch)
+    if (out.length >= limit) break
   }
   return out
 }

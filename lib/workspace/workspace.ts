@@ -10,6 +10,7 @@ import { commitWorkspace, recoverJournal, type CommitResult } from './commit.ts'
 import { makeContext, type MountHooks, type WorkspaceContext, type WorkspaceStore } from './context.ts'
 import { resetHard, restorePaths, type DiscardResult } from './discard.ts'
 import { pushWorkspace, workspaceLog, type LogEntry, type PushOutcome } from './history.ts'
+import { workspaceBlame, type BlameResult } from './blame.ts'
 import { resolveIdentity, type IdentityOptions } from './identity.ts'
 import { withLock } from './lock.ts'
 import { WorkspaceError } from '../errors.ts'
@@ -116,6 +117,10 @@ export class Workspace {
 
   log(options: { limit?: number; path?: string } = {}): Promise<LogEntry[]> {
     return this.locked(() => workspaceLog(this.ctx, options))
+  }
+
+  blame(path: string): Promise<BlameResult> {
+    return this.locked(() => workspaceBlame(this.ctx, path))
   }
 
   /** Finishes or rolls back an interrupted commit/checkout (also done before each commit/checkout). */
