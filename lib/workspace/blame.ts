@@ -43,6 +43,49 @@ async function linesOf(ctx: WorkspaceContext, oid: Oid): Promise<string[]> {
   return splitLines(Buffer.from(await ctx.store.readBlob(oid)).toString('latin1'))
 }
 
+/** Slides each run of changed lines down over the equal lines after it (as git's diff places an
+ *  ambiguous change: after the blank line or repeated line it could have gone before). */
+function slideDown(changed: Uint8Array, lines: string[]): void {
+  const n = lines.length
+  for (let s = 0; s < n; ) {
+    if (!changed[s]) {
+      s++
+      continue
+    }
+    let e = s
+    while (e < n && changed[e]) e++
+    while (e < n && lines[s] === lines[e]) {
+      changed[s++] = 0
+      changed[e++] = 1
+      while (e < n && changed[e]) e++
+    }
+    s = e
+  }
+}
+
+/** Where each line of `cur` is in `prev` (-1: added in `cur`). */
+function lineMap(prev: string[], cur: string[]): Int32Array {
+  const gone = new Uint8Array(prev.length)
+  const added = new Uint8Array(cur.length)
+  let a = 0
+  let b = 0
+  for (const op of diffLines(prev, cur)) {
+    if (op.kind === ' ') a++, b++
+    else if (op.kind === '-') gone[a++] = 1
+    else added[b++] = 1
+  }
+  slideDown(gone, prev)
+  slideDown(added, cur)
+  const back = new Int32Array(cur.length).fill(-1)
+  a = 0
+  for (b = 0; b < cur.length; b++) {
+    if (added[b]) continue
+    while (gone[a]) a++
+    back[b] = a++
+  }
+  return back
+}
+
 export async function workspaceBlame(ctx: WorkspaceContext, path: string): Promise<BlameResult> {
   const head = blobOf(await baseEntry(ctx, path))
   if (!head) throw new UsageError(`"${path}" is not a file in the last commit of the workspace (blame shows committed lines; see scorpio log ${path})`)
@@ -83,15 +126,7 @@ export async function workspaceBlame(ctx: WorkspaceContext, path: string): Promi
         break
       }
       const prev = await linesOf(ctx, older)
-      // Where each line of `cur` was in `prev` (-1: added by this commit).
-      const back = new Int32Array(cur.length).fill(-1)
-      let a = 0
-      let b = 0
-      for (const op of diffLines(prev, cur)) {
-        if (op.kind === ' ') back[b++] = a++
-        else if (op.kind === '-') a++
-        else b++
-      }
+      const back = lineMap(prev, cur)
       const keep: number[] = []
       const keepAt: number[] = []
       alive.forEach((i, k) => {
