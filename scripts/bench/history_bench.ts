@@ -5,6 +5,9 @@
 //   b. `scorpio checkout HEAD~200` on that mount vs `git checkout HEAD~200` in a blobless clone
 //      at HEAD (≤ 1.0×; the clone's own time is reported beside)
 //   c. `scorpio log -n 100` vs `git log -n 100` in that clone, after the first of each (≤ 1.0×)
+//   e. `scorpio blame PATH` vs `git blame --first-parent PATH` in that clone (it fetches each missing
+//      version of the file on its own), the first and a second time, and how many lines both give to
+//      the same commit
 //   d. peak RSS (VmHWM) of the mount process through the whole run (≤ 250 MB)
 // Repositories: the real one, bench-data/babel.git (18,609 commits, 27,674 files), and a synthetic
 // one made by scripts/gen_monorepo.mjs (bench-data/hist20k.git: 20,000 files, 400 commits).
@@ -57,6 +60,15 @@ async function treesLoaded(cache: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 50))
   }
   throw new Error(`the trees never finished loading into ${cache}`)
+}
+
+/** The file most often changed by the last 2,000 first-parent commits (lock files and changelogs aside). */
+async function blamePath(clone: string): Promise<string> {
+  const names = (await sh('git', ['-C', clone, 'log', '--first-parent', '--name-only', '--format=', '-n', '2000', 'HEAD'])).stdout.split('\n')
+  const count = new Map<string, number>()
+  for (const f of names) if (f && !/lock|changelog/i.test(f)) count.set(f, (count.get(f) ?? 0) + 1)
+  const present = new Set((await sh('git', ['-C', clone, 'ls-files'])).stdout.split('\n'))
+  return [...count].filter(([f]) => present.has(f)).sort((x, y) => y[1] - x[1])[0][0]
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -149,6 +161,21 @@ async function benchRepo(repoPath: string, label: string, rtt: number, log: (s: 
       o.push((await scorpio(['log', '-n', '100', '-C', mp])).s)
     }
     row('log -n 100 (after the first)', median(o), median(g), 's', 1.0, `first: ours ${firstOurs.toFixed(3)} s, git ${firstGit.toFixed(3)} s`)
+    // e. blame of the file with the longest first-parent history among a few, on HEAD~200 (both sides).
+    const blamed = await blamePath(clone)
+    const blameGit = async () => sh('git', ['-C', clone, 'blame', '--first-parent', '--line-porcelain', blamed])
+    const blameOurs = async () => scorpio(['blame', '--json', blamed, '-C', mp])
+    const oursE1 = await blameOurs()
+    const gitE1 = await blameGit()
+    const oursE2 = await blameOurs()
+    const gitE2 = await blameGit()
+    const owners = [...gitE1.stdout.matchAll(/^([0-9a-f]{40}) \d+ \d+/gm)].map((m) => m[1])
+    const ours = (JSON.parse(oursE1.stdout) as { lines: { commit: string }[] }).lines.map((l) => l.commit)
+    const same = ours.filter((c, i) => c === owners[i]).length
+    const changes = (await sh('git', ['-C', clone, 'log', '--first-parent', '--format=%H', 'HEAD', '--', blamed])).stdout.split('\n').filter(Boolean).length
+    const what = `${blamed}: ${ours.length} lines, ${changes} commits changed it; ${same} lines given to the same commit as git (${owners.length})`
+    row('blame PATH, first', oursE1.s, gitE1.s, 's', 1.0, what)
+    row('blame PATH, again', oursE2.s, gitE2.s, 's', 1.0, '')
     if (pid) peak = Math.max(peak, vmHwmMb(pid))
     row('peak mount RSS through the run', peak, null, 'MB', 250, pid ? 'VmHWM of the mount process' : 'mount pid not found')
   } finally {
