@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache'
 import type { LowerEntry, LowerView } from '../lower/types.ts'
 import { fsError, isErrno } from './errors.ts'
 import { loadOrigins } from './xattr.ts'
+import { LongPaths } from './long_paths.ts'
 import { isInternalName, isWhiteoutStat, OPAQUE_MARKER, UPPER_WORK_DIR, WHITEOUT_PREFIX, whiteoutName, whiteoutTarget, type Origin } from './upper_format.ts'
 
 /** lru-cache's get() makes an options object per call unless it is given one (a walk calls it
@@ -124,12 +125,16 @@ export class OverlayCore {
     this.origins = await loadOrigins(this.upperDir)
   }
 
+  /** Deep upper directories kept open: how a path past PATH_MAX is reached (long_paths.ts). */
+  protected readonly longPaths = new LongPaths()
+
   upperPath(path: string): string {
-    return path === '' ? this.upperDir : join(this.upperDir, path)
+    return path === '' ? this.upperDir : this.longPaths.resolve(join(this.upperDir, path))
   }
 
   /** Forgets cached directory states at `path` and beneath (after a structural change). */
   protected invalidate(path: string): void {
+    this.longPaths.forget(path === '' ? this.upperDir : join(this.upperDir, path))
     if (path === '') return this.dirs.clear()
     const prefix = path + '/'
     const gone = [...this.dirs.keys()].filter((k) => k === path || k.startsWith(prefix))

@@ -2,7 +2,8 @@
 // whiteouts, opaque and origin directories. Cost: one readdir per upper directory + one getfattr.
 import { lstatSync, readdirSync, readFileSync, type Dirent, type Stats } from 'node:fs'
 import { writeFileAtomic } from './state.ts'
-import { join, relative, sep } from 'node:path'
+import { join } from 'node:path'
+import { LongPaths } from '../overlay/long_paths.ts'
 import { formatOrigin, isInternalName, isWhiteoutStat, OPAQUE_MARKER, parseOrigin, UPPER_WORK_DIR, whiteoutTarget, type Origin } from '../overlay/upper_format.ts'
 import { readOriginsRecursive } from './xattr.ts'
 
@@ -77,8 +78,11 @@ export async function scanUpper(upperDir: string, options: ScanOptions = {}): Pr
   const nodes: (UDir | UFile)[] = [root]
   const seen: Seen = { stats: new Map(), entries: [], newest: 0, fine: false, untracked: [] }
   const scannedAt = Date.now()
-  scanDir(root, nodes, true, seen)
-  root.untracked = seen.untracked.map(([abs, kind]) => ({ path: relative(upperDir, abs).split(sep).join('/'), kind }))
+  const long = new LongPaths()
+  scanDir(root, '', nodes, seen, long)
+  // The paths handed out stay usable for the command that reads them (see LongPaths.forget).
+  long.forget()
+  root.untracked = seen.untracked.map(([path, kind]) => ({ path, kind }))
   root.fingerprint = { entries: seen.entries, newest: seen.newest, scannedAt, coarse: !seen.fine }
   // Only directories and empty files can carry an origin (a metacopy is an empty file; filling it
   // replaces the file, xattr and all).
@@ -122,7 +126,7 @@ interface Seen {
   newest: number
   /** Some timestamp had a fraction of a second. */
   fine: boolean
-  untracked: [abs: string, kind: Untracked['kind']][]
+  untracked: [path: string, kind: Untracked['kind']][]
 }
 
 function see(seen: Seen, abs: string, st: Stats): void {
@@ -134,7 +138,9 @@ function see(seen: Seen, abs: string, st: Stats): void {
 
 // Synchronous on purpose: a few hundred readdir/lstat calls finish far sooner than their async
 // forms (each a thread-pool round trip), and the upper layer is O(changes) small.
-function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean, seen: Seen): void {
+// A path past PATH_MAX becomes a /proc/PID/fd/N/REST path (LongPaths): `abs` is always usable.
+function scanDir(dir: UDir, rel: string, nodes: (UDir | UFile)[], seen: Seen, long: LongPaths): void {
+  const isRoot = rel === ''
   let dirents: Dirent[]
   let dst: Stats
   try {
@@ -146,11 +152,11 @@ function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean, seen: Seen
   }
   seen.stats.set(dir.abs, dst)
   see(seen, dir.abs, dst)
-  const subdirs: UDir[] = []
+  const subdirs: [UDir, string][] = []
   const dotWh: string[] = []
   for (const d of dirents) {
     const name = d.name
-    const abs = join(dir.abs, name)
+    const abs = long.resolve(join(dir.abs, name))
     if (isRoot && name === UPPER_WORK_DIR) continue
     if (name === OPAQUE_MARKER) {
       dir.opaque = true
@@ -165,7 +171,7 @@ function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean, seen: Seen
     if (d.isDirectory()) {
       const sub: UDir = { kind: 'dir', abs, opaque: false, children: new Map() }
       dir.children.set(name, sub)
-      subdirs.push(sub)
+      subdirs.push([sub, rel === '' ? name : `${rel}/${name}`])
       nodes.push(sub)
     } else if (d.isSymbolicLink()) {
       see(seen, abs, lstatSync(abs))
@@ -183,14 +189,14 @@ function scanDir(dir: UDir, nodes: (UDir | UFile)[], isRoot: boolean, seen: Seen
       if (isWhiteoutStat(st)) dir.children.set(name, { kind: 'whiteout', abs })
       else {
         const kind = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isBlockDevice() ? 'block device' : 'character device'
-        seen.untracked.push([abs, kind])
+        seen.untracked.push([rel === '' ? name : `${rel}/${name}`, kind])
       }
     }
   }
   for (const target of dotWh) {
     if (!dir.children.has(target)) dir.children.set(target, { kind: 'whiteout', abs: join(dir.abs, '.wh.' + target) })
   }
-  for (const sub of subdirs) scanDir(sub, nodes, false, seen)
+  for (const [sub, subRel] of subdirs) scanDir(sub, subRel, nodes, seen, long)
 }
 
 /** The upper node at a relative path (components), or undefined. */
