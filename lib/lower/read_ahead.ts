@@ -52,6 +52,7 @@ const TRACKED_MAX = 200_000
 export class ReadAhead {
   /** The directory of the last cold read (or read of a file fetched ahead), and when. */
   private last: Oid | undefined
+  private lastGroup: DirGroup | undefined
   private lastAt = 0
   /** Steps of the walk going on (0: none). */
   private level = 0
@@ -112,12 +113,12 @@ export class ReadAhead {
     this.unread.delete(oid)
     this.walkUsed += Math.min(ahead, size)
     countReadAhead({ usedBytes: Math.min(ahead, size) })
-    if (group && group.dir !== this.last) this.step(group.dir)
+    if (group && group.dir !== this.last) this.step(group)
   }
 
   /** The ids to fetch along with a cold read of `oid`. */
   private coldRead(oid: Oid, group: DirGroup): { ids: Oid[]; why: string } {
-    const walking = this.step(group.dir)
+    const walking = this.step(group)
     const at = group.oids.indexOf(oid)
     // Tree order is the order walks read a directory in: the files after this one first.
     const order = at < 0 ? group.oids : [...group.oids.slice(at + 1), ...group.oids.slice(0, at)]
@@ -143,15 +144,19 @@ export class ReadAhead {
    * random places meet only high in the tree, in subtrees too large for a first budget.
    * Returns true while a walk goes on.
    */
-  private step(dir: Oid): boolean {
+  private step(group: DirGroup): boolean {
+    const dir = group.dir
     const t = this.now()
     if (t - this.lastAt > WINDOW_MS) {
       this.level = 0
       this.last = undefined
+      this.lastGroup = undefined
       this.walkRead = this.walkAhead = this.walkUsed = 0
     }
     const prev = this.last
+    const prevGroup = this.lastGroup
     this.last = dir
+    this.lastGroup = group
     this.lastAt = t
     if (!prev || !this.store.readAhead) return this.level > 0
     const top = prev === dir ? dir : this.commonAncestor(prev, dir)
@@ -164,10 +169,12 @@ export class ReadAhead {
     const bytes = Math.min(left, Math.round((WALK_BYTES * objects) / WALK_OBJECTS) << (2 * level))
     // The budget grows only while what was fetched ahead is being read. A walk is confirmed (a
     // subtree larger than the budget is then fetched in part, in walk order) by its guesses being
-    // read, or by a step into a child, a sibling or the parent: how tar, grep -r and find move.
+    // read, or by a step into a child, a sibling or the parent after reading most of the directory
+    // left: how tar and grep -r move (one file read in each of many sibling directories is not).
     const grow = this.walkUsed * 2 >= this.walkAhead
     const near = (a: Oid, b: Oid) => this.parentOf(a)?.parent === b || (this.parentOf(a) !== undefined && this.parentOf(a)?.parent === this.parentOf(b)?.parent)
-    const confirmed = level >= CONFIRMED || (this.walkAhead > 0 && grow) || near(dir, prev) || near(prev, dir)
+    const readMost = (g: DirGroup | undefined) => !!g && g.oids.filter((o) => this.done.has(o) && !this.unread.has(o)).length * 2 >= g.oids.length
+    const confirmed = level >= CONFIRMED || (this.walkAhead > 0 && grow) || ((near(dir, prev) || near(prev, dir)) && readMost(prevGroup))
     this.track(
       this.subtree(top, objects << (2 * level), bytes, confirmed)
         .then((started) => {
