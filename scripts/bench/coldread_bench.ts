@@ -7,21 +7,24 @@
 //   3. content and size requests for that cold walk                 vs files/50 + dirs/50 + 10
 //   4. `ls -lR` of the cold package: requests (stat never waits on contents)
 //   5. `cat` of one file in each of 20 random directories: bytes fetched ahead and never read (≤ 2× read)
+//   6. warm `tar` of babel's largest package (~13,000 small files) once fetched: the mount beside a
+//      native checkout of it and beside libfuse's C passthrough_ll over that checkout (no proxy)
 // Reference rows: the same with read-ahead off (SCORPIO_READ_AHEAD=0), i.e. before issue 13.
-// Run alone: node --import tsx scripts/bench/coldread_bench.ts [--rtt 20,100] [--rounds N] [--with-off]
+// Run alone: node --import tsx scripts/bench/coldread_bench.ts [--rtt 20,100] [--rounds N] [--with-off] [--no-warm]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { closestSubtree, ensureBenchRepo } from './_repo.ts'
+import { buildPassthrough, waitMounted } from './fuse_bench.ts'
 import { startLatencyProxy } from './latency_proxy.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
 const args = process.argv.slice(2)
 const value = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined }
-const RTTS = (value('--rtt') ?? '20,100').split(',').map(Number)
+const RTTS = (value('--rtt') ?? '20,100').split(',').filter(Boolean).map(Number)
 const ROUNDS = Number(value('--rounds') ?? 1)
 const BIN = join(root, 'dist', 'scorpio')
 const MJS = join(root, 'dist', 'scorpio.mjs')
@@ -167,6 +170,46 @@ const tar = (cwd: string, dir: string) => sh('sh', ['-c', `tar cf - '${dir}' | w
 const best = (xs: number[]) => Math.min(...xs)
 const f2 = (x: number) => x.toFixed(2)
 
+async function warmTar(base: string, babel: string, babelFiles: string[]) {
+  const counts = new Map<string, number>()
+  for (const p of babelFiles) if (p.startsWith('packages/')) { const d = p.split('/').slice(0, 2).join('/'); counts.set(d, (counts.get(d) ?? 0) + 1) }
+  const [dir, files] = [...counts].sort((a, b) => b[1] - a[1])[0]
+  const work = fresh()
+  const native = join(work, 'native')
+  const pt = join(work, 'pt')
+  execFileSync('mkdir', ['-p', native, pt])
+  let ptChild: ChildProcess | undefined
+  let m: Mounted | undefined
+  try {
+    await sh('sh', ['-c', `git --git-dir='${babel}' archive HEAD '${dir}' | tar -x -C '${native}'`])
+    const bin = await buildPassthrough(work)
+    ptChild = spawn(bin, ['-f', '-o', `source=${native},cache=always`, pt], { stdio: 'ignore' })
+    await waitMounted(pt)
+    const env = benchEnv(work)
+    m = await mount(`${base}/babel.git`, work, 'binary', env)
+    await sh(BIN, ['prefetch', dir], { cwd: m.mp, env })
+    const t = { ours: [] as number[], pt: [] as number[], native: [] as number[] }
+    for (let r = 0; r < 3; r++) {
+      for (const [k, cwd] of [['native', native], ['pt', pt], ['ours', m.mp]] as const) {
+        const t0 = now()
+        await tar(cwd, dir)
+        t[k].push(now() - t0)
+      }
+    }
+    log(`warm tar of ${dir}: ours ${t.ours.map(f2).join(' ')} s, passthrough_ll ${t.pt.map(f2).join(' ')} s, native ${t.native.map(f2).join(' ')} s`)
+    for (const [k, name] of [['pt', 'passthrough_ll (C)'], ['native', 'native checkout']] as const) {
+      rows.push({ rtt: 0, name: `warm tar of ${dir} (${files} files), first / best of 3 [binary] vs ${name}`, ours: `${f2(t.ours[0])} / ${f2(best(t.ours))} s`, baseline: `${f2(t[k][0])} / ${f2(best(t[k]))} s`, ratio: `${f2(t.ours[0] / t[k][0])}× / ${f2(best(t.ours) / best(t[k]))}×`, target: 'report', met: '' })
+    }
+  } finally {
+    await m?.stop()
+    if (ptChild) {
+      execFileSync('umount', ['-l', pt])
+      ptChild.kill()
+    }
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
 async function main() {
   if (!existsSync(BIN) || statSync(BIN).mtimeMs < statSync(MJS).mtimeMs) log('note: dist/scorpio older than dist/scorpio.mjs; run npm run compile first')
   const mono = await ensureBenchRepo(100000)
@@ -245,6 +288,8 @@ async function main() {
         await proxy.close()
       }
     }
+    // 6. warm tar: fetched once (prefetch), then read as a build would, beside the floor.
+    if (!args.includes('--no-warm')) await warmTar(server.base, babel, babelFiles)
   } finally {
     server.close()
   }
