@@ -1,6 +1,7 @@
 // `scorpio commit -m MESSAGE [--author "Name <email>"]`: local changes become a Git commit.
 import type { Command } from 'commander'
-import { commitIdentity, runInWorkspace } from '../lib/workspace/command.ts'
+import { runInWorkspace } from '../lib/workspace/command.ts'
+import { commitIdentity } from '../lib/workspace/commit_identity.ts'
 import type { CommitResult } from '../lib/workspace/commit.ts'
 import { action, printJson, reportUntracked, UsageError } from './_common.ts'
 

@@ -1,10 +1,9 @@
 // What the workspace CLI commands share: find the workspace (-C or cwd), then run the request in
-// its live mount process (control socket) or, when nothing is mounted, in this process.
-import { loadSettings } from '../config/mod.ts'
+// its live mount process (control socket) or, when nothing is mounted, in this process. What only
+// the in-process case needs (the workspace operations, the store) is loaded only then: a command a
+// mount answers costs little more than the binary's start.
 import { runWorkspaceRequest, type ControlRequest } from './control.ts'
 import { findWorkspace, workspacePaths, type FoundWorkspace } from './find.ts'
-import { resolveIdentity } from './identity.ts'
-import { openWorkspace } from './workspace.ts'
 
 export interface CommandTarget {
   /** `-C DIR`: a mountpoint or a state dir. */
@@ -14,7 +13,7 @@ export interface CommandTarget {
 
 export async function runInWorkspace(target: CommandTarget, request: ControlRequest): Promise<{ result: unknown; found: FoundWorkspace }> {
   const found = findWorkspace(target.cwd ?? process.cwd(), target.dir)
-  const result = await runWorkspaceRequest(found.stateDir, request, () => openWorkspace(found.stateDir))
+  const result = await runWorkspaceRequest(found.stateDir, request, async () => (await import('./workspace.ts')).openWorkspace(found.stateDir))
   return { result, found }
 }
 
@@ -22,15 +21,4 @@ export async function runInWorkspace(target: CommandTarget, request: ControlRequ
 export function userPaths(target: CommandTarget, paths: string[]): string[] {
   const found = findWorkspace(target.cwd ?? process.cwd(), target.dir)
   return workspacePaths(paths, target.cwd ?? process.cwd(), found.mountpoint)
-}
-
-/** Author and committer resolved here (flag, env, scorpio.toml, git config), so a mount process need not guess. */
-export function commitIdentity(author: string | undefined, cwd = process.cwd()) {
-  let user: { name?: string; email?: string } | undefined
-  try {
-    user = loadSettings({}, { cwd }).settings.user
-  } catch {
-    user = undefined
-  }
-  return resolveIdentity({ author, user })
 }

@@ -23,4 +23,5 @@ export {
   type ControlRequest,
 } from './control.ts'
 export { diffLines, splitLines } from './line_diff.ts'
-export { runInWorkspace, userPaths, commitIdentity, type CommandTarget } from './command.ts'
+export { runInWorkspace, userPaths, type CommandTarget } from './command.ts'
+export { commitIdentity } from './commit_identity.ts'
