@@ -168,7 +168,7 @@ export class OverlayCore {
     if (path === '') return this.lower.root
     const parent = await this.dirState(parentOf(path))
     if (parent.opaque || !parent.below) return undefined
-    return (await this.lower.list(parent.below)).get(baseName(path))
+    return (await this.listLower(parentOf(path), parent.below)).get(baseName(path))
   }
 
   /**
@@ -230,7 +230,7 @@ export class OverlayCore {
       if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined
       throw e
     }
-    const below = parent.opaque || !parent.below ? undefined : (await this.lower.list(parent.below)).get(name)
+    const below = parent.opaque || !parent.below ? undefined : (await this.listLower(parentOf(path), parent.below)).get(name)
     if (parent.upper) {
       const up = this.upperPath(path)
       const st = lstatOrUndef(up)
@@ -311,6 +311,17 @@ export class OverlayCore {
     }
   }
 
+  /** A lower directory's entries; a store failure (its tree could not come) becomes EIO with a log line. */
+  protected async listLower(path: string, e: LowerEntry): Promise<Map<string, LowerEntry>> {
+    try {
+      return await this.lower.list(e)
+    } catch (err) {
+      const errno = (err as { errno?: unknown })?.errno
+      if (typeof errno === 'string' && errno !== 'EIO') throw err
+      throw this.lowerFailure('the listing of', path, err)
+    }
+  }
+
   /** Last log line of a lower failure and when: the kernel retries a failed read (readahead, then
    *  the read itself), and one cause is worth one line, not one per retry. */
   private lastFailure = { line: '', at: 0 }
@@ -347,7 +358,7 @@ export class OverlayCore {
     const out: DirEntry[] = []
     if (!node.upper) {
       // Lower only: the listing as it is (nothing to merge or hide).
-      if (node.lower?.kind === 'dir') for (const [name, e] of await this.lower.list(node.lower)) out.push({ name, type: kindType(e) })
+      if (node.lower?.kind === 'dir') for (const [name, e] of await this.listLower(path, node.lower)) out.push({ name, type: kindType(e) })
       return out
     }
     const seen = new Set<string>()
@@ -374,7 +385,7 @@ export class OverlayCore {
       }
     }
     if (node.lower && node.lower.kind === 'dir' && !(node.opaque && !node.origin)) {
-      for (const [name, e] of await this.lower.list(node.lower)) {
+      for (const [name, e] of await this.listLower(path, node.lower)) {
         if (seen.has(name) || hidden.has(name)) continue
         out.push({ name, type: kindType(e) })
       }

@@ -3,7 +3,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
-import { commitFiles } from '../helpers/repos.ts'
+import { startGitServer } from '../helpers/git_server.ts'
+import { commitFiles, makeBareRepo } from '../helpers/repos.ts'
 import { exists, isMounted, mountForeground, requireFuse, sandbox, scorpio, serveRepo, type Sandbox, type Served } from './_cli.ts'
 
 let sb: Sandbox
@@ -120,6 +121,34 @@ test('server down: cached reads work, an uncached read fails with EIO in bounded
     assert.is(m.stderr().split('\n').filter((l) => l.includes('f1.bin')).length, 1, 'one line for one failed read')
   } finally {
     await m.stop()
+  }
+})
+
+test('a directory whose tree cannot come: EIO, and one line in the log naming it and why', async () => {
+  const deep = await makeBareRepo({ files: [{ path: 'top.txt', content: 'top\n' }, { path: 'deep/l1/l2/l3/l4/l5/f.txt', content: 'deep\n' }] })
+  const server = await startGitServer(join(deep.path, '..'))
+  // The trees below the first levels never come: the mount's tree fetch and every later ask fail.
+  let ready = false
+  server.intercept = (req) => (req.path.endsWith('git-upload-pack') && (ready || req.body.includes('filter blob:none')) ? { status: 403, body: 'forbidden' } : undefined)
+  const mp = sb.dir('ws-tree-down')
+  const env = { ...sb.env, XDG_CACHE_HOME: join(sb.root, 'cache-tree-down') }
+  const m = await mountForeground([server.url('repo.git'), mp], { env })
+  try {
+    ready = true
+    assert.is(await fsp.readFile(join(mp, 'top.txt'), 'utf8').catch((e) => e.code), 'EIO', 'no contents either: the server refuses everything now')
+    const err = await fsp.readdir(join(mp, 'deep/l1/l2/l3/l4/l5')).then(() => 'listed', (e) => e.code)
+    assert.is(err, 'EIO')
+    await fsp.readdir(join(mp, 'deep/l1/l2/l3/l4/l5')).catch(() => {})
+    for (let t = 0; t < 100 && !m.stderr().includes('listing of'); t++) await new Promise((r) => setTimeout(r, 50))
+    const lines = m.stderr().split('\n').filter((l) => l.includes('listing of'))
+    assert.is(lines.length, 1, m.stderr())
+    // The failed tree fetch kept nothing of the commit's trees: the first listing asked again is
+    // the root's, or the directory's on the way when it was loaded.
+    assert.match(lines[0], /^scorpio: cannot get the listing of \/(deep(\/l\d)*)? \([a-z-]+\): .*refused access \(HTTP 403\)/, lines[0])
+  } finally {
+    await m.stop()
+    await server.close()
+    deep.cleanup()
   }
 })
 
