@@ -69,6 +69,13 @@ export class SizeAhead {
     if (this.host.known(oid) !== undefined) return
     if (this.tail.has(dir)) this.extend()
     if (!this.sizing.has(oid)) {
+      // Another process of this cache may have learned it: then no region is sized from here (its
+      // neighbours would be asked of the server for nothing, as a second mount reads what a first read).
+      const local = await this.host.store.cheapSizes?.([oid], { local: true })
+      const n = local?.get(oid)
+      if (n !== undefined) return this.host.learn(oid, n)
+    }
+    if (!this.sizing.has(oid) && this.host.known(oid) === undefined) {
       // The listing's other sizes, wanted at the same moment, wait for the same move.
       if (this.moving?.dir !== dir) {
         const done = this.moveTo(dir).finally(() => {

@@ -899,7 +899,7 @@ export class Store implements ObjectStore {
     return out
   }
 
-  async cheapSizes(oids: Oid[]): Promise<Map<Oid, number>> {
+  async cheapSizes(oids: Oid[], options: { local?: boolean } = {}): Promise<Map<Oid, number>> {
     const out = new Map<Oid, number>()
     const todo: Oid[] = []
     for (const oid of new Set(oids)) {
@@ -918,7 +918,17 @@ export class Store implements ObjectStore {
         else rest.push(o)
       })
     }
-    if (rest.length && this.remote.batchSizes) await this.askSizes(rest, out)
+    if (rest.length && options.local) {
+      // Every size the file brings is one this process need not ask for: counted as shared.
+      await this.shared.refresh((oid, n) => {
+        if (this.sizes.get(oid) === undefined) this.stats.sizesShared++
+        this.sizes.set(oid, n)
+      })
+      for (const o of rest) {
+        const n = this.sizes.get(o)
+        if (n !== undefined) out.set(o, n)
+      }
+    } else if (rest.length && this.remote.batchSizes) await this.askSizes(rest, out)
     return out
   }
 

@@ -91,9 +91,10 @@ export interface ObjectStore {
   blobSizes(oids: Oid[]): Promise<Map<Oid, number>>
   /**
    * Sizes that cost no content download: memory, disk, then the remote's batch size query where it
-   * has one (object-info). Ids it cannot size that way are left out.
+   * has one (object-info). Ids it cannot size that way are left out. With `local`, nothing is
+   * asked of the server: what this cache knows (other processes' answers included).
    */
-  cheapSizes?(oids: Oid[]): Promise<Map<Oid, number>>
+  cheapSizes?(oids: Oid[], options?: { local?: boolean }): Promise<Map<Oid, number>>
   /** True when the object is already on local disk (no network). */
   has(oid: Oid): Promise<boolean>
   /** Fetches the missing ones among `oids` in large batches; resolves once all are local. */
