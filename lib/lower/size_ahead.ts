@@ -142,7 +142,13 @@ export class SizeAhead {
       }
       while (this.stack.length && this.budget > 0 && gen === this.generation) {
         const tree = this.stack.pop()!
-        const entries = this.host.store.readTreeNow?.(tree, { keep: false }) ?? (await this.host.store.readTree(tree, { keep: false }).catch(() => []))
+        let entries = this.host.store.readTreeNow?.(tree, { keep: false })
+        if (!entries) {
+          // The tree may still be on its way (a mount answers before its whole tree is in): what is
+          // gathered goes now, as a reader (`ls` at the root) may be waiting for it.
+          if (this.host.store.treesArriving?.()) await send()
+          entries = await this.host.store.readTree(tree, { keep: false }).catch(() => [])
+        }
         if (gen !== this.generation) break
         if (this.gathered >= this.tailFrom) this.tail.add(tree)
         for (const e of entries) {

@@ -834,6 +834,10 @@ export class Store implements ObjectStore {
     return entries
   }
 
+  treesArriving(): boolean {
+    return this.treeLoads.size > 0
+  }
+
   readTreeNow(oid: Oid, options: { keep?: boolean } = {}): TreeEntry[] | undefined {
     const cached = this.trees.get(oid, GET)
     if (cached) return cached

@@ -81,6 +81,8 @@ export interface ObjectStore {
   /** What `readTree` gives when the tree is in memory (parsed, or in a pack held in memory), else
    *  undefined: no I/O, no waiting. Optional. */
   readTreeNow?(oid: Oid, options?: { keep?: boolean }): TreeEntry[] | undefined
+  /** True while a commit's trees are being fetched (a readTree may wait for them). */
+  treesArriving?(): boolean
   /** Contents of a blob: memory → disk → remote (batched with other misses, single-flight per id). */
   readBlob(oid: Oid, options?: BlobReadOptions): Promise<Uint8Array>
   /** Exact size of a blob, without downloading it where the remote can say. Never a guess. */
