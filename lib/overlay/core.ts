@@ -132,6 +132,11 @@ export class OverlayCore {
     return path === '' ? this.upperDir : this.longPaths.resolve(join(this.upperDir, path))
   }
 
+  /** The upper entry's inode number at `path`, if it is in the upper. */
+  upperIno(path: string): number | undefined {
+    return lstatOrUndef(this.upperPath(path))?.ino
+  }
+
   /** Forgets cached directory states at `path` and beneath (after a structural change). */
   protected invalidate(path: string): void {
     this.longPaths.forget(path === '' ? this.upperDir : join(this.upperDir, path))

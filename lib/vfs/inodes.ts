@@ -133,15 +133,16 @@ export class InodeTable {
     return this.lookup(path) ?? pathIno(path)
   }
 
-  /** Registers one more kernel reference to the entry at `path`; returns its id. Synchronous on purpose. */
-  ref(path: string): number {
+  /** Registers one more kernel reference to the entry at `path`; returns its id (`preferred` if the
+   *  entry gets a new one and that one is free). Synchronous on purpose. */
+  ref(path: string, preferred?: number): number {
     const i = path.lastIndexOf('/')
-    return i < 0 ? this.refIn('', path, path) : this.refIn(path.slice(0, i), path.slice(i + 1), path)
+    return i < 0 ? this.refIn('', path, path, preferred) : this.refIn(path.slice(0, i), path.slice(i + 1), path, preferred)
   }
 
   /** `ref` of `path`, given as its directory and name: a READDIRPLUS passes the same `dir` string
    *  for every entry, so finding the directory costs no slice and no string compare. */
-  refIn(dir: string, name: string, path: string): number {
+  refIn(dir: string, name: string, path: string, preferred?: number): number {
     let s = ROOT
     if (path !== '') {
       const d = dir === '' ? ROOT : this.ensureDir(dir)
@@ -158,7 +159,8 @@ export class InodeTable {
       }
     }
     if (!(this.flags[s] & LIVE)) {
-      let ino = pathIno(path)
+      // `preferred`: the id the entry had before (see movedIds in vfs.ts), if nothing holds it now.
+      let ino = preferred !== undefined && preferred > ROOT_INO && this.slotOf(preferred) < 0 ? preferred : pathIno(path)
       while (this.slotOf(ino) >= 0) ino = ino + 1 >= MASK ? 2 : ino + 1
       this.inos[s] = ino
       this.flags[s] |= LIVE

@@ -11,6 +11,7 @@ import type { Overlay, OvHandle } from '../overlay/overlay.ts'
 import type { Attr as OvAttr, DirEntry, OvNode } from '../overlay/core.ts'
 import { isPrivateXattr } from '../overlay/xattr.ts'
 import { InodeTable, parentPath, ROOT_INO } from './inodes.ts'
+import { LRUCache } from 'lru-cache'
 
 export interface VfsOptions {
   overlay: Overlay
@@ -99,11 +100,19 @@ export function createVfs(options: VfsOptions): Vfs {
   const linkedIds = new Map<number, number>()
   const linkedUpper = new Map<number, number>()
 
+  /**
+   * Upper inode number → the id of an entry that was renamed. Ids are a hash of the path, and the
+   * kernel may forget an entry at any time: looked up again at its new path, it gets back the id it
+   * had (tools compare inode numbers across a rename). Bounded; a stale one is only a preference.
+   */
+  const movedIds = new LRUCache<number, number>({ max: 65536 })
+
   /** The id for `path`, taking one kernel reference. */
   function idFor(path: string, attr: OvAttr, dir?: string, name?: string): number {
     const up = attr.upperIno
     if (up === undefined || attr.nlink < 2 || (attr.mode & C.S_IFMT) === C.S_IFDIR) {
-      return dir === undefined ? table.ref(path) : table.refIn(dir, name!, path)
+      const moved = up !== undefined && movedIds.size > 0 ? movedIds.get(up) : undefined
+      return dir === undefined ? table.ref(path, moved) : table.refIn(dir, name!, path, moved)
     }
     const known = linkedIds.get(up)
     if (known !== undefined && table.has(known) && !table.isDetached(known)) return table.linkAs(path, known)
@@ -311,6 +320,11 @@ export function createVfs(options: VfsOptions): Vfs {
       else {
         table.detach(to)
         table.move(from, to)
+      }
+      for (const p of flags & 2 ? [from, to] : [to]) {
+        const id = table.lookup(p)
+        const up = id === undefined ? undefined : ov.upperIno(p)
+        if (up !== undefined) movedIds.set(up, id!)
       }
     },
 
