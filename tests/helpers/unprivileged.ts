@@ -10,6 +10,11 @@ import { runToEnd } from './run.ts'
 
 export const NOBODY = 65534
 
+/** Runs `script` with sh as nobody (no namespace: for mounts made with --allow-other). */
+export function asNobody(script: string) {
+  return runToEnd('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'sh', '-c', script], { timeoutMs: 30_000 })
+}
+
 export interface UnprivilegedBox {
   root: string
   /** A directory under root owned by nobody (created on first use). */

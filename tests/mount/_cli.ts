@@ -1,7 +1,7 @@
 // Shared by the end-to-end mount tests: run the built CLI (dist/scorpio.mjs) with an isolated
 // XDG environment, start foreground mounts, and always clean up (SIGTERM, then umount -l).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { runToEnd, type RunResult } from '../helpers/run.ts'
@@ -129,9 +129,9 @@ export interface Served {
   close(): Promise<void>
 }
 
-/** The sample files plus `count` 4 KiB incompressible files under gen/, served over git http-backend. */
-export async function serveRepo(count = 200): Promise<Served> {
-  const files: RepoFile[] = sampleFiles(20)
+/** The sample files (or `files`) plus `count` 4 KiB incompressible files under gen/, served over git http-backend. */
+export async function serveRepo(count = 200, base: RepoFile[] = sampleFiles(20)): Promise<Served> {
+  const files: RepoFile[] = [...base]
   for (let i = 0; i < count; i++) files.push({ path: `gen/d${i % 10}/f${i}.bin`, content: noise(4096, i + 1) })
   const repo = await makeBareRepo({ files })
   const server = await startGitServer(join(repo.path, '..'))
@@ -149,4 +149,79 @@ export async function serveRepo(count = 200): Promise<Served> {
 /** Async existence check: a sync one would block this process, which also runs the git server. */
 export function exists(path: string): Promise<boolean> {
   return import('node:fs').then(({ promises }) => promises.lstat(path).then(() => true, () => false))
+}
+
+export interface MountSession {
+  box: Sandbox
+  served: Served
+  /** The mountpoint: `ws` under the sandbox. */
+  mnt: string
+  /** The sandbox's environment plus `env` of the options. */
+  env: NodeJS.ProcessEnv
+  /** The running mount; throws when there is none. */
+  readonly mount: ForegroundMount
+  /** Mounts (again) with the same arguments. */
+  start(): Promise<ForegroundMount>
+  /** Stops the running mount; its exit code. */
+  stop(): Promise<number | null>
+}
+
+export interface WithMountOptions {
+  /** Generated files under gen/ (serveRepo's count). */
+  count?: number
+  /** The repository's files instead of the sample ones. */
+  files?: RepoFile[]
+  /** Arguments before the URL, e.g. --allow-other. */
+  args?: string[]
+  env?: NodeJS.ProcessEnv
+  /** Makes the sandbox root traversable by other users (for tests acting as nobody). */
+  otherUsers?: boolean
+}
+
+/**
+ * Serves a repository, mounts it at `ws` in a fresh sandbox and runs `body`; whatever happens the
+ * mount is stopped, the server closed and the sandbox removed. On failure the last mount's last 15
+ * stderr lines are printed first.
+ */
+export async function withMount(options: WithMountOptions, body: (m: MountSession) => Promise<void>): Promise<void> {
+  requireFuse()
+  const box = sandbox()
+  if (options.otherUsers) chmodSync(box.root, 0o755)
+  const served = await serveRepo(options.count ?? 200, options.files)
+  const mnt = box.dir('ws')
+  const env = { ...box.env, ...options.env }
+  let current: ForegroundMount | undefined
+  let last: ForegroundMount | undefined
+  const session: MountSession = {
+    box,
+    served,
+    mnt,
+    env,
+    get mount() {
+      if (!current) throw new Error('not mounted')
+      return current
+    },
+    async start() {
+      current = last = await mountForeground([...(options.args ?? []), served.url, mnt], { env })
+      return current
+    },
+    async stop() {
+      const m = current
+      current = undefined
+      return m ? m.stop() : null
+    },
+  }
+  try {
+    await session.start()
+    await body(session)
+  } catch (e) {
+    if (last) console.error('mount stderr:\n' + last.stderr().split('\n').slice(-15).join('\n'))
+    throw e
+  } finally {
+    await session.stop()
+    await served.close()
+    // Node's rm cannot remove a tree deeper than PATH_MAX (a test may make one); GNU rm can.
+    if (box.mountsUnder().length === 0) await runToEnd('rm', ['-rf', box.root], { timeoutMs: 60_000 })
+    box.cleanup()
+  }
 }

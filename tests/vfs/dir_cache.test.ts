@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { commitFiles } from '../helpers/repos.ts'
-import { mountForeground, requireFuse, sandbox, scorpio, serveRepo } from '../mount/_cli.ts'
+import { scorpio, withMount } from '../mount/_cli.ts'
 
 const ENV_ID = { GIT_AUTHOR_NAME: 'Mount User', GIT_AUTHOR_EMAIL: 'mount@example.com' }
 
@@ -22,15 +22,9 @@ async function names(dir: string): Promise<string[]> {
 }
 
 test('dir cache: listings follow reset, restore, commit and checkout made while mounted', async () => {
-  requireFuse()
-  const box = sandbox()
-  const served = await serveRepo(20)
-  const mnt = box.dir('ws')
-  const env = { ...box.env, ...ENV_ID }
-  let mount: Awaited<ReturnType<typeof mountForeground>> | undefined
-  const ok = (r: { status: number | null; stderr: string }) => assert.is(r.status, 0, r.stderr)
-  try {
-    mount = await mountForeground([served.url, mnt], { env })
+  await withMount({ count: 20, env: ENV_ID }, async (m) => {
+    const { mnt, env } = m
+    const ok = (r: { status: number | null; stderr: string }) => assert.is(r.status, 0, r.stderr)
     const rootBase = await names(mnt)
     const srcBase = await names(join(mnt, 'src'))
     const libBase = await names(join(mnt, 'src/lib'))
@@ -72,10 +66,10 @@ test('dir cache: listings follow reset, restore, commit and checkout made while 
 
     // checkout of a commit made elsewhere: names appear and disappear in directories the kernel
     // listed before, including the root and a lower-only directory.
-    const upstream = await commitFiles(served.repo.path, [
+    const upstream = await commitFiles(m.served.repo.path, [
       { path: 'src/lib/upstream.ts', content: 'up\n' },
       { path: 'top-level-new.txt', content: 'new\n' },
-    ], { remove: ['gen/d2/f2.bin'], parent: served.repo.head, branch: 'other' })
+    ], { remove: ['gen/d2/f2.bin'], parent: m.served.repo.head, branch: 'other' })
     const d2Before = await names(join(mnt, 'gen/d2'))
     assert.ok(d2Before.includes('f2.bin'))
     await names(join(mnt, 'src/lib'))
@@ -91,14 +85,7 @@ test('dir cache: listings follow reset, restore, commit and checkout made while 
     assert.not.ok((await names(join(mnt, 'gen/d2'))).includes('f2.bin'), 'checkout: gen/d2 no longer lists f2.bin')
     assert.not.ok((await names(join(mnt, 'gen/d1'))).includes('committed.bin'), 'checkout: gen/d1 no longer lists committed.bin')
     assert.equal(await names(join(mnt, 'gen/d1')), genBase)
-  } catch (e) {
-    if (mount) console.error('mount stderr:\n' + mount.stderr().split('\n').slice(-15).join('\n'))
-    throw e
-  } finally {
-    await mount?.stop()
-    await served.close()
-    box.cleanup()
-  }
+  })
 })
 
 test.run()

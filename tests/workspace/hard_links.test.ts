@@ -8,18 +8,13 @@ import * as assert from 'uvu/assert'
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { runToEnd } from '../helpers/run.ts'
-import { mountForeground, requireFuse, sandbox, serveRepo } from '../mount/_cli.ts'
+import { withMount } from '../mount/_cli.ts'
 
 const st = (p: string) => fsp.lstat(p)
 
 test('hard links are one inode through every name, through renames, unlinks and a remount', async () => {
-  requireFuse()
-  const box = sandbox()
-  const served = await serveRepo(4)
-  const mnt = box.dir('ws')
-  let mount: Awaited<ReturnType<typeof mountForeground>> | undefined
-  try {
-    mount = await mountForeground([served.url, mnt], { env: box.env })
+  await withMount({ count: 4 }, async (m) => {
+    const { mnt } = m
     const a = join(mnt, 'a.txt')
     await fsp.writeFile(a, 'one\n')
     const ino = (await st(a)).ino
@@ -67,8 +62,8 @@ test('hard links are one inode through every name, through renames, unlinks and 
     ]
     assert.equal(await modes(), [0o1777, 0o666, 0o666])
 
-    assert.is(await mount.stop(), 0)
-    mount = await mountForeground([served.url, mnt], { env: box.env })
+    assert.is(await m.stop(), 0)
+    await m.start()
     const [s1, s2] = [await st(c), await st(join(mnt, 'd.txt'))]
     assert.is(s1.ino, s2.ino, 'after remount: one inode')
     assert.is(s1.nlink, 2)
@@ -77,14 +72,7 @@ test('hard links are one inode through every name, through renames, unlinks and 
     assert.is((await st(lower)).ino, (await st(low2)).ino)
     assert.is(await fsp.readFile(lower, 'utf8'), text + 'more\n')
     assert.equal(await modes(), [0o1777, 0o666, 0o666])
-  } catch (e) {
-    if (mount) console.error('mount stderr:\n' + mount.stderr().split('\n').slice(-15).join('\n'))
-    throw e
-  } finally {
-    await mount?.stop()
-    await served.close()
-    box.cleanup()
-  }
+  })
 })
 
 test.run()

@@ -5,17 +5,11 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
-import { runToEnd } from '../helpers/run.ts'
-import { mountForeground, requireFuse, sandbox, scorpio, serveRepo } from '../mount/_cli.ts'
+import { scorpio, withMount } from '../mount/_cli.ts'
 
 test('paths near PATH_MAX: every operation, status, commit and a remount', async () => {
-  requireFuse()
-  const box = sandbox()
-  const served = await serveRepo(4)
-  const mnt = box.dir('ws')
-  let mount: Awaited<ReturnType<typeof mountForeground>> | undefined
-  try {
-    mount = await mountForeground([served.url, mnt], { env: box.env })
+  await withMount({ count: 4 }, async (m) => {
+    const { mnt, env } = m
     // 15 names of 255 bytes: 3,840 bytes of directories under the mountpoint
     const parts = Array.from({ length: 15 }, (_, i) => String.fromCharCode(97 + i).repeat(255))
     const deep = parts.join('/')
@@ -37,32 +31,23 @@ test('paths near PATH_MAX: every operation, status, commit and a remount', async
     await fsp.rmdir(join(dir, 'x'))
     assert.is(await fsp.readFile(file, 'utf8'), 'deep\n')
 
-    const st = await scorpio(['status'], { env: box.env, cwd: mnt })
+    const st = await scorpio(['status'], { env, cwd: mnt })
     assert.is(st.status, 0, st.stderr)
     assert.ok(st.stdout.includes(`A ${deep}/${name}`), st.stdout.slice(0, 200))
 
-    assert.is(await mount.stop(), 0)
-    mount = await mountForeground([served.url, mnt], { env: box.env })
+    assert.is(await m.stop(), 0)
+    await m.start()
     assert.is(await fsp.readFile(file, 'utf8'), 'deep\n', 'after remount')
     assert.is((await fsp.stat(file)).mode & 0o777, 0o755)
 
-    const c = await scorpio(['commit', '-m', 'deep', '--author', 'T <t@t>'], { env: box.env, cwd: mnt })
+    const c = await scorpio(['commit', '-m', 'deep', '--author', 'T <t@t>'], { env, cwd: mnt })
     assert.is(c.status, 0, c.stderr)
-    const after = await scorpio(['status'], { env: box.env, cwd: mnt })
+    const after = await scorpio(['status'], { env, cwd: mnt })
     assert.match(after.stdout, /nothing to commit/)
     assert.is(await fsp.readFile(file, 'utf8'), 'deep\n', 'after commit')
     await fsp.rm(join(mnt, parts[0]), { recursive: true })
-    assert.is((await scorpio(['status'], { env: box.env, cwd: mnt })).stdout.includes(`D ${deep}/${name}`), true)
-  } catch (e) {
-    if (mount) console.error('mount stderr:\n' + mount.stderr().split('\n').slice(-15).join('\n'))
-    throw e
-  } finally {
-    await mount?.stop()
-    await served.close()
-    // Node's rm cannot remove a tree deeper than PATH_MAX; GNU rm can (the upper dir holds one).
-    if (box.mountsUnder().length === 0) await runToEnd('rm', ['-rf', box.root], { timeoutMs: 60_000 })
-    box.cleanup()
-  }
+    assert.is((await scorpio(['status'], { env, cwd: mnt })).stdout.includes(`D ${deep}/${name}`), true)
+  })
 })
 
 test.run()

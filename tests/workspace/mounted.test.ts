@@ -7,21 +7,15 @@ import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { git } from '../helpers/repos.ts'
-import { mountForeground, requireFuse, sandbox, scorpio, serveRepo } from '../mount/_cli.ts'
+import { scorpio, withMount } from '../mount/_cli.ts'
 import { listFiles } from './_env.ts'
 
 const run = promisify(execFile)
 const ENV_ID = { GIT_AUTHOR_NAME: 'Mount User', GIT_AUTHOR_EMAIL: 'mount@example.com' }
 
 test('mounted: status/diff/commit/push from inside the mount, then offline after unmount', async () => {
-  requireFuse()
-  const box = sandbox()
-  const served = await serveRepo(20)
-  const mnt = box.dir('ws')
-  const env = { ...box.env, ...ENV_ID }
-  let mount: Awaited<ReturnType<typeof mountForeground>> | undefined
-  try {
-    mount = await mountForeground([served.url, mnt], { env })
+  await withMount({ count: 20, env: ENV_ID }, async (m) => {
+    const { mnt, env } = m
     let r: Awaited<ReturnType<typeof scorpio>>
     // edits through the kernel, as a user would make them
     await fsp.writeFile(join(mnt, 'README.md'), '# edited in the mount\n')
@@ -43,10 +37,10 @@ test('mounted: status/diff/commit/push from inside the mount, then offline after
     // diff applies on a clone of the base and reproduces the mount's files
     r = await scorpio(['diff'], { env, cwd: mnt })
     assert.is(r.status, 0, r.stderr)
-    const clone = join(box.root, 'clone')
-    await run('git', ['clone', '-q', served.repo.path, clone])
-    await fsp.writeFile(join(box.root, 'p.diff'), r.stdout)
-    await run('git', ['apply', '--index', join(box.root, 'p.diff')], { cwd: clone })
+    const clone = join(m.box.root, 'clone')
+    await run('git', ['clone', '-q', m.served.repo.path, clone])
+    await fsp.writeFile(join(m.box.root, 'p.diff'), r.stdout)
+    await run('git', ['apply', '--index', join(m.box.root, 'p.diff')], { cwd: clone })
     const shown = await listFiles(mnt)
     assert.is(await listFiles(clone), shown)
     // commit: same files shown, status clean
@@ -59,12 +53,12 @@ test('mounted: status/diff/commit/push from inside the mount, then offline after
     // push over HTTP; a fresh clone equals the mount
     r = await scorpio(['push'], { env, cwd: mnt })
     assert.is(r.status, 0, r.stderr)
-    assert.is(git(served.repo.path, ['rev-parse', 'main']).trim(), commit)
-    const fresh = join(box.root, 'fresh')
-    await run('git', ['clone', '-q', served.repo.path, fresh])
+    assert.is(git(m.served.repo.path, ['rev-parse', 'main']).trim(), commit)
+    const fresh = join(m.box.root, 'fresh')
+    await run('git', ['clone', '-q', m.served.repo.path, fresh])
     assert.is(await listFiles(fresh), shown)
     // checkout the old commit in place, and back
-    r = await scorpio(['checkout', served.repo.head], { env, cwd: mnt })
+    r = await scorpio(['checkout', m.served.repo.head], { env, cwd: mnt })
     assert.is(r.status, 0, r.stderr)
     assert.is(await fsp.readFile(join(mnt, 'README.md'), 'utf8'), '# test repo\n')
     r = await scorpio(['checkout', 'main'], { env, cwd: mnt })
@@ -72,8 +66,7 @@ test('mounted: status/diff/commit/push from inside the mount, then offline after
     assert.is(await fsp.readFile(join(mnt, 'README.md'), 'utf8'), '# edited in the mount\n')
     // offline: unmount, then work on the state dir with -C MOUNTPOINT
     await fsp.writeFile(join(mnt, 'after.txt'), 'after\n')
-    assert.is(await mount.stop(), 0)
-    mount = undefined
+    assert.is(await m.stop(), 0)
     r = await scorpio(['status', '--json', '-C', mnt], { env })
     assert.is(r.status, 0, r.stderr)
     assert.equal(JSON.parse(r.stdout).changes, [{ path: 'after.txt', status: 'added' }])
@@ -84,7 +77,7 @@ test('mounted: status/diff/commit/push from inside the mount, then offline after
     const log = JSON.parse(r.stdout)
     assert.equal(log.slice(0, 2).map((e: { commit: string; pushed: boolean }) => [e.commit, e.pushed]), [[offline, false], [commit, true]])
     // remount: the committed file is there, status clean
-    mount = await mountForeground([served.url, mnt], { env })
+    await m.start()
     assert.is(await fsp.readFile(join(mnt, 'after.txt'), 'utf8'), 'after\n')
     r = await scorpio(['status', '--json'], { env, cwd: mnt })
     assert.equal(JSON.parse(r.stdout), { base: offline, changes: [] })
@@ -101,14 +94,7 @@ test('mounted: status/diff/commit/push from inside the mount, then offline after
     assert.is(await fsp.stat(join(mnt, 'scratch.txt')).then(() => 'there', () => 'gone'), 'gone')
     r = await scorpio(['status', '--json'], { env, cwd: mnt })
     assert.equal(JSON.parse(r.stdout).changes, [])
-  } catch (e) {
-    if (mount) console.error('mount stderr:\n' + mount.stderr().split('\n').slice(-15).join('\n'))
-    throw e
-  } finally {
-    await mount?.stop()
-    await served.close()
-    box.cleanup()
-  }
+  })
 })
 
 test.run()

@@ -4,16 +4,10 @@
 // nobody (65534), as in the unprivileged-mount tests.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { chmodSync, promises as fsp } from 'node:fs'
+import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
-import { NOBODY } from '../helpers/unprivileged.ts'
-import { runToEnd } from '../helpers/run.ts'
-import { mountForeground, requireFuse, sandbox, serveRepo } from '../mount/_cli.ts'
-
-/** Runs `script` with sh as nobody; returns its stdout, stderr and exit status. */
-function asNobody(script: string) {
-  return runToEnd('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'sh', '-c', script], { timeoutMs: 30_000 })
-}
+import { asNobody, NOBODY } from '../helpers/unprivileged.ts'
+import { withMount } from '../mount/_cli.ts'
 
 const owner = async (p: string) => {
   const st = await fsp.lstat(p)
@@ -21,15 +15,8 @@ const owner = async (p: string) => {
 }
 
 test('allow-other: entries belong to the user who made them; access is checked per user; owners survive a remount', async () => {
-  requireFuse()
-  if (process.getuid?.() !== 0) throw new Error('this test needs root (it acts as nobody too)')
-  const box = sandbox()
-  chmodSync(box.root, 0o755)
-  const served = await serveRepo(4)
-  const mnt = box.dir('ws')
-  let mount: Awaited<ReturnType<typeof mountForeground>> | undefined
-  try {
-    mount = await mountForeground(['--allow-other', served.url, mnt], { env: box.env })
+  await withMount({ count: 4, args: ['--allow-other'], otherUsers: true }, async (m) => {
+    const { mnt } = m
     const shared = join(mnt, 'shared')
     await fsp.mkdir(shared)
     await fsp.chmod(shared, 0o1777)
@@ -59,20 +46,13 @@ test('allow-other: entries belong to the user who made them; access is checked p
     assert.is((await asNobody(`touch '${join(sgid, 'f')}'`)).status, 0)
     assert.is(await owner(join(sgid, 'f')), `${NOBODY}:4242`)
 
-    assert.is(await mount.stop(), 0)
-    mount = await mountForeground(['--allow-other', served.url, mnt], { env: box.env })
+    assert.is(await m.stop(), 0)
+    await m.start()
     for (const name of ['mine.txt', 'mydir', 'pipe', 'link']) assert.is(await owner(join(shared, name)), `${NOBODY}:${NOBODY}`, `${name} after remount`)
     assert.is(await owner(join(sgid, 'f')), `${NOBODY}:4242`)
     assert.is((await asNobody(`echo more >> '${join(shared, 'mine.txt')}'`)).status, 0, 'nobody still writes its own file')
     assert.is(await fsp.readFile(join(shared, 'mine.txt'), 'utf8'), 'mine\nmore\n')
-  } catch (e) {
-    if (mount) console.error('mount stderr:\n' + mount.stderr().split('\n').slice(-15).join('\n'))
-    throw e
-  } finally {
-    await mount?.stop()
-    await served.close()
-    box.cleanup()
-  }
+  })
 })
 
 test.run()

@@ -8,9 +8,8 @@ import { promises as fsp } from 'node:fs'
 import { createServer, createConnection } from 'node:net'
 import { join } from 'node:path'
 import { runToEnd } from '../helpers/run.ts'
-import { makeBareRepo, sampleFiles } from '../helpers/repos.ts'
-import { startGitServer } from '../helpers/git_server.ts'
-import { mountForeground, requireFuse, sandbox, scorpio } from '../mount/_cli.ts'
+import { sampleFiles } from '../helpers/repos.ts'
+import { scorpio, withMount } from '../mount/_cli.ts'
 
 const LONG = 'L'.repeat(255)
 const LOWER_LONG = 'w'.repeat(254)
@@ -23,15 +22,9 @@ async function kind(p: string): Promise<string> {
 }
 
 test('mknod of devices, FIFOs and sockets; 255-byte names; kept through remount; left out of status and commit', async () => {
-  requireFuse()
-  const box = sandbox()
-  const repo = await makeBareRepo({ files: [...sampleFiles(), { path: `dir/${LOWER_LONG}`, content: 'long\n' }] })
-  const server = await startGitServer(join(repo.path, '..'))
-  const url = server.url('repo.git')
-  const mnt = box.dir('ws')
-  let mount: Awaited<ReturnType<typeof mountForeground>> | undefined
-  try {
-    mount = await mountForeground([url, mnt], { env: box.env })
+  const files = [...sampleFiles(), { path: `dir/${LOWER_LONG}`, content: 'long\n' }]
+  await withMount({ count: 0, files }, async (m) => {
+    const { mnt, env } = m
     const sh = (script: string) => runToEnd('sh', ['-c', script], { cwd: mnt, timeoutMs: 30_000 })
     const made = await sh('umask 022 && mknod -m 640 blk b 7 200 && mknod -m 600 chr c 1 3 && mkfifo -m 604 fifo && mkdir d && mknod d/chr2 c 4 5')
     assert.is(made.status, 0, made.stderr)
@@ -66,11 +59,11 @@ test('mknod of devices, FIFOs and sockets; 255-byte names; kept through remount;
       assert.equal(await fsp.readdir(join(mnt, 'dir')), [], when)
     }
     await check('before remount')
-    assert.is(await mount.stop(), 0)
-    mount = await mountForeground([url, mnt], { env: box.env })
+    assert.is(await m.stop(), 0)
+    await m.start()
     await check('after remount')
 
-    const st = await scorpio(['status'], { env: box.env, cwd: mnt })
+    const st = await scorpio(['status'], { env, cwd: mnt })
     assert.is(st.status, 0, st.stderr)
     const left = st.stderr.split('\n').filter((l) => l.startsWith('scorpio: left out')).sort()
     assert.equal(left, [
@@ -81,21 +74,13 @@ test('mknod of devices, FIFOs and sockets; 255-byte names; kept through remount;
       'scorpio: left out (Git cannot store a socket): sock',
     ])
     assert.equal(st.stdout.split('\n').slice(1).filter(Boolean).sort(), [`A d/${LONG}`, `D dir/${LOWER_LONG}`])
-    const c = await scorpio(['commit', '-m', 'long names', '--author', 'T <t@t>'], { env: box.env, cwd: mnt })
+    const c = await scorpio(['commit', '-m', 'long names', '--author', 'T <t@t>'], { env, cwd: mnt })
     assert.is(c.status, 0, c.stderr)
     assert.is(c.stderr.split('\n').filter((l) => l.startsWith('scorpio: left out')).length, 5)
     await check('after commit')
-    const after = await scorpio(['status'], { env: box.env, cwd: mnt })
+    const after = await scorpio(['status'], { env, cwd: mnt })
     assert.match(after.stdout, /nothing to commit/)
-  } catch (e) {
-    if (mount) console.error('mount stderr:\n' + mount.stderr().split('\n').slice(-15).join('\n'))
-    throw e
-  } finally {
-    await mount?.stop()
-    await server.close().catch(() => {})
-    repo.cleanup()
-    box.cleanup()
-  }
+  })
 })
 
 test.run()
