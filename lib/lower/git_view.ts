@@ -3,6 +3,7 @@
 import { LRUCache } from 'lru-cache'
 import { UsageError } from '../errors.ts'
 import type { ObjectStore, Oid, TreeEntry } from '../store/types.ts'
+import { readTreeSoon } from '../store/tree_soon.ts'
 import { ReadAhead, type DirGroup, type ReadAheadOptions } from './read_ahead.ts'
 import { SizeAhead } from './size_ahead.ts'
 import { splitPath, walkPath, type LowerEntry, type LowerView } from './types.ts'
@@ -73,10 +74,10 @@ export class GitLowerView implements LowerView {
 
   async list(dir: LowerEntry): Promise<Map<string, LowerEntry>> {
     if (dir.kind !== 'dir' || !dir.oid) return new Map()
-    const cached = this.listCached(dir)
-    if (cached) return cached
+    const kept = this.listings.get(dir.oid, GET)
+    if (kept) return kept
     // The listing built here is what stays; the parsed entries need no cache of their own.
-    return this.build(dir.oid, await this.store.readTree(dir.oid, { keep: false }))
+    return this.build(dir.oid, await readTreeSoon(this.store, dir.oid, { keep: false }))
   }
 
   /** `list` without I/O: a listing kept, or built from a tree the store holds in memory. */

@@ -3,6 +3,7 @@
 // subtree in the background. The view knows trees and paths; the store only ids (DESIGN.md layering):
 // all fetching goes through the store's batching (readBlob's `along`, readAhead).
 import type { BlobReadOptions, ObjectStore, Oid } from '../store/types.ts'
+import { readTreeSoon } from '../store/tree_soon.ts'
 import { countReadAhead } from './read_ahead_stats.ts'
 
 /** The files of one directory listing (shared with the size batching of the view). */
@@ -196,7 +197,7 @@ export class ReadAhead {
     // yet confirmed (then nothing is fetched); a confirmed one takes the budget's worth in walk order.
     while (stack.length && seen < GATHER_MAX && ids.length + unsized.length <= 2 * objects) {
       const t = stack.pop()!
-      const entries = this.store.readTreeNow?.(t, { keep: false }) ?? (await this.store.readTree(t, { keep: false }))
+      const entries = await readTreeSoon(this.store, t, { keep: false })
       for (const e of entries) {
         seen++
         if (e.mode === '40000') continue

@@ -8,6 +8,7 @@
 // costs the server CPU: object-info of 5,000 ids is ~0.35 s of git on this machine's 100k repo).
 // A size missed outside the region moves the region there, at the scale the walk has reached.
 import type { ObjectStore, Oid } from '../store/types.ts'
+import { readTreeSoon } from '../store/tree_soon.ts'
 
 /** Ids of a first region (a listing and its neighbours); each extension is four times larger. */
 const FIRST_REGION = 500
@@ -110,7 +111,7 @@ export class SizeAhead {
     for (let d = dir, p = this.host.parentOf(d); d !== this.host.root && p && chain.length < 256; d = p.parent, p = this.host.parentOf(d)) chain.push(p)
     for (let i = chain.length - 1; i >= 0; i--) {
       const { parent, name } = chain[i]
-      const entries = this.host.store.readTreeNow?.(parent, { keep: false }) ?? (await this.host.store.readTree(parent, { keep: false }).catch(() => []))
+      const entries = await readTreeSoon(this.host.store, parent, { keep: false }).catch(() => [])
       for (let k = entries.length - 1; k >= 0 && entries[k].name !== name; k--) if (entries[k].mode === '40000') stack.push(entries[k].oid)
     }
     stack.push(dir)
@@ -140,15 +141,12 @@ export class SizeAhead {
         firstSent()
         this.part = Math.min(this.part * 4, MAX_PART)
       }
+      // A tree may still be on its way (a mount answers before its whole tree is in): what is
+      // gathered goes before waiting for it, as a reader (`ls` at the root) may be waiting for that.
+      const beforeWait = async () => void (this.host.store.treesArriving?.() && (await send()))
       while (this.stack.length && this.budget > 0 && gen === this.generation) {
         const tree = this.stack.pop()!
-        let entries = this.host.store.readTreeNow?.(tree, { keep: false })
-        if (!entries) {
-          // The tree may still be on its way (a mount answers before its whole tree is in): what is
-          // gathered goes now, as a reader (`ls` at the root) may be waiting for it.
-          if (this.host.store.treesArriving?.()) await send()
-          entries = await this.host.store.readTree(tree, { keep: false }).catch(() => [])
-        }
+        const entries = await readTreeSoon(this.host.store, tree, { keep: false, beforeWait }).catch(() => [])
         if (gen !== this.generation) break
         if (this.gathered >= this.tailFrom) this.tail.add(tree)
         for (const e of entries) {

@@ -10,6 +10,7 @@ export { Store, type StoreOptions } from './store.ts'
 export type { PushResult } from './push.ts'
 export type { GcResult } from './gc.ts'
 export { DiskObjectDb } from './disk.ts'
+export { readTreeSoon } from './tree_soon.ts'
 export { parseRevision, resolveBase, resolveRevision } from './revision.ts'
 
 export async function openStore(options: { remote: Remote; cacheDir: string; memoryBytes?: number } & StoreOptions): Promise<Store> {
