@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BINARY, ensureBuilt, NODE_CLI } from '../_build.ts'
 import { startLatencyProxy } from './latency_proxy.ts'
+import { startServer } from './_server.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -58,40 +59,6 @@ function countLines(cmd: string, args: string[], cwd = root): Promise<{ s: numbe
     p.on('error', rej)
     p.on('close', (code) => (code === 0 ? res({ s: (performance.now() - t0) / 1000, lines }) : rej(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr.slice(-1500)}`))))
   })
-}
-
-/** git http-backend in a child process that also tells how many requests it has served. */
-async function startServer(dir: string): Promise<{ base: string; requests(): Promise<number>; close(): Promise<void> }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'git_server_child.ts'), dir], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
-  let out = ''
-  let wake = () => {}
-  p.stdout.on('data', (d) => { out += d; wake() })
-  const line = async (): Promise<string> => {
-    for (;;) {
-      const nl = out.indexOf('\n')
-      if (nl >= 0) {
-        const l = out.slice(0, nl).trim()
-        out = out.slice(nl + 1)
-        return l
-      }
-      if (p.exitCode !== null) throw new Error(`git server child exited (${p.exitCode})`)
-      await new Promise<void>((r) => (wake = r))
-    }
-  }
-  const base = await line()
-  return {
-    base,
-    async requests() {
-      p.stdin.write('requests\n')
-      return Number((await line()).split(' ')[1])
-    },
-    close: () => new Promise<void>((res) => {
-      if (p.exitCode !== null) return res()
-      p.on('close', () => res())
-      p.stdin.end()
-      setTimeout(() => p.kill('SIGKILL'), 5000).unref()
-    }),
-  }
 }
 
 function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {

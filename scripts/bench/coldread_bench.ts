@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { closestSubtree, ensureBenchRepo } from './_repo.ts'
 import { buildPassthrough, waitMounted } from './fuse_bench.ts'
 import { startLatencyProxy } from './latency_proxy.ts'
+import { startServer } from './_server.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -39,32 +40,6 @@ function sh(cmd: string, argv: string[], opts: { cwd?: string; env?: NodeJS.Proc
     p.stderr.on('data', (d) => (err += d))
     p.on('close', (code) => (code === 0 ? res(out) : rej(new Error(`${cmd} ${argv.join(' ')}: exit ${code}: ${err.slice(-1500)}`))))
   })
-}
-
-/** The git server in its own process (the clients must not share its event loop). */
-async function startServer(dir: string): Promise<{ base: string; requests(): Promise<number>; close(): void }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(here, 'git_server_child.ts'), dir], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] })
-  let buf = ''
-  const waiters: ((line: string) => void)[] = []
-  p.stdout!.on('data', (d) => {
-    buf += d
-    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-      const line = buf.slice(0, nl)
-      buf = buf.slice(nl + 1)
-      waiters.shift()?.(line)
-    }
-  })
-  const next = () => new Promise<string>((r) => waiters.push(r))
-  const base = await next()
-  return {
-    base,
-    async requests() {
-      const n = next()
-      p.stdin!.write('requests\n')
-      return Number((await n).split(' ')[1])
-    },
-    close: () => p.stdin!.end(),
-  }
 }
 
 interface Mounted { mp: string; child: ChildProcess; stderr: () => string; stop(): Promise<void> }
@@ -291,7 +266,7 @@ async function main() {
     // 6. warm tar: fetched once (prefetch), then read as a build would, beside the floor.
     if (!args.includes('--no-warm')) await warmTar(server.base, babel, babelFiles)
   } finally {
-    server.close()
+    await server.close()
   }
   console.log(`Run of ${new Date().toISOString()}, best of ${ROUNDS} round(s), interleaved; proxy adds RTT/2 each way.\n`)
   console.log('| RTT | what | ours | baseline | ratio | target | |')

@@ -4,56 +4,33 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdirSync, readdirSync, symlinkSync } from 'node:fs'
+import { join } from 'node:path'
 import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore } from '../../lib/store/mod.ts'
 import { EMPTY_BLOB_OID, hashObject } from '../../lib/git/sha1.ts'
 import { pidStartTime } from '../../lib/registry/mountinfo.ts'
 import { hostname } from 'node:os'
-import { startGitServer } from '../helpers/git_server.ts'
-import { lsTree, makeBareRepo, sampleFiles } from '../helpers/repos.ts'
+import { lsTree, sampleFiles } from '../helpers/repos.ts'
+import { runChild, withServedCache } from './_processes.ts'
 
-const child = join(dirname(fileURLToPath(import.meta.url)), '_fetch_child.ts')
-
-function run(args: string[]): Promise<{ requests: number; objectsFetched: number; objectsShared: number }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d) => (out += d))
-    p.stderr.on('data', (d) => (err += d))
-    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child failed: ${err}`))))
-  })
-}
+const run = (args: string[]) => runChild<{ requests: number; objectsFetched: number; objectsShared: number }>('_fetch_child.ts', args)
 
 test('four processes reading the same blobs at once fetch each one once in all', async () => {
-  const repo = await makeBareRepo({ files: sampleFiles(300) })
-  const server = await startGitServer(dirname(repo.path))
-  const cache = mkdtempSync(join(tmpdir(), 'scorpio-cache-'))
-  try {
+  await withServedCache(sampleFiles(300), async ({ repo, server, url, cache }) => {
     const oids = [...new Set(lsTree(repo.path, repo.head).filter((r) => r.type === 'blob').map((r) => r.oid))].filter((o) => o !== EMPTY_BLOB_OID)
-    const runs = await Promise.all([1, 2, 3, 4].map(() => run([server.url('repo.git'), cache, ...oids])))
+    const runs = await Promise.all([1, 2, 3, 4].map(() => run([url, cache, ...oids])))
     const fetched = runs.reduce((n, r) => n + r.objectsFetched, 0)
     assert.is(fetched, oids.length, JSON.stringify(runs))
     // The others found them fetched by another process (or already on disk when they looked).
     for (const r of runs) assert.ok(r.objectsFetched + r.objectsShared <= oids.length)
-  } finally {
-    await server.close()
-    rmSync(cache, { recursive: true, force: true })
-    repo.cleanup()
-  }
+  })
 })
 
 test('a claim of a process that died is taken over; a live holder is waited for', async () => {
-  const repo = await makeBareRepo({ files: sampleFiles(4) })
-  const server = await startGitServer(dirname(repo.path))
-  const cache = mkdtempSync(join(tmpdir(), 'scorpio-cache-'))
-  try {
+  await withServedCache(sampleFiles(4), async ({ repo, server, url, cache }) => {
     const blobs = [...new Set(lsTree(repo.path, repo.head).filter((r) => r.type === 'blob').map((r) => r.oid))]
-    const store = await openStore({ remote: await openRemote(server.url('repo.git')), cacheDir: cache })
+    const store = await openStore({ remote: await openRemote(url), cacheDir: cache })
     const flight = join(store.db.dir, 'flight')
     mkdirSync(flight, { recursive: true })
     // A holder that exited: its pid is gone.
@@ -80,11 +57,7 @@ test('a claim of a process that died is taken over; a live holder is waited for'
     await store.gc({ maxBytes: 1 << 30 })
     assert.equal(readdirSync(flight), [])
     await store.close()
-  } finally {
-    await server.close()
-    rmSync(cache, { recursive: true, force: true })
-    repo.cleanup()
-  }
+  })
 })
 
 test.run()

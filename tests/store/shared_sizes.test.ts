@@ -3,56 +3,36 @@
 // file never gives a wrong size, and gc removes the file.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore } from '../../lib/store/mod.ts'
 import { RECORD, SharedSizes } from '../../lib/store/shared_sizes.ts'
-import { startGitServer } from '../helpers/git_server.ts'
-import { git, lsTree, makeBareRepo, sampleFiles } from '../helpers/repos.ts'
+import { git, lsTree, sampleFiles } from '../helpers/repos.ts'
+import { runChild, withServedCache } from './_processes.ts'
 
-const child = join(dirname(fileURLToPath(import.meta.url)), '_sizes_child.ts')
-
-function run(args: string[]): Promise<{ requests: number; sizes: Record<string, number> }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d) => (out += d))
-    p.stderr.on('data', (d) => (err += d))
-    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child failed: ${err}`))))
-  })
-}
+const run = (args: string[]) => runChild<{ requests: number; sizes: Record<string, number> }>('_sizes_child.ts', args)
 
 test('a second process learns blob sizes from the cache, not the server', async () => {
-  const repo = await makeBareRepo({ files: sampleFiles(120) })
-  const server = await startGitServer(dirname(repo.path))
-  const cache = mkdtempSync(join(tmpdir(), 'scorpio-cache-'))
-  try {
+  await withServedCache(sampleFiles(120), async ({ repo, server, url, cache }) => {
     const blobs = lsTree(repo.path, repo.head).filter((r) => r.type === 'blob')
     const oids = [...new Set(blobs.map((b) => b.oid))]
-    const first = await run([server.url('repo.git'), cache, ...oids])
+    const first = await run([url, cache, ...oids])
     assert.is(first.requests, 1)
     server.reset()
-    const second = await run([server.url('repo.git'), cache, ...oids])
+    const second = await run([url, cache, ...oids])
     assert.is(second.requests, 0)
     // Only the store's own session setup may reach the server; no size query.
     assert.ok(server.bytesSent < 1024, `server sent ${server.bytesSent} bytes`)
     for (const b of blobs) assert.is(second.sizes[b.oid], Number(git(repo.path, ['cat-file', '-s', b.oid])))
     // gc gives the space back.
-    const store = await openStore({ remote: await openRemote(server.url('repo.git')), cacheDir: cache })
+    const store = await openStore({ remote: await openRemote(url), cacheDir: cache })
     assert.ok(existsSync(join(store.db.dir, 'sizes')))
     await store.gc({ maxBytes: 1 << 30 })
     assert.not.ok(existsSync(join(store.db.dir, 'sizes')))
     await store.close()
-  } finally {
-    await server.close()
-    rmSync(cache, { recursive: true, force: true })
-    repo.cleanup()
-  }
+  })
 })
 
 test('a torn or corrupt record is never read as a size; the file starts afresh', async () => {

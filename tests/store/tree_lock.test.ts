@@ -2,30 +2,16 @@
 // the store), and a lock left by a killed process does not block the next one.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore } from '../../lib/store/mod.ts'
 import { startGitServer, type GitServer } from '../helpers/git_server.ts'
 import { lsTree, makeBareRepo, type RepoFile, type TestRepo } from '../helpers/repos.ts'
+import { startChild } from './_processes.ts'
 
-const child = join(dirname(fileURLToPath(import.meta.url)), '_load_child.ts')
-
-function start(args: string[]): { p: ChildProcess; done: Promise<{ requests: number; trees: number }> } {
-  const p = spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  p.stdout!.on('data', (d) => (out += d))
-  p.stderr!.on('data', (d) => (err += d))
-  const done = new Promise<{ requests: number; trees: number }>((resolve, reject) =>
-    p.on('close', (code, sig) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child failed (${code ?? sig}): ${err}`)))),
-  )
-  done.catch(() => {})
-  return { p, done }
-}
+const start = (args: string[]) => startChild<{ requests: number; trees: number }>('_load_child.ts', args)
 
 /** 120 top directories of 4 subdirectories of 2 files: ~600 trees, enough for the parallel stage. */
 function manyDirs(): RepoFile[] {
