@@ -371,7 +371,7 @@ export class Store implements ObjectStore {
 
   /**
    * Makes the commit and all its trees local. With `rootFirst`, resolves as soon as the commit
-   * and its top two levels of trees are stored; the rest keeps arriving, and readTree of a tree
+   * and its root tree are here; the rest keeps arriving, and readTree of a tree
    * not yet here waits for it (a mount can answer `ls` before the whole tree is in).
    */
   loadCommit(commit: Oid, options: { rootFirst?: boolean; from?: Oid } = {}): Promise<CommitInfo> {
@@ -463,7 +463,7 @@ export class Store implements ObjectStore {
         }
         if (topWanted() && !ownTop && this.remote.streamFetch) {
           // Only what an early answer needs: the process holding the lock fetches the rest.
-          ownTop = this.fetchTop(commit, mine, topDone, 1).then(
+          ownTop = this.fetchTop(commit, mine, topDone).then(
             () => {},
             (err) => trace(`store: early top of ${commit} failed, waiting for the whole load: ${(err as Error).message}`),
           )
@@ -551,8 +551,8 @@ export class Store implements ObjectStore {
   }
 
   /**
-   * Fetches every tree of `commit`: first the commit and the top two levels (small, stored at
-   * once, then `onTop`), then the subtrees below them in a few parallel requests streamed into
+   * Fetches every tree of `commit`: first the commit and its root tree (`onTop`), then the top
+   * levels (small), then the subtrees below them in a few parallel requests streamed into
    * one pack (the server's object walk runs in parallel, and parsing overlaps it). A server that
    * refuses the filters used gets the single deepen-1 blob:none fetch instead.
    */
@@ -590,35 +590,26 @@ export class Store implements ObjectStore {
 
   /**
    * The commit and the top levels of its trees (checked, not stored yet: served from memory):
-   * `tree:2` on the commit (the root tree and the trees in it, one request), then `tree:0` on
-   * the trees wanted (just those trees) for each further level, until a level has enough
-   * subtrees to split the rest into parallel requests. Returns them and the ids of the trees
-   * just below them. With `depth` 1 the first request brings the root alone (a process that only
-   * wants to answer early while another one loads everything).
+   * `tree:1` on the commit (the commit and its root tree: the smallest request, so a mount's `ls`
+   * answers after it; a `tree:2` costs the server about what git's whole depth-1 blobless clone
+   * does), then `tree:0` on the trees wanted (just those trees) for each further level, until a
+   * level has enough subtrees to split the rest into parallel requests. Returns them and the ids
+   * of the trees just below them.
    */
   private async fetchTop(
     commit: Oid,
     mine: Oid[],
     onTop: (info: CommitInfo) => void,
-    depth: 1 | 2 = 2,
   ): Promise<{ info: CommitInfo; objects: RawObject[]; present: Set<Oid>; frontier: Oid[] }> {
     this.stats.requests++
-    let t = new MemoryPackTarget()
-    try {
-      await this.remote.streamFetch!([commit], ['deepen 1', `filter tree:${depth}`], t)
-    } catch (err) {
-      // A server may cap the depth of tree filters (uploadpack.filter.tree.maxDepth): the root alone.
-      if (depth === 1 || (err as { code?: string }).code !== 'remote-error') throw err
-      this.stats.requests++
-      t = new MemoryPackTarget()
-      await this.remote.streamFetch!([commit], ['deepen 1', 'filter tree:1'], t)
-    }
+    const t = new MemoryPackTarget()
+    await this.remote.streamFetch!([commit], ['deepen 1', 'filter tree:1'], t)
     const c = t.objects.find((o) => o.oid === commit)
     if (!c || c.type !== 'commit') throw new IntegrityError(`${this.remote.describe()} did not send commit ${commit}`)
     const info = parseCommit(c.body, commit)
     const objects: RawObject[] = []
     const present = new Set<Oid>()
-    // Objects received and not used yet (`tree:2` brings the level below the root along).
+    // Objects received and not used yet (a server may send more than asked).
     const received = new Map(t.objects.map((o) => [o.oid, o]))
     let frontier: Oid[] = [info.tree]
     for (let depth = 0; ; depth++) {
