@@ -21,6 +21,7 @@ import { SizeTable } from './size_table.ts'
 import { SharedSizes } from './shared_sizes.ts'
 import { FlightClaims } from './flight.ts'
 import { IdList } from './packs.ts'
+import { Notes } from './notes.ts'
 import { gcDb, type GcResult } from './gc.ts'
 import { allPinned, pinObjects, unpinObjects } from './pins.ts'
 import { pushCommit, type PushResult } from './push.ts'
@@ -137,6 +138,8 @@ export class Store implements ObjectStore {
   /** Ids fetched ahead of a read and not read since (bounded: past it, waste is undercounted). */
   private ahead = new Set<Oid>()
 
+  readonly notes: Notes
+
   constructor(remote: Remote, db: DiskObjectDb, options: StoreOptions = {}) {
     this.remote = remote
     this.db = db
@@ -155,6 +158,7 @@ export class Store implements ObjectStore {
     db.onCorrupt = (oid) => this.mem.delete(oid)
     this.shared = new SharedSizes(db.dir)
     this.flight = new FlightClaims(db.dir)
+    this.notes = new Notes(join(db.dir, 'notes'))
   }
 
   /**

@@ -109,6 +109,8 @@ export interface ObjectStore {
    * out, nothing of it stored). Optional.
    */
   readAhead?(oids: Oid[], options?: ReadAheadOptions): Promise<Oid[]>
+  /** Facts derived from stored objects, by key, shared by every process of the cache (notes.ts). Optional. */
+  notes?: { read(key: string): Promise<string[]>; add(key: string, line: string): Promise<void> }
   /** Stores a locally made object (blob, tree, commit) and returns its id. */
   writeObject(type: ObjectType, body: Uint8Array): Promise<Oid>
   readObject(oid: Oid): Promise<{ type: ObjectType; body: Uint8Array }>

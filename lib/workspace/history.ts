@@ -1,6 +1,7 @@
 // log (first-parent from the base, marking what is not pushed) and push.
 import { UsageError, WorkspaceError } from '../errors.ts'
 import type { PushResult } from '../store/push.ts'
+import { isOid } from '../git/sha1.ts'
 import type { CommitInfo, Oid, Person, TreeEntry } from '../store/types.ts'
 import { workspaceId, type WorkspaceContext } from './context.ts'
 import { saveWorkspaceState } from './state.ts'
@@ -83,33 +84,81 @@ export interface PathChange {
 }
 
 /**
+ * One step of a path's walk, noted in the store (commits never change, so a later walk through the
+ * same commits, a second `blame` or `log PATH`, takes it as it is instead of reading every
+ * commit's trees again): from `head` back along first parents to `next` (excluded; null: the root
+ * was reached), the commits that changed the path, as `[commit, entry, entry before]`.
+ */
+interface Step {
+  head: Oid
+  next: Oid | null
+  changes: [Oid, string, string][]
+}
+
+const ENTRY = /^(?:\d{5,6} [0-9a-f]{40})?$/
+
+/** A noted step, or undefined for a line that is not one (cut short by a crash, or hand-edited). */
+function parseStep(line: string): Step | undefined {
+  try {
+    const s = JSON.parse(line) as Step
+    const ok = isOid(s.head) && (s.next === null || isOid(s.next)) && Array.isArray(s.changes) &&
+      s.changes.every((c) => Array.isArray(c) && c.length === 3 && isOid(c[0]) && ENTRY.test(c[1]) && ENTRY.test(c[2]))
+    return ok ? s : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * The commits (first parent from the base) that changed `path`, newest first, one step of the walk
- * at a time (a caller that has seen enough stops asking, and no more history is fetched).
+ * at a time (a caller that has seen enough stops asking, and no more history is fetched). Each step
+ * walked is noted in the store; a walk that reaches a noted step's first commit takes the step
+ * from the note.
  */
 export async function* pathChanges(ctx: WorkspaceContext, path: string): AsyncGenerator<PathChange[]> {
   const parts = repoPathParts(ctx, path)
   if (!parts.length) throw new UsageError('Give a file or directory inside the workspace (log with no path shows every commit)')
+  const key = `path-changes ${parts.join('/')}`
+  const noted = new Map<Oid, Step>()
+  for (const line of (await ctx.store.notes?.read(key)) ?? []) {
+    const s = parseStep(line)
+    if (s) noted.set(s.head, s)
+  }
   let c: Oid | undefined = ctx.state.base
   let step = PATH_BATCH
   while (c) {
+    const known = noted.get(c)
+    if (known) {
+      const out: PathChange[] = []
+      for (const [oid, entry, before] of known.changes) out.push({ oid, info: await ctx.store.readCommit(oid), entry, before })
+      yield out
+      c = known.next ?? undefined
+      continue
+    }
     await ctx.store.loadHistory?.(c, step + 1)
+    // Up to `step` commits and the one after them, which the next step starts from (its entry is
+    // each last commit's "before"); a noted step's first commit ends this step early.
     const chain: { oid: Oid; info: CommitInfo }[] = []
-    for (let x: Oid | undefined = c; x && chain.length <= step; ) {
+    let next: Oid | undefined
+    for (let x: Oid | undefined = c; x; ) {
       const info = await ctx.store.readCommit(x)
       chain.push({ oid: x, info })
+      if (chain.length > step || (chain.length > 1 && noted.has(x))) {
+        next = x
+        break
+      }
       x = info.parents[0]
     }
     const ids = await entriesAt(ctx, chain.map((e) => e.info), parts)
-    const atRoot = chain.length <= step
     const out: PathChange[] = []
-    // The last commit is compared with its parent in the next step, unless it is the root.
-    for (let i = 0; i < chain.length; i++) {
-      if (i === chain.length - 1 && !atRoot) break
+    for (let i = 0; i < chain.length - (next ? 1 : 0); i++) {
       const before = i + 1 < chain.length ? ids[i + 1] : ''
       if (ids[i] !== before) out.push({ ...chain[i], entry: ids[i], before })
     }
+    const walked: Step = { head: c, next: next ?? null, changes: out.map((ch) => [ch.oid, ch.entry, ch.before]) }
+    await ctx.store.notes?.add(key, JSON.stringify(walked))
     yield out
-    c = atRoot ? undefined : chain[chain.length - 1].oid
+    c = next
     step = Math.min(step * 2, PATH_BATCH_MAX)
   }
 }

@@ -8,6 +8,7 @@ import { parseCommit } from '../git/commit.ts'
 import { parseTree } from '../git/tree.ts'
 import { IntegrityError } from '../errors.ts'
 import { DiskObjectDb } from '../store/disk.ts'
+import { Notes } from '../store/notes.ts'
 import type { Store } from '../store/store.ts'
 import type { PushResult } from '../store/push.ts'
 import type { CommitInfo, FetchProgress, ObjectType, Oid, TreeEntry } from '../store/types.ts'
@@ -29,6 +30,17 @@ export class LazyStore implements WorkspaceStore {
   /** Where this remote's loose objects live (opens the real store when not known yet). */
   async objectsDir(): Promise<string | undefined> {
     return this.db?.dir ?? (await this.store()).db.dir
+  }
+
+  /** Derived facts live beside the objects: read without opening the real store. */
+  readonly notes = {
+    read: async (key: string) => (await this.notesOf())?.read(key) ?? [],
+    add: async (key: string, line: string) => (await this.notesOf())?.add(key, line),
+  }
+
+  private async notesOf(): Promise<Notes | undefined> {
+    const dir = await this.objectsDir()
+    return dir ? new Notes(join(dir, 'notes')) : undefined
   }
 
   /** The real store (opened on first need). */

@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { openRemote } from '../../lib/remote/mod.ts'
@@ -104,11 +104,11 @@ test.after(async () => {
   rmSync(home, { recursive: true, force: true })
 })
 
-async function workspace(name: string) {
+async function workspace(name: string, base = head, cacheDir = join(home, name, 'cache')) {
   const dir = join(home, name)
   const stateDir = join(dir, 'state')
-  await createWorkspaceState(stateDir, { remote: { url: server.url('repo.git') }, ref: 'main', base: head, pushed: head, mountpoint: join(dir, 'mnt'), cacheDir: join(dir, 'cache') })
-  const store = await openStore({ remote: await openRemote(server.url('repo.git')), cacheDir: join(dir, 'cache') })
+  await createWorkspaceState(stateDir, { remote: { url: server.url('repo.git') }, ref: 'main', base, pushed: base, mountpoint: join(dir, 'mnt'), cacheDir })
+  const store = await openStore({ remote: await openRemote(server.url('repo.git')), cacheDir })
   const ws = await openWorkspace(stateDir, { store })
   return { stateDir, store, ws, close: async () => (await ws.close(), await store.close()) }
 }
@@ -135,6 +135,49 @@ test('every line owned as git blame --first-parent says, the same text; versions
     assert.is(store.stats.requests, again, 'a second blame asks the server nothing')
   } finally {
     await close()
+  }
+})
+
+/** Counts the store's tree reads (each commit of a walk reads its root tree). */
+function countTreeReads(store: { readTree: (...a: never[]) => unknown }): { n: number } {
+  const count = { n: 0 }
+  const read = store.readTree.bind(store)
+  store.readTree = ((...a: never[]) => (count.n++, read(...a))) as typeof store.readTree
+  return count
+}
+
+test('a second walk of a path takes the steps noted in the store: from a later base, by another store of the cache, past a line cut short', async () => {
+  const path = 'src/deep/dir/app.txt'
+  const want = (at: string) => [...g(['blame', '--first-parent', '--line-porcelain', at, '--', path]).matchAll(/^([0-9a-f]{40}) \d+ (\d+)/gm)].map((m) => m[1])
+  const cache = join(home, 'd', 'cache')
+  const older = g(['rev-parse', 'HEAD~10']).trim()
+  const first = await workspace('d', older, cache)
+  try {
+    const reads = countTreeReads(first.store)
+    assert.equal((await first.ws.blame(path)).lines.map((l) => l.commit), want(older))
+    assert.ok(reads.n > 50, `the first walk read every commit's trees (${reads.n})`)
+    reads.n = 0
+    assert.equal((await first.ws.blame(path)).lines.map((l) => l.commit), want(older))
+    assert.ok(reads.n <= 4, `again: the base's path only (${reads.n} tree reads)`)
+  } finally {
+    await first.close()
+  }
+  // A crash while noting leaves a line cut short: it is skipped, and the next note is still read.
+  const objects = join(cache, 'objects')
+  const notes = join(objects, readdirSync(objects).find((d) => existsSync(join(objects, d, 'notes')))!, 'notes')
+  assert.ok(readdirSync(notes).length === 1, 'one file of notes: the path')
+  for (const f of readdirSync(notes)) appendFileSync(join(notes, f), '{"head":"0123')
+  const later = await workspace('e', head, cache)
+  try {
+    const reads = countTreeReads(later.store)
+    assert.equal((await later.ws.blame(path)).lines.map((l) => l.commit), want(head))
+    // The 10 commits above the older base (and the one where the note starts), then the note.
+    assert.ok(reads.n >= 11 && reads.n <= 11 * 4 + 4, `from a later base: ${reads.n} tree reads`)
+    reads.n = 0
+    assert.equal((await later.ws.blame(path)).lines.map((l) => l.commit), want(head))
+    assert.ok(reads.n <= 4, `again from the later base: ${reads.n} tree reads`)
+  } finally {
+    await later.close()
   }
 })
 
