@@ -104,14 +104,13 @@ export async function checkoutWorkspace(ctx: WorkspaceContext, rev: string, opti
       if (!(await uncover(ctx, upper, fromTree, p))) extraConflicts.push(p)
     }
     const changedDirs = withAncestors(diffPaths.map((p) => p.split('/').slice(0, -1).join('/')).filter(Boolean))
-    const touched = withAncestors(diffPaths)
     // No journal needed: saving the state is the one atomic step, and nothing follows it but hooks.
     const branch = rev.replace(/^refs\/heads\//, '')
     const isBranch = !/^[0-9a-f]{40}$/.test(rev) && (await ctx.store.resolveRef(`refs/heads/${branch}`).then((o) => o === to, () => false))
     const next = { ...ctx.state, base: to, ...(isBranch ? { ref: branch, pushed: to } : {}) }
     await saveWorkspaceState(ctx.stateDir, next)
     Object.assign(ctx.state, next)
-    await ctx.hooks?.baseChanged(to, touched)
+    await ctx.hooks?.baseChanged(to, diffPaths)
     return {
       from,
       to,

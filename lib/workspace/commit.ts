@@ -7,7 +7,7 @@ import { buildTree } from './build_tree.ts'
 import { computeChanges, rootEff } from './changes.ts'
 import { cleanupUpper } from './cleanup.ts'
 import { belowTreeOf } from './cl_tree.ts'
-import { markCommitLoaded, quiesced, rootTreeOf, withAncestors, workspaceId, type WorkspaceContext, scanOptions } from './context.ts'
+import { markCommitLoaded, quiesced, rootTreeOf, workspaceId, type WorkspaceContext, scanOptions } from './context.ts'
 import { crashPoint, readJournal, removeJournal, writeJournal } from './journal.ts'
 import { saveWorkspaceState } from './state.ts'
 import { spliceTree, splitPath } from './trees.ts'
@@ -78,7 +78,7 @@ export async function commitWorkspace(ctx: WorkspaceContext, options: CommitOpti
     await markCommitLoaded(ctx.store, commit)
     crashPoint('objects-written')
     await ctx.store.pin?.(workspaceId(ctx), [commit, ...stats.written])
-    const paths = withAncestors(changes.map((c) => c.path))
+    const paths = changes.map((c) => c.path)
     await writeJournal(ctx.stateDir, { op: 'commit', from: parent, to: commit, paths })
     crashPoint('journal-written')
     const localCommits = [...(ctx.state.localCommits ?? []), commit]

@@ -25,7 +25,8 @@ export interface MountHooks {
    * The base commit is now `newCommit` (it may be the same commit when only the upper layer changed)
    * and upper entries at or under `changedPaths` may have been removed or rewritten. The mount swaps
    * its lower view, forgets what it cached of the upper layer there (origins, opaque markers) and
-   * invalidates the kernel's caches for exactly those paths (workspace-relative, '' = the root).
+   * invalidates the kernel's caches for exactly those paths (workspace-relative, '' = the root):
+   * entries at and under them get fresh inodes, the directories above them keep theirs.
    */
   baseChanged(newCommit: string, changedPaths: string[]): Promise<void>
 }

@@ -6,12 +6,35 @@ import { execFile } from 'node:child_process'
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { git } from '../helpers/repos.ts'
+import { commitFiles, git } from '../helpers/repos.ts'
 import { scorpio, withMount } from '../mount/_cli.ts'
 import { listFiles } from './_env.ts'
 
 const run = promisify(execFile)
 const ENV_ID = { GIT_AUTHOR_NAME: 'Mount User', GIT_AUTHOR_EMAIL: 'mount@example.com' }
+
+test('mounted checkout: what changed shows at once; the directories above it and everything else keep their inodes', async () => {
+  await withMount({ count: 20 }, async ({ mnt, env, served }) => {
+    const old = served.repo.head
+    const leaf = 'src/lib/deep/er/still/leaf.txt'
+    const added = 'src/lib/deep/new/x/added.txt'
+    const now = await commitFiles(served.repo.path, [{ path: leaf, content: 'leaf, changed\n' }, { path: added, content: 'added\n' }], { parent: old })
+    const inos = async () => Object.fromEntries(await Promise.all(['src', 'src/main.ts', 'src/lib', 'src/lib/util.ts', 'src/lib/deep', 'src/lib/deep/er'].map(async (p) => [p, (await fsp.stat(join(mnt, p))).ino])))
+    const before = await inos()
+    assert.is(await fsp.readFile(join(mnt, leaf), 'utf8'), 'leaf\n')
+    assert.equal((await fsp.readdir(join(mnt, 'src/lib/deep'))).sort(), ['er'])
+    let r = await scorpio(['checkout', now], { env, cwd: mnt })
+    assert.is(r.status, 0, r.stderr)
+    assert.is(await fsp.readFile(join(mnt, added), 'utf8'), 'added\n')
+    assert.is(await fsp.readFile(join(mnt, leaf), 'utf8'), 'leaf, changed\n')
+    assert.equal(await inos(), before, 'nothing above or beside the changed files was detached')
+    r = await scorpio(['checkout', old], { env, cwd: mnt })
+    assert.is(r.status, 0, r.stderr)
+    assert.is(await fsp.readFile(join(mnt, leaf), 'utf8'), 'leaf\n')
+    assert.equal((await fsp.readdir(join(mnt, 'src/lib/deep'))).sort(), ['er'])
+    assert.equal(await inos(), before)
+  })
+})
 
 test('mounted: status/diff/commit/push from inside the mount, then offline after unmount', async () => {
   await withMount({ count: 20, env: ENV_ID }, async (m) => {
