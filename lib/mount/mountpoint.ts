@@ -41,7 +41,7 @@ export interface PrepareOptions {
   notice?: (line: string) => void
 }
 
-/** Returns the absolute mountpoint once it is an empty directory ready to mount on. */
+/** Returns the real (symlink-free) mountpoint once it is an empty directory ready to mount on. */
 export async function prepareMountpoint(mountpoint: string, options: PrepareOptions = {}): Promise<string> {
   const dir = resolve(mountpoint)
   let st = await statErrno(dir)
@@ -63,5 +63,6 @@ export async function prepareMountpoint(mountpoint: string, options: PrepareOpti
   }
   const entries = await fsp.readdir(dir)
   if (entries.length > 0) throw new MountpointError(`Mountpoint "${mountpoint}" is not empty; mount on an empty directory`)
-  return dir
+  // The kernel lists the mount under its real path: the registry must name it so, however it was given.
+  return fsp.realpath(dir)
 }

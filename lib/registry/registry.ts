@@ -2,10 +2,13 @@
 // written atomically (temp + rename) so that many job mounts may start at once without racing.
 // Entries whose process died or whose mount is gone are ignored and removed.
 import { createHash } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve, sep } from 'node:path'
 import { fuseMountAt, pidAlive, pidStartTime, readMountInfo } from './mountinfo.ts'
+import { canonicalPath } from './real_path.ts'
+
+export { canonicalPath }
 
 export interface MountRecord {
   /** Absolute path of the mountpoint. */
@@ -43,16 +46,6 @@ export function registryDir(options: RegistryOptions = {}): string {
 
 function recordFile(dir: string, mountpoint: string): string {
   return join(dir, createHash('sha1').update(mountpoint).digest('hex').slice(0, 20) + '.json')
-}
-
-/** Absolute, symlink-free form of a path where possible (a dead mount cannot be resolved: keep it). */
-export function canonicalPath(path: string): string {
-  const abs = resolve(path)
-  try {
-    return realpathSync(abs)
-  } catch {
-    return abs
-  }
 }
 
 export function registerMount(record: MountRecord, options: RegistryOptions = {}): void {
@@ -148,13 +141,16 @@ export function findMount(mountpoint: string, options: ListOptions = {}): MountR
 
 /** The live mount containing `path` (the innermost one), so commands run inside a mount find its state. */
 export function findWorkspaceForPath(path: string, options: RegistryOptions = {}): MountRecord | undefined {
-  const target = canonicalPath(path)
-  let best: MountRecord | undefined
+  const mountinfo = readMountInfo()
+  const target = canonicalPath(path, mountinfo)
+  let best: { rec: MountRecord; mp: string } | undefined
   for (const rec of listMounts({ ...options, clean: false })) {
-    const mp = rec.mountpoint
+    // Both sides real: a record may name its mountpoint through a symlink (one written before the
+    // mount registered its real path), the path may too.
+    const mp = canonicalPath(rec.mountpoint, mountinfo)
     if (target === mp || target.startsWith(mp.endsWith(sep) ? mp : mp + sep)) {
-      if (!best || mp.length > best.mountpoint.length) best = rec
+      if (!best || mp.length > best.mp.length) best = { rec, mp }
     }
   }
-  return best
+  return best?.rec
 }

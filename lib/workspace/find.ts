@@ -1,24 +1,16 @@
 // Which workspace a command is about: `-C DIR` (a mountpoint or a state dir), else the mount that
 // contains the current directory (registry, then /proc/self/mountinfo), else an unmounted
 // workspace whose mountpoint is the current directory or one of its parents.
-import { existsSync, realpathSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { UsageError } from '../errors.ts'
-import { findMount, findWorkspaceForPath, readMountInfo } from '../registry/mod.ts'
+import { canonicalPath, findMount, findWorkspaceForPath, readMountInfo } from '../registry/mod.ts'
 import { defaultStateDir, STATE_FILE } from './state.ts'
 
 export interface FoundWorkspace {
   stateDir: string
   /** The mountpoint, when known. */
   mountpoint?: string
-}
-
-function real(p: string): string {
-  try {
-    return realpathSync(p)
-  } catch {
-    return resolve(p)
-  }
 }
 
 function hasState(dir: string): boolean {
@@ -40,9 +32,12 @@ function fromMountpoint(mp: string): FoundWorkspace | undefined {
 export function findWorkspace(cwd: string = process.cwd(), explicitDir?: string): FoundWorkspace {
   if (explicitDir) {
     const dir = resolve(cwd, explicitDir)
-    if (hasState(dir)) return { stateDir: dir }
-    const found = fromMountpoint(dir) ?? (real(dir) !== dir ? fromMountpoint(real(dir)) : undefined)
+    // The registry (by the real path: the mount was made through either) before the state file,
+    // whose lookup in a mountpoint would ask the mount, hung or not.
+    const realDir = canonicalPath(dir)
+    const found = fromMountpoint(realDir) ?? (realDir !== dir ? fromMountpoint(dir) : undefined)
     if (found) return found
+    if (hasState(dir)) return { stateDir: dir }
     throw new UsageError(`"${explicitDir}" is neither a scorpio mountpoint nor a workspace state dir`)
   }
   const here = resolve(cwd)

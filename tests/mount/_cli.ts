@@ -154,7 +154,7 @@ export function exists(path: string): Promise<boolean> {
 export interface MountSession {
   box: Sandbox
   served: Served
-  /** The mountpoint: `ws` under the sandbox. */
+  /** The mountpoint: `ws` under the sandbox, or what `mountAt` gave. */
   mnt: string
   /** The sandbox's environment plus `env` of the options. */
   env: NodeJS.ProcessEnv
@@ -176,6 +176,8 @@ export interface WithMountOptions {
   env?: NodeJS.ProcessEnv
   /** Makes the sandbox root traversable by other users (for tests acting as nobody). */
   otherUsers?: boolean
+  /** The path to mount at, made under the sandbox (default: the directory `ws`). */
+  mountAt?: (box: Sandbox) => string
 }
 
 /**
@@ -188,7 +190,7 @@ export async function withMount(options: WithMountOptions, body: (m: MountSessio
   const box = sandbox()
   if (options.otherUsers) chmodSync(box.root, 0o755)
   const served = await serveRepo(options.count ?? 200, options.files)
-  const mnt = box.dir('ws')
+  const mnt = options.mountAt ? options.mountAt(box) : box.dir('ws')
   const env = { ...box.env, ...options.env }
   let current: ForegroundMount | undefined
   let last: ForegroundMount | undefined
