@@ -5,7 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { promises as fsp, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { scorpio, withMount, type Sandbox } from './_cli.ts'
+import { isMounted, scorpio, withMount, type Sandbox } from './_cli.ts'
 
 /** A directory `real` and a symlink `link` to it under the sandbox. */
 function realAndLink(box: Sandbox): { real: string; link: string } {
@@ -22,7 +22,7 @@ async function statusFrom(env: NodeJS.ProcessEnv, where: { dir?: string; cwd?: s
 }
 
 for (const through of ['link', 'real'] as const) {
-  test(`mounted through the ${through} path: status -C the real path, -C the symlink, and inside the mount`, async () => {
+  test(`mounted through the ${through} path: status -C the real path, -C the symlink, inside the mount; umount by the other path`, async () => {
     await withMount({ count: 4, mountAt: (box) => realAndLink(box)[through] }, async (m) => {
       const real = join(m.box.root, 'real')
       const link = join(m.box.root, 'link')
@@ -35,6 +35,12 @@ for (const through of ['link', 'real'] as const) {
       const list = await scorpio(['list', '--json'], { env: m.env })
       assert.is(list.status, 0, list.stderr)
       assert.match(list.stdout, real, 'the live mount is listed')
+      // umount by the path the mount was not made through
+      const other = through === 'link' ? real : link
+      const u = await scorpio(['umount', other], { env: m.env })
+      assert.is(u.status, 0, u.stderr)
+      assert.is(await m.stop(), 0)
+      assert.not.ok(isMounted(real), 'unmounted')
     })
   })
 }
