@@ -1,13 +1,11 @@
 // The object store of one remote: memory LRU → disk object DB → remote (batched, single-flight).
 // Implements the ObjectStore contract (types.ts) plus push, gc and pins.
 import { promises as fsp } from 'node:fs'
-import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { IntegrityError, RemoteError } from '../errors.ts'
 import { trace } from '../trace.ts'
-import { pidAlive, pidStartTime } from '../registry/mountinfo.ts'
+import { createLock, holderGone, holderText, removeLockIf } from '../registry/holder.ts'
 import { parseCommit } from '../git/commit.ts'
 import { EMPTY_BLOB_OID, bytesToHex, hashObject, isOid } from '../git/sha1.ts'
 import { checkTree, parseTree } from '../git/tree.ts'
@@ -66,23 +64,13 @@ const CHANGED_TREE_LEVELS = 5
 const TREE_FETCH_PARALLEL = 3
 
 /**
- * Cross-process single-flight of a commit's tree load: `loaded/<commit>.lock` (O_EXCL) names the
+ * Cross-process single-flight of a commit's tree load: `loaded/<commit>.lock` (holder.ts) names the
  * loading process; the others poll for the `loaded/<commit>` marker. The holder touches the lock
  * every LOCK_BEAT_MS; a lock of a dead process (same host) or untouched for LOCK_STALE_MS is taken over.
  */
 const LOCK_POLL_MS = 25
 const LOCK_BEAT_MS = 2000
 const LOCK_STALE_MS = 20000
-const HOST = hostname()
-
-/** True when the holder named in a lock's `pid start host token` text is gone, or the lock is old. */
-function lockStale(text: string, mtimeMs: number): boolean {
-  if (Date.now() - mtimeMs > LOCK_STALE_MS) return true
-  const [pid, start, host] = text.split(' ')
-  if (host !== HOST || !pid) return false // another machine or pid namespace: only age tells
-  const n = Number(pid)
-  return !pidAlive(n) || (!!start && pidStartTime(n) !== start)
-}
 
 /** A server that cannot serve a staged fetch (filter, want of a tree) rather than a broken one. */
 function refused(err: unknown): boolean {
@@ -422,7 +410,7 @@ export class Store implements ObjectStore {
     let ownTop: Promise<void> | null = null
     const mine: Oid[] = []
     let made = false
-    const me = `${process.pid} ${pidStartTime(process.pid) ?? ''} ${HOST} ${randomBytes(6).toString('hex')}`
+    const me = holderText()
     try {
       for (;;) {
         if (await this.loadedOnDisk(commit)) {
@@ -431,13 +419,7 @@ export class Store implements ObjectStore {
           return info
         }
         if (!made) await fsp.mkdir(join(this.db.dir, 'loaded'), { recursive: true }), (made = true)
-        const taken = await fsp.writeFile(lock, me, { flag: 'wx' }).then(
-          () => true,
-          (e: NodeJS.ErrnoException) => {
-            if (e.code === 'EEXIST') return false
-            throw e
-          },
-        )
+        const taken = await createLock(lock, me)
         if (taken) {
           const beat = setInterval(() => {
             const now = new Date()
@@ -453,15 +435,14 @@ export class Store implements ObjectStore {
           } finally {
             clearInterval(beat)
             // Only our own lock: a takeover (after a long stall) may have replaced it.
-            if ((await fsp.readFile(lock, 'utf8').catch(() => null)) === me) await fsp.rm(lock, { force: true })
+            await removeLockIf(lock, me)
           }
         }
         const [text, st] = await Promise.all([fsp.readFile(lock, 'utf8').catch(() => null), fsp.stat(lock).catch(() => null)])
         if (text === null || st === null) continue // just released: look again
-        // An empty lock is one being written, or of a process that died right after creating it.
-        if (text ? lockStale(text, st.mtimeMs) : Date.now() - st.mtimeMs > 1000) {
+        if (holderGone(text, st.mtimeMs, LOCK_STALE_MS)) {
           // Removed only if still the lock judged stale; then whoever creates it first loads.
-          if ((await fsp.readFile(lock, 'utf8').catch(() => null)) === text) await fsp.rm(lock, { force: true })
+          await removeLockIf(lock, text)
           trace(`store: took over the stale tree-load lock of ${commit} (${text})`)
           continue
         }

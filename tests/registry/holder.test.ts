@@ -1,0 +1,54 @@
+// Locks that name their holder: created with their text in one step, taken over only from a holder
+// that is gone.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLock, holderGone, holderText, removeLockIf } from '../../lib/registry/holder.ts'
+import { withLock } from '../../lib/workspace/lock.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'scorpio-holder-'))
+test.after(() => rmSync(dir, { recursive: true, force: true }))
+
+/** The pid of a process that has exited (and been reaped). */
+const deadPid = () => spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout
+
+test('of many at once, one creates the lock, and it holds its text from the start', async () => {
+  const lock = join(dir, 'a.lock')
+  const texts = Array.from({ length: 40 }, () => holderText())
+  const won = await Promise.all(texts.map((t) => createLock(lock, t)))
+  assert.is(won.filter(Boolean).length, 1)
+  assert.is(readFileSync(lock, 'utf8'), texts[won.indexOf(true)])
+  assert.equal(readdirSync(dir), ['a.lock'], 'no temporary file is left')
+  await removeLockIf(lock, holderText())
+  assert.is(readdirSync(dir).length, 1, 'a lock is removed only by the text it holds')
+  await removeLockIf(lock, texts[won.indexOf(true)])
+  assert.is(readdirSync(dir).length, 0)
+})
+
+test('a holder is gone when its pid is dead or another process; an empty or foreign lock only by age', () => {
+  const now = Date.now()
+  const [pid, , host] = holderText().split(' ')
+  assert.not.ok(holderGone(holderText(), now, 1000))
+  assert.ok(holderGone(`${deadPid()} 1 ${host} t`, now, 1000), 'a dead pid')
+  assert.ok(holderGone(`${pid} 999999999 ${host} t`, now, 1000), 'same pid, another start time: a later process')
+  assert.ok(holderGone(deadPid(), now, 1000), 'a pid alone (an older version) is judged by the pid')
+  assert.not.ok(holderGone('', now, 1000), 'an empty lock is not judged abandoned while fresh')
+  assert.ok(holderGone('', now - 2000, 1000))
+  assert.not.ok(holderGone(`${deadPid()} 1 another-host t`, now, 1000), 'another host: only age tells')
+})
+
+test('a workspace lock of a dead process is taken over; one of this process says busy', async () => {
+  const state = mkdtempSync(join(dir, 'ws-'))
+  writeFileSync(join(state, 'lock'), deadPid())
+  assert.is(await withLock(state, async () => readFileSync(join(state, 'lock'), 'utf8').split(' ')[0]), String(process.pid))
+  assert.equal(readdirSync(state), [], 'released after the operation')
+  await withLock(state, async () => {
+    const err = await withLock(state, async () => 0).then(() => null, (e: Error) => e)
+    assert.match(String(err?.message), /busy with another operation of this process/)
+  })
+})
+
+test.run()
