@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../workspace/state.ts'
 import { WorkspaceError } from '../errors.ts'
-import { pidAlive } from '../registry/mountinfo.ts'
+import { createLock, holderGone, holderText, removeLockIf } from '../registry/holder.ts'
 
 export const ANTARES_STATE_FILE = 'antares.json'
 export const ANTARES_PID_FILE = 'antares.pid'
@@ -79,27 +79,21 @@ export class StateWriter {
 }
 
 
-/** Claims `<state>/antares.pid`; refuses when another live server holds it. Returns the release function. */
+/** Claims `<state>/antares.pid` (holder.ts); refuses when another live server holds it. Returns the release function. */
 export async function claimStateDir(stateDir: string): Promise<() => Promise<void>> {
   await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 })
   const file = join(stateDir, ANTARES_PID_FILE)
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fh = await fsp.open(file, 'wx', 0o644)
-      await fh.writeFile(`${process.pid}\n`)
-      await fh.close()
-      return async () => {
-        const text = await fsp.readFile(file, 'utf8').catch(() => '')
-        if (Number(text.trim()) === process.pid) await fsp.rm(file, { force: true })
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-      const pid = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim())
-      if (pid > 0 && pid !== process.pid && pidAlive(pid)) {
-        throw new WorkspaceError('antares-busy', `Another antares server (pid ${pid}) uses state dir "${stateDir}"; stop it or pass a different --state`)
-      }
-      await fsp.rm(file, { force: true })
+  const me = holderText()
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await createLock(file, me)) return () => removeLockIf(file, me)
+    const text = await fsp.readFile(file, 'utf8').catch(() => null)
+    const st = await fsp.stat(file).catch(() => null)
+    if (text === null || !st) continue // just released
+    if (!holderGone(text.trim(), st.mtimeMs, Number.MAX_SAFE_INTEGER)) {
+      const pid = text.split(' ')[0].trim()
+      throw new WorkspaceError('antares-busy', `Another antares server (pid ${pid}) uses state dir "${stateDir}"; stop it or pass a different --state`)
     }
+    await removeLockIf(file, text)
   }
   throw new WorkspaceError('antares-busy', `Could not claim "${file}"; remove it if no antares server is running`)
 }
