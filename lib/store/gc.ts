@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import type { DiskObjectDb } from './disk.ts'
 import { FlightClaims } from './flight.ts'
+import { SizeFlight } from './size_flight.ts'
 import type { Oid } from './types.ts'
 
 export interface GcResult {
@@ -46,6 +47,7 @@ export async function gcDbs(dbs: { db: DiskObjectDb; pinned: Set<Oid> }[], maxBy
     // Learned sizes are all still true, but gc is where a cache gives back its space.
     await fsp.rm(join(db.dir, 'sizes'), { force: true })
     await new FlightClaims(db.dir).sweep()
+    await new SizeFlight(db.dir).sweep()
   }
   return r
 }

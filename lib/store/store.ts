@@ -18,6 +18,7 @@ import { DiskObjectDb, type StoredObject } from './disk.ts'
 import { SizeTable } from './size_table.ts'
 import { SharedSizes } from './shared_sizes.ts'
 import { FlightClaims } from './flight.ts'
+import { SizeFlight } from './size_flight.ts'
 import { IdList } from './packs.ts'
 import { Notes } from './notes.ts'
 import { gcDb, type GcResult } from './gc.ts'
@@ -91,6 +92,7 @@ export class Store implements ObjectStore {
   private shared: SharedSizes
   /** Which process of the cache fetches which object. */
   private flight: FlightClaims
+  private sizeFlight: SizeFlight
   private batcher: Batcher
   private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo>; wantTop: () => void }>()
   /** Tree fetches in flight (settle, never reject): a tree missing on disk may be on its way. */
@@ -147,6 +149,7 @@ export class Store implements ObjectStore {
     this.shared = new SharedSizes(db.dir)
     this.flight = new FlightClaims(db.dir)
     this.notes = new Notes(join(db.dir, 'notes'))
+    this.sizeFlight = new SizeFlight(db.dir)
   }
 
   /**
@@ -154,19 +157,40 @@ export class Store implements ObjectStore {
    * tells is shared in turn); returns the ids still unknown.
    */
   private async askSizes(todo: Oid[], out: Map<Oid, number>): Promise<Oid[]> {
-    await this.shared.refresh((oid, s) => this.sizes.set(oid, s))
-    const asked = todo.length
-    todo = todo.filter((o) => {
-      const s = this.sizes.get(o)
-      if (s !== undefined) out.set(o, s)
-      return s === undefined
-    })
-    this.stats.sizesShared += asked - todo.length
+    const fromShared = async (ids: Oid[]) => {
+      await this.shared.refresh((oid, s) => this.sizes.set(oid, s))
+      const rest = ids.filter((o) => {
+        const s = this.sizes.get(o)
+        if (s !== undefined) out.set(o, s)
+        return s === undefined
+      })
+      this.stats.sizesShared += ids.length - rest.length
+      return rest
+    }
+    todo = await fromShared(todo)
     if (!todo.length || !this.remote.objectSizes) return todo
+    // Ids another process is asking for are waited for, then read from the shared file; what its
+    // query did not bring is asked here (once: a second holder's failure is this query's too).
+    // The announcement stays until both are in: a third process may be waiting on it for either.
+    const { mine, others, waitOthers, release } = await this.sizeFlight.claim(todo)
+    if (others.length) trace(`store: waiting for the sizes of ${others.length} objects another process is asking for`)
+    try {
+      const theirs = others.length ? waitOthers().then(() => fromShared(others)) : Promise.resolve([])
+      theirs.catch(() => {})
+      const unknown = mine.length ? await this.querySizes(mine, out) : []
+      const left = await theirs
+      return left.length ? [...unknown, ...(await this.querySizes(left, out))] : unknown
+    } finally {
+      await release()
+    }
+  }
+
+  /** Sizes from the server; what it tells goes to the shared file. Returns the ids it did not size. */
+  private async querySizes(todo: Oid[], out: Map<Oid, number>): Promise<Oid[]> {
     this.stats.requests++
     const t0 = performance.now()
     // Keyed by our own ids: the reply's keys are slices of its whole text and would keep it alive.
-    const remote = await this.remote.objectSizes(todo)
+    const remote = await this.remote.objectSizes!(todo)
     trace(`store: sized ${todo.length} objects in ${(performance.now() - t0).toFixed(0)} ms`)
     const learned: [Oid, number][] = []
     todo = todo.filter((o) => {
@@ -888,16 +912,12 @@ export class Store implements ObjectStore {
       else todo.push(oid)
     }
     const rest: Oid[] = []
-    // Bounded so that a whole commit's worth of ids never opens thousands of files at once.
-    for (let i = 0; i < todo.length; i += 512) {
-      const part = todo.slice(i, i + 512)
-      const disk = await this.db.sizeMany(part)
-      part.forEach((o, j) => {
-        const d = disk[j]
-        if (d) out.set(o, d.size), this.sizes.set(o, d.size)
-        else rest.push(o)
-      })
-    }
+    const disk = todo.length ? await this.db.sizeMany(todo) : []
+    todo.forEach((o, j) => {
+      const d = disk[j]
+      if (d) out.set(o, d.size), this.sizes.set(o, d.size)
+      else rest.push(o)
+    })
     if (rest.length && options.local) {
       // Every size the file brings is one this process need not ask for: counted as shared.
       await this.shared.refresh((oid, n) => {

@@ -33,13 +33,21 @@ export async function withServedCache(files: RepoFile[], body: (s: ServedCache) 
   }
 }
 
-/** Starts `node --import tsx tests/store/NAME ARGS`; `done` is its stdout parsed as JSON, or its stderr as the error. */
-export function startChild<T>(name: string, args: string[]): { p: ChildProcess; done: Promise<T> } {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(here, name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * Starts `node --import tsx tests/store/NAME ARGS`; `done` is its stdout parsed as JSON, or its
+ * stderr as the error. With `onStderr`, the child traces (SCORPIO_TRACE) and its stderr so far is
+ * passed on as it comes.
+ */
+export function startChild<T>(name: string, args: string[], options: { onStderr?: (text: string) => void } = {}): { p: ChildProcess; done: Promise<T> } {
+  const env = { ...process.env, SCORPIO_TRACE: options.onStderr ? '1' : '' }
+  const p = spawn(process.execPath, ['--import', 'tsx', join(here, name), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
   let out = ''
   let err = ''
   p.stdout!.on('data', (d) => (out += d))
-  p.stderr!.on('data', (d) => (err += d))
+  p.stderr!.on('data', (d) => {
+    err += d
+    options.onStderr?.(err)
+  })
   const done = new Promise<T>((resolve, reject) =>
     p.on('close', (code, sig) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child failed (${code ?? sig}): ${err}`)))),
   )
@@ -48,6 +56,6 @@ export function startChild<T>(name: string, args: string[]): { p: ChildProcess; 
 }
 
 /** `startChild(name, args).done`. */
-export function runChild<T>(name: string, args: string[]): Promise<T> {
-  return startChild<T>(name, args).done
+export function runChild<T>(name: string, args: string[], options: { onStderr?: (text: string) => void } = {}): Promise<T> {
+  return startChild<T>(name, args, options).done
 }

@@ -12,7 +12,7 @@ import { RECORD, SharedSizes } from '../../lib/store/shared_sizes.ts'
 import { git, lsTree, sampleFiles } from '../helpers/repos.ts'
 import { runChild, withServedCache } from './_processes.ts'
 
-const run = (args: string[]) => runChild<{ requests: number; sizes: Record<string, number> }>('_sizes_child.ts', args)
+const run = (args: string[], onStderr?: (text: string) => void) => runChild<{ requests: number; sizes: Record<string, number> }>('_sizes_child.ts', args, { onStderr })
 
 test('a second process learns blob sizes from the cache, not the server', async () => {
   await withServedCache(sampleFiles(120), async ({ repo, server, url, cache }) => {
@@ -32,6 +32,45 @@ test('a second process learns blob sizes from the cache, not the server', async 
     await store.gc({ maxBytes: 1 << 30 })
     assert.not.ok(existsSync(join(store.db.dir, 'sizes')))
     await store.close()
+  })
+})
+
+test('a process wanting sizes another process is asking for waits for its answer: one query in all', async () => {
+  await withServedCache(sampleFiles(120), async ({ repo, server, url, cache }) => {
+    let release = () => {}
+    const held = new Promise<void>((r) => (release = r))
+    let queries = 0
+    let firstAsked = () => {}
+    const asked = new Promise<void>((r) => (firstAsked = r))
+    let secondAsked = (_: Error) => {}
+    const second = new Promise<never>((_, reject) => (secondAsked = reject))
+    second.catch(() => {})
+    // The first query is held at the server until the second process is waiting for it.
+    server.intercept = (req) => {
+      if (!req.body.includes('command=object-info')) return undefined
+      if (++queries === 1) return firstAsked(), { after: held }
+      secondAsked(new Error('the second process asked the server for the sizes itself'))
+      return undefined
+    }
+    try {
+      const oids = [...new Set(lsTree(repo.path, repo.head).filter((r) => r.type === 'blob').map((b) => b.oid))]
+      const a = run([url, cache, ...oids])
+      await asked
+      let waiting = () => {}
+      const isWaiting = new Promise<void>((r) => (waiting = r))
+      const b = run([url, cache, ...oids], (text) => void (text.includes('another process is asking for') && waiting()))
+      await Promise.race([isWaiting, second])
+      release()
+      const [ra, rb] = await Promise.all([a, b])
+      assert.is(queries, 1)
+      assert.is(ra.requests, 1)
+      assert.is(rb.requests, 0)
+      for (const o of oids) assert.is(rb.sizes[o], ra.sizes[o])
+      assert.is(Object.keys(rb.sizes).length, oids.length)
+    } finally {
+      release()
+      server.intercept = null
+    }
   })
 })
 
