@@ -5,18 +5,14 @@
 // protocol v2 command, how many ids it asks for and its filter (where a benchmark's requests go).
 //   node --import tsx scripts/bench/git_server_child.ts ROOT
 import { appendFileSync } from 'node:fs'
-import { startGitServer } from '../../tests/helpers/git_server.ts'
+import { describeRequest, startGitServer } from '../../tests/helpers/git_server.ts'
 
 const server = await startGitServer(process.argv[2])
 const logFile = process.env.GIT_SERVER_LOG
 if (logFile) {
   const t0 = performance.now()
   server.intercept = (req) => {
-    const body = req.body.toString('latin1')
-    const command = /command=([\w-]+)/.exec(body)?.[1] ?? req.method
-    const ids = (body.match(/(?:want|oid) [0-9a-f]{40}/g) ?? []).length
-    const extra = [/filter [^\n]+/.exec(body)?.[0], /deepen \d+/.exec(body)?.[0]].filter(Boolean).join(' ')
-    appendFileSync(logFile, `${Math.round(performance.now() - t0)} ${req.path.split('/').pop()} ${command} ids=${ids} ${extra}\n`)
+    appendFileSync(logFile, `${Math.round(performance.now() - t0)} ${req.path.split('/').pop()} ${describeRequest(req)}\n`)
     return undefined
   }
 }

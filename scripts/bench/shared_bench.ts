@@ -8,14 +8,14 @@
 //      alone (≤ 1.5×), both from the start of the mounts
 // Each row with the single binary (dist/scorpio, targets apply) and the Node CLI beside it.
 // 32 antares jobs: antares_bench.ts --jobs 32 --procs 0.
-// Run alone: node --import tsx scripts/bench/shared_bench.ts [--files N] [--procs N] [--reads N] [--runtime binary|node]
+// Run alone: node --import tsx scripts/bench/shared_bench.ts [--files N] [--procs N] [--reads N] [--runtime binary|node] [--logs DIR]
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { startGitServer, type GitServer } from '../../tests/helpers/git_server.ts'
+import { describeRequest, startGitServer, type GitServer } from '../../tests/helpers/git_server.ts'
 import { BINARY, NODE_CLI, ensureBuilt } from '../_build.ts'
 import { ensureBenchRepo } from './_repo.ts'
 
@@ -62,6 +62,22 @@ async function settle(server: GitServer): Promise<void> {
   }
 }
 
+/** Where the bytes went: requests of the same kind (command, filter, depth; ids bucketed) summed. */
+function breakdown(server: GitServer): string {
+  const kinds = new Map<string, { n: number; bytes: number; ids: number }>()
+  for (const r of server.log) {
+    const d = describeRequest(r)
+    const ids = Number(/ids=(\d+)/.exec(d)?.[1] ?? 0)
+    const k = d.replace(/ids=\d+/, ids <= 1 ? 'ids=1' : ids <= 10 ? 'ids≤10' : 'ids>10')
+    const e = kinds.get(k) ?? { n: 0, bytes: 0, ids: 0 }
+    e.n++
+    e.bytes += r.bytes ?? 0
+    e.ids += ids
+    kinds.set(k, e)
+  }
+  return [...kinds].sort((a, b) => b[1].bytes - a[1].bytes).map(([k, e]) => `    ${(e.bytes / 1e6).toFixed(2).padStart(7)} MB ${String(e.n).padStart(5)} requests ${String(e.ids).padStart(6)} ids  ${k}`).join('\n')
+}
+
 function pickFiles(repo: string, n: number): string[] {
   const rows = spawnSync('git', ['--git-dir', repo, 'ls-tree', '-r', '-l', 'HEAD'], { maxBuffer: 1 << 30, encoding: 'utf8' }).stdout.split('\n')
   const files = rows
@@ -74,7 +90,7 @@ function pickFiles(repo: string, n: number): string[] {
   return out
 }
 
-export async function runSharedBench(options: { files?: number; procs?: number; reads?: number; runtime?: 'binary' | 'node'; log?: (s: string) => void } = {}): Promise<Row[]> {
+export async function runSharedBench(options: { files?: number; procs?: number; reads?: number; runtime?: 'binary' | 'node'; logs?: string; log?: (s: string) => void } = {}): Promise<Row[]> {
   const log = options.log ?? ((s: string) => console.error(s))
   ensureBuilt(log)
   const nProcs = options.procs ?? 8
@@ -97,7 +113,8 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
   }
   let n = 0
   const fresh = (): NodeJS.ProcessEnv => {
-    const d = join(scratch, `run-${n++}`)
+    // With --logs DIR the mounts' logs (mount.log, SCORPIO_TRACE lines) are kept there.
+    const d = join(options.logs ?? scratch, `run-${n++}`)
     return { ...process.env, NO_COLOR: '1', XDG_STATE_HOME: join(d, 'state'), XDG_CACHE_HOME: join(d, 'cache') }
   }
   const mountAt = async (cmd: string[], env: NodeJS.ProcessEnv): Promise<string> => {
@@ -142,7 +159,7 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
       }
       await settle(server)
       const oneBytes = server.bytesSent
-      log(`[${label}] one mount process: start + ${files.length} files in ${oneSeconds.toFixed(2)} s, ${(oneBytes / 1e6).toFixed(2)} MB from the server`)
+      log(`[${label}] one mount process: start + ${files.length} files in ${oneSeconds.toFixed(2)} s, ${(oneBytes / 1e6).toFixed(2)} MB from the server\n${breakdown(server)}`)
 
       env = fresh()
       server.reset()
@@ -164,6 +181,7 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
       await settle(server)
       const manyBytes = server.bytesSent
       const last = Math.max(...done)
+      log(`[${label}] ${nProcs} mount processes:\n${breakdown(server)}`)
       row({ name: `[${label}] ${nProcs} mount processes at once: bytes from the server ÷ one alone`, value: manyBytes / oneBytes, unit: '×', target: 1.1, ok: manyBytes <= 1.1 * oneBytes, note: `${(manyBytes / 1e6).toFixed(2)} MB vs ${(oneBytes / 1e6).toFixed(2)} MB` })
       row({ name: `[${label}] ${nProcs} mount processes at once: the ${nProcs}th's reads done ÷ one alone`, value: last / oneSeconds, unit: '×', target: 1.5, ok: last <= 1.5 * oneSeconds, note: `${last.toFixed(2)} s vs ${oneSeconds.toFixed(2)} s (start + ${files.length} files)` })
     }
@@ -193,6 +211,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   const i = args.indexOf('--runtime')
   const runtime = i >= 0 ? (args[i + 1] as 'binary' | 'node') : undefined
-  const rows = await runSharedBench({ files: num('files'), procs: num('procs'), reads: num('reads'), runtime })
+  const l = args.indexOf('--logs')
+  const rows = await runSharedBench({ files: num('files'), procs: num('procs'), reads: num('reads'), runtime, logs: l >= 0 ? resolve(args[l + 1]) : undefined })
   process.stdout.write(formatRows(rows) + '\n')
 }

@@ -15,6 +15,17 @@ export interface RequestInfo {
   query: string
   headers: IncomingMessage['headers']
   body: Buffer
+  /** Reply body bytes, once sent. */
+  bytes?: number
+}
+
+/** One line for a request: the protocol v2 command, how many ids it asks for, its filter and depth. */
+export function describeRequest(req: RequestInfo): string {
+  const body = req.body.toString('latin1')
+  const command = /command=([\w-]+)/.exec(body)?.[1] ?? `${req.method} ${req.path.split('/').pop()}`
+  const ids = (body.match(/(?:want|oid) [0-9a-f]{40}/g) ?? []).length
+  const extra = [/filter [^\n]+/.exec(body)?.[0], /deepen \d+/.exec(body)?.[0]].filter(Boolean).join(' ')
+  return `${command} ids=${ids}${extra ? ' ' + extra : ''}`
 }
 
 /** What an interceptor may do with one request. Return undefined to serve it normally. */
@@ -160,7 +171,10 @@ export async function startGitServer(root: string): Promise<GitServer> {
   const server = createServer(async (req, res) => {
     // Replies to requests made before a reset() finish later: their bytes do not count after it.
     const gen = generation
-    const count = (n: number) => void (gen === generation && (bytesSent += n))
+    const count = (n: number) => {
+      info.bytes = n
+      if (gen === generation) bytesSent += n
+    }
     requests++
     const u = new URL(req.url ?? '/', 'http://x')
     const info: RequestInfo = { method: req.method ?? 'GET', path: decodeURIComponent(u.pathname), query: u.search.slice(1), headers: req.headers, body: await readBody(req) }
