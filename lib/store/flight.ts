@@ -9,9 +9,9 @@ import { promises as fsp } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { pidAlive, pidStartTime } from '../registry/mountinfo.ts'
+import { SharedPoll } from './poll.ts'
 import type { Oid } from './types.ts'
 
-const POLL_MS = 25
 const STALE_MS = 120_000
 const HOST = hostname()
 /** Claims made at once (file system calls in flight). */
@@ -30,7 +30,10 @@ export class FlightClaims {
   private readonly me = `${process.pid} ${pidStartTime(process.pid) ?? ''} ${HOST}`
   private made = false
 
-  constructor(dbDir: string) {
+  private readonly poll = new SharedPoll<Oid>((ids) => this.look(ids))
+
+  /** `has` tells which objects are stored (waits end when they are). */
+  constructor(dbDir: string, private readonly has: (oids: Oid[]) => Promise<boolean[]> = async (o) => o.map(() => false)) {
     this.dir = join(dbDir, 'flight')
   }
 
@@ -60,26 +63,29 @@ export class FlightClaims {
   /**
    * Waits until each of `oids` is on disk (`has`) or no longer held by a live process; returns
    * the ones that are not on disk (their holder failed or died): the caller claims them itself.
+   * Every wait of this process shares one poll (poll.ts).
    */
-  async waitOut(oids: Oid[], has: (oids: Oid[]) => Promise<boolean[]>): Promise<Oid[]> {
-    let todo = oids
-    const orphaned: Oid[] = []
-    while (todo.length) {
-      await new Promise((r) => setTimeout(r, POLL_MS))
-      const present = await has(todo)
-      const rest = todo.filter((_, i) => !present[i])
-      const held: Oid[] = []
-      await pool(rest, async (oid) => {
-        const path = join(this.dir, oid)
-        const gone = await fsp.lstat(path).then(() => this.takeOverIfStale(path), () => true)
-        ;(gone ? orphaned : held).push(oid)
-      })
-      todo = held
+  waitOut(oids: Oid[]): Promise<Oid[]> {
+    return this.poll.wait(oids)
+  }
+
+  /** One look at the ids waited for: on disk now, or held by nobody and absent. */
+  private async look(ids: Oid[]): Promise<{ done: Set<Oid>; orphaned: Set<Oid> }> {
+    const done = new Set<Oid>()
+    const orphaned = new Set<Oid>()
+    const present = await this.has(ids)
+    const rest = ids.filter((o, i) => (present[i] ? void done.add(o) : true))
+    const gone: Oid[] = []
+    await pool(rest, async (oid) => {
+      const path = join(this.dir, oid)
+      if (await fsp.lstat(path).then(() => this.takeOverIfStale(path), () => true)) gone.push(oid)
+    })
+    if (gone.length) {
+      // The holder may have stored the object and then released it between the two looks.
+      const again = await this.has(gone)
+      gone.forEach((o, i) => (again[i] ? done : orphaned).add(o))
     }
-    if (!orphaned.length) return []
-    // The holder may have stored the object and then released it between the two looks.
-    const present = await has(orphaned)
-    return orphaned.filter((_, i) => !present[i])
+    return { done, orphaned }
   }
 
   /** Removes the claims of holders that are gone (a process killed mid-fetch leaves its claims). */

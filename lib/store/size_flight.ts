@@ -15,9 +15,9 @@ import { randomBytes } from 'node:crypto'
 import { bytesToHex } from '../git/sha1.ts'
 import { holderGone } from '../registry/holder.ts'
 import { pidStartTime } from '../registry/mountinfo.ts'
+import { SharedPoll } from './poll.ts'
 import type { Oid } from './types.ts'
 
-const POLL_MS = 25
 /** A holder on another host (a cache on a network file system) is trusted this long. */
 const STALE_MS = 120_000
 
@@ -26,6 +26,7 @@ export class SizeFlight {
   /** Announcements read so far (a file never changes once in place), by name. */
   private seen = new Map<string, Set<Oid>>()
   private made = false
+  private readonly poll = new SharedPoll<string>((keys) => this.look(keys))
 
   constructor(dbDir: string) {
     this.dir = join(dbDir, 'sizing')
@@ -55,14 +56,19 @@ export class SizeFlight {
     return { mine, others, waitOthers: () => this.waitOut(others, own?.name), release: async () => void (own && (await fsp.rm(own.path, { force: true }))) }
   }
 
-  /** Resolves once no live announcement but `except` holds any of `oids`. */
-  private async waitOut(oids: Oid[], except?: string): Promise<void> {
-    let todo = oids
-    while (todo.length) {
-      await new Promise((r) => setTimeout(r, POLL_MS))
-      const held = (await this.announced()).filter((a) => a.name !== except)
-      todo = todo.filter((o) => held.some((a) => a.ids.has(o)))
+  /** Resolves once no live announcement but `except` holds any of `oids` (one poll for all waits, poll.ts). */
+  private async waitOut(oids: Oid[], except = ''): Promise<void> {
+    await this.poll.wait(oids.map((o) => `${except} ${o}`))
+  }
+
+  private async look(keys: string[]): Promise<{ done: Set<string>; orphaned: Set<string> }> {
+    const list = await this.announced()
+    const done = new Set<string>()
+    for (const k of keys) {
+      const [except, oid] = k.split(' ')
+      if (!list.some((a) => a.name !== except && a.ids.has(oid))) done.add(k)
     }
+    return { done, orphaned: new Set() }
   }
 
   /** Removes announcements of holders that are gone, and half-written ones over an hour old (gc). */

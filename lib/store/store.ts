@@ -147,7 +147,7 @@ export class Store implements ObjectStore {
     })
     db.onCorrupt = (oid) => this.mem.delete(oid)
     this.shared = new SharedSizes(db.dir)
-    this.flight = new FlightClaims(db.dir)
+    this.flight = new FlightClaims(db.dir, (ids) => db.hasMany(ids))
     this.notes = new Notes(join(db.dir, 'notes'))
     this.sizeFlight = new SizeFlight(db.dir)
   }
@@ -315,7 +315,7 @@ export class Store implements ObjectStore {
       }
       const waitOthers = async () => {
         if (!others.length) return []
-        const left = await this.flight.waitOut(others, (ids) => this.db.hasMany(ids))
+        const left = await this.flight.waitOut(others)
         this.stats.objectsShared += others.length - left.length
         return left
       }
