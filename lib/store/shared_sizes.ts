@@ -2,8 +2,8 @@
 // `<db>/sizes`, 28-byte records (20 id bytes, size as u32 LE, a check word) that processes only
 // ever append, each batch in one O_APPEND write, so that no two writers interleave. A reader
 // takes the records added since it last looked. A record whose check fails (a write cut short by
-// a full disk or a crash) ends what is trusted: the file is put aside and started afresh, so a
-// wrong size is never read. Past MAX_BYTES the file starts afresh too; `gc` removes it.
+// a full disk or a crash, or the records after it) ends what is trusted: the reader puts the file
+// aside and it is started afresh, so a wrong size is never read. Past MAX_BYTES the file starts afresh too; `gc` removes it.
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -71,9 +71,12 @@ export class SharedSizes {
       buf.writeUInt32LE(check(buf, at), at + 24)
     })
     try {
+      // A size that is not a whole number of records is most often another process's append in
+      // progress (its pages land one by one), not a torn one: setting the file aside then threw away
+      // every size eight mounts had shared. A torn tail is found by the readers' checks instead.
       const st = await fsp.stat(this.path).catch(() => null)
-      if (st && (st.size % RECORD !== 0 || st.size + buf.length > MAX_BYTES)) await this.setAside(st.ino)
-      if (!st || st.size % RECORD !== 0 || st.size + buf.length > MAX_BYTES) await this.create()
+      if (st && st.size + buf.length > MAX_BYTES) await this.setAside(st.ino)
+      if (!st || st.size + buf.length > MAX_BYTES) await this.create()
       await fsp.appendFile(this.path, buf)
     } catch {
       // Sharing sizes saves requests; failing to (full disk, read-only cache) costs only those.

@@ -84,12 +84,18 @@ test('a torn or corrupt record is never read as a size; the file starts afresh',
     const seen = new Map<string, number>()
     await new SharedSizes(dir).refresh((o, s) => seen.set(o, s))
     assert.equal([...seen], [[a, 7]])
-    // A write cut short: the half record is not read, and the next writer starts a new file.
+    // A write cut short: the half record is not read; the records appended after it are
+    // misaligned and fail their checks: the reader sets the file aside, and nothing wrong is read.
     appendFileSync(w.path, Buffer.alloc(RECORD / 2, 1))
     const r = new SharedSizes(dir)
     seen.clear()
     await r.refresh((o, s) => seen.set(o, s))
     assert.equal([...seen], [[a, 7]])
+    await w.add([[b, 9]])
+    seen.clear()
+    await r.refresh((o, s) => seen.set(o, s))
+    assert.equal([...seen], [])
+    assert.not.ok(existsSync(w.path), 'set aside')
     await w.add([[b, 9]])
     assert.is(readFileSync(w.path).length, 2 * RECORD)
     seen.clear()
