@@ -177,7 +177,10 @@ export class Store implements ObjectStore {
     try {
       const theirs = others.length ? waitOthers().then(() => fromShared(others)) : Promise.resolve([])
       theirs.catch(() => {})
-      const unknown = mine.length ? await this.querySizes(mine, out) : []
+      // A holder that added its answer and went between the first look at the shared file and
+      // the claim is seen now: its announcement was gone, its sizes are in the file.
+      const ask = mine.length ? await fromShared(mine) : []
+      const unknown = ask.length ? await this.querySizes(ask, out) : []
       const left = await theirs
       return left.length ? [...unknown, ...(await this.querySizes(left, out))] : unknown
     } finally {
