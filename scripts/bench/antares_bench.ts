@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { startGitServer, type GitServer } from '../../tests/helpers/git_server.ts'
+import { breakdown } from './_breakdown.ts'
 import { ensureBenchRepo } from './_repo.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -212,7 +213,7 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
     const oneSeconds = (performance.now() - tOne) / 1000
     await settle(server)
     const oneJob = server.bytesSent
-    log(`one job: ${server.requests} requests`)
+    log(`one job: ${server.requests} requests\n${breakdown(server)}`)
     log(`one job: ${files.length} files (${(read1 / 1e6).toFixed(1)} MB read) in ${oneSeconds.toFixed(2)} s, ${(oneJob / 1e6).toFixed(1)} MB from the server`)
     rows.push({ name: `antares: one job reads ${files.length} files (cold)`, value: oneSeconds, unit: 's', note: `${(oneJob / 1e6).toFixed(1)} MB from the server` })
     await s.stop()
@@ -232,6 +233,7 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
     const readSeconds = (performance.now() - tRead0) / 1000
     await settle(server)
     const manyBytes = server.bytesSent
+    log(`${nJobs} jobs:\n${breakdown(server)}`)
     const serverRss = rssKb(s.child.pid!) / 1024
     await s.stop()
     leftovers.pop()

@@ -29,15 +29,18 @@ test('of many at once, one creates the lock, and it holds its text from the star
 })
 
 test('a holder is gone when its pid is dead or another process; an empty or foreign lock only by age', () => {
-  const now = Date.now()
+  // Ages far from the bound: the spawns of dead pids may take seconds on a loaded machine.
+  const DAY = 86_400_000
+  const fresh = Date.now()
   const [pid, , host] = holderText().split(' ')
-  assert.not.ok(holderGone(holderText(), now, 1000))
-  assert.ok(holderGone(`${deadPid()} 1 ${host} t`, now, 1000), 'a dead pid')
-  assert.ok(holderGone(`${pid} 999999999 ${host} t`, now, 1000), 'same pid, another start time: a later process')
-  assert.ok(holderGone(deadPid(), now, 1000), 'a pid alone (an older version) is judged by the pid')
-  assert.not.ok(holderGone('', now, 1000), 'an empty lock is not judged abandoned while fresh')
-  assert.ok(holderGone('', now - 2000, 1000))
-  assert.not.ok(holderGone(`${deadPid()} 1 another-host t`, now, 1000), 'another host: only age tells')
+  const dead = deadPid()
+  assert.not.ok(holderGone(holderText(), fresh, DAY))
+  assert.ok(holderGone(`${dead} 1 ${host} t`, fresh, DAY), 'a dead pid')
+  assert.ok(holderGone(`${pid} 999999999 ${host} t`, fresh, DAY), 'same pid, another start time: a later process')
+  assert.ok(holderGone(dead, fresh, DAY), 'a pid alone (an older version) is judged by the pid')
+  assert.not.ok(holderGone('', fresh, DAY), 'an empty lock is not judged abandoned while fresh')
+  assert.ok(holderGone('', fresh - 2 * DAY, DAY))
+  assert.not.ok(holderGone(`${dead} 1 another-host t`, fresh, DAY), 'another host: only age tells')
 })
 
 test('a workspace lock of a dead process is taken over; one of this process says busy', async () => {
