@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { bytesToHex } from '../git/sha1.ts'
+import { trace } from '../trace.ts'
 import type { Oid } from './types.ts'
 
 export const RECORD = 28
@@ -98,6 +99,7 @@ export class SharedSizes {
     const st = await fsp.stat(this.path).catch(() => null)
     if (!st || st.ino !== ino) return
     const aside = `${this.path}.old.${process.pid}.${randomBytes(4).toString('hex')}`
+    trace(`store: the shared sizes file (${st.size} bytes) is set aside and started afresh`)
     await fsp.rename(this.path, aside).then(() => fsp.rm(aside, { force: true }), () => {})
   }
 }
