@@ -36,8 +36,9 @@ export class SizeFlight {
    * Splits `oids` into those this process now announces (`mine`: ask, then `release`) and those
    * announced by others. Processes that waited for the same answer wake at the same poll and
    * announce at once: after announcing, ids also in an announcement with a lower number are left
-   * to it (numbers are taken in order, so a lower one is never created after a higher one it
-   * should defer to, and it is in place when the higher one looks).
+   * to it (numbers are taken above every one in use, so a lower one is in place when the higher
+   * one looks; the rare lower number taken after a higher one looked, once all below were freed,
+   * costs a duplicate query, never a wrong size).
    */
   async claim(oids: Oid[]): Promise<{ mine: Oid[]; others: Oid[]; waitOthers: () => Promise<void>; release: () => Promise<void> }> {
     const held = idsOf(await this.announced())
