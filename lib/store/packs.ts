@@ -173,8 +173,20 @@ export class PackFile {
     this.checked[i >> 3] |= 1 << (i & 7)
   }
 
+  /** Closed (the pack left the set): a read still under way uses a handle of its own. Bun ends
+   *  the process when a FileHandle is collected unclosed, so none may be left behind. */
+  private closed = false
+
   async read(offset: number, length: number): Promise<Buffer> {
     if (this.data) return Buffer.from(this.data.subarray(offset, offset + length))
+    if (this.closed) {
+      const fh = await fsp.open(this.dataPath, 'r')
+      try {
+        return await readAt(fh, offset, length)
+      } finally {
+        await fh.close()
+      }
+    }
     if (++this.reads === HOT_READS && !this.loading) {
       this.loading = (async () => {
         const fh = await (this.fh ??= fsp.open(this.dataPath, 'r'))
@@ -196,17 +208,10 @@ export class PackFile {
       })().catch(() => {})
     }
     if (!this.fh) this.fh = fsp.open(this.dataPath, 'r')
-    const fh = await this.fh
-    const buf = Buffer.allocUnsafe(length)
-    let got = 0
-    while (got < length) {
-      const { bytesRead } = await fh.read(buf, got, length - got, offset + got)
-      if (bytesRead === 0) break
-      got += bytesRead
-    }
-    return buf.subarray(0, got)
+    return readAt(await this.fh, offset, length)
   }
   async close(): Promise<void> {
+    this.closed = true
     await this.loading
     if (this.data) hotBytes -= this.data.length
     this.data = null
@@ -214,6 +219,17 @@ export class PackFile {
     if (this.fh) await (await this.fh.catch(() => null))?.close().catch(() => {})
     this.fh = null
   }
+}
+
+async function readAt(fh: fsp.FileHandle, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length)
+  let got = 0
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, offset + got)
+    if (bytesRead === 0) break
+    got += bytesRead
+  }
+  return buf.subarray(0, got)
 }
 
 const STAGE = 1 << 20
@@ -617,8 +633,35 @@ export class PackSet {
     this.dir = join(dbDir, 'packs')
   }
 
-  /** Re-reads the list of packs when the directory changed (another process wrote one). */
+  /** Bumped whenever the set changes. */
+  private version = 0
+  private scanning: Promise<void> | null = null
+  private nextScan: Promise<void> | null = null
+
+  /**
+   * Re-reads the list of packs when the directory changed (another process wrote one); true when
+   * the set changed since the call. One scan at a time: two at once would each open the same new
+   * pack and drop one unclosed. A scan already under way may have missed what changed since, so a
+   * caller waits for it and then for one more, shared by everyone who came meanwhile.
+   */
   async refresh(): Promise<boolean> {
+    const before = this.version
+    if (!this.scanning) await this.scan()
+    else {
+      this.nextScan ??= this.scanning.catch(() => {}).then(() => ((this.nextScan = null), this.scan()))
+      await this.nextScan
+    }
+    return this.version !== before
+  }
+
+  private scan(): Promise<void> {
+    this.scanning = this.rescan()
+      .then((changed) => void (changed && this.version++))
+      .finally(() => (this.scanning = null))
+    return this.scanning
+  }
+
+  private async rescan(): Promise<boolean> {
     const st = await fsp.stat(this.dir).catch(() => null)
     if (!st || st.mtimeMs === this.scannedMtime) return false
     // A directory's mtime ticks coarsely (a few ms): a pack another process adds in the same tick
@@ -636,7 +679,7 @@ export class PackSet {
     for (const name of names) {
       if (this.packs.has(name)) continue
       const idx = await fsp.readFile(join(this.dir, name + '.idx')).catch(() => null)
-      if (!idx || idx.toString('latin1', 0, 8) !== MAGIC || (idx.length - 8) % REC !== 0) continue
+      if (!idx || idx.toString('latin1', 0, 8) !== MAGIC || (idx.length - 8) % REC !== 0 || this.packs.has(name)) continue
       this.packs.set(name, new PackFile(name, this.dir, idx))
       changed = true
     }
@@ -677,13 +720,13 @@ export class PackSet {
 
   /** Called by PackWriter.commit once both files are in place (no need to read the index back). */
   added(name: string, idx: Buffer): void {
-    if (!this.packs.has(name)) this.packs.set(name, new PackFile(name, this.dir, idx))
+    if (!this.packs.has(name)) this.packs.set(name, new PackFile(name, this.dir, idx)), this.version++
   }
 
   async remove(name: string): Promise<void> {
     const p = this.packs.get(name)
     await p?.close()
-    this.packs.delete(name)
+    if (this.packs.delete(name)) this.version++
     await fsp.rm(join(this.dir, name + '.idx'), { force: true })
     await fsp.rm(join(this.dir, name + '.pack'), { force: true })
   }
