@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto'
 import { bytesToHex } from '../git/sha1.ts'
 import { holderGone, holderText } from '../registry/holder.ts'
 import { SharedPoll } from './poll.ts'
+import { trace } from '../trace.ts'
 import type { Oid } from './types.ts'
 
 /** A holder on another host (a cache on a network file system) is trusted this long. */
@@ -54,7 +55,7 @@ export class SizeFlight {
         mine = mine.filter((o) => !earlier.has(o))
       }
     }
-    return { mine, others, waitOthers: () => this.waitOut(others, own?.name), release: async () => void (own && (await fsp.rm(own.path, { force: true }))) }
+    return { mine, others, waitOthers: () => this.waitOut(others, own?.name), release: () => (own ? this.remove(own) : Promise.resolve()) }
   }
 
   /** Resolves once no live announcement but `except` holds any of `oids` (one poll for all waits, poll.ts). */
@@ -65,12 +66,20 @@ export class SizeFlight {
   private async look(keys: string[]): Promise<{ done: Set<string>; orphaned: Set<string> }> {
     const list = await this.announced()
     const done = new Set<string>()
+    const holding = new Set<Announcement>()
     for (const k of keys) {
       const [except, oid] = k.split(' ')
-      if (!list.some((a) => a.name !== except && a.ids.has(oid))) done.add(k)
+      const a = list.find((a) => a.name !== except && a.ids.has(oid))
+      if (a) holding.add(a)
+      else done.add(k)
+    }
+    if (holding.size && Date.now() - this.traced > 5000) {
+      this.traced = Date.now()
+      trace(`store: still waiting for sizes announced by ${[...holding].map((a) => `${a.name} (${a.holder.split(' ')[0]})`).join(', ')}`)
     }
     return { done, orphaned: new Set() }
   }
+  private traced = 0
 
   /** Removes announcements of holders that are gone, and other files over an hour old (half written, an older version's) (gc). */
   async sweep(): Promise<void> {
@@ -107,20 +116,27 @@ export class SizeFlight {
         continue
       }
       keep.add(key)
-      out.push({ name, path, ids: a.ids, seq: Number(name) })
+      out.push({ name, path, ids: a.ids, seq: Number(name), holder: a.holder })
     }
     for (const k of this.seen.keys()) if (!keep.has(k)) this.seen.delete(k)
     return out
   }
 
+  /** Removes one's own announcement, unless it was judged stale and its number is now another's. */
+  private async remove(own: { path: string; ino: number }): Promise<void> {
+    const st = await fsp.stat(own.path).catch(() => null)
+    if (st?.ino === own.ino) await fsp.rm(own.path, { force: true })
+  }
+
   /** Writes the announcement and puts it in place under the lowest number above every one in use. */
-  private async announce(ids: Oid[]): Promise<{ name: string; path: string; seq: number }> {
+  private async announce(ids: Oid[]): Promise<{ name: string; path: string; seq: number; ino: number }> {
     if (!this.made) await fsp.mkdir(this.dir, { recursive: true }), (this.made = true)
     const buf = Buffer.alloc(HEADER + ids.length * 20)
     buf.write(holderText().slice(0, HEADER), 0, 'utf8')
     ids.forEach((o, k) => buf.write(o, HEADER + k * 20, 20, 'hex'))
     const tmp = join(this.dir, `.${process.pid}.${randomBytes(6).toString('hex')}`)
     await fsp.writeFile(tmp, buf)
+    const { ino } = await fsp.stat(tmp)
     try {
       const used = (await fsp.readdir(this.dir)).filter((n) => /^\d+$/.test(n)).map(Number)
       for (let seq = Math.max(0, ...used) + 1; ; seq++) {
@@ -129,7 +145,7 @@ export class SizeFlight {
           if (e.code === 'EEXIST') return false
           throw e
         })
-        if (taken) return { name: String(seq), path, seq }
+        if (taken) return { name: String(seq), path, seq, ino }
       }
     } finally {
       await fsp.rm(tmp, { force: true })
@@ -139,6 +155,7 @@ export class SizeFlight {
 
 interface Announcement {
   name: string
+  holder: string
   path: string
   ids: Set<Oid>
   seq: number

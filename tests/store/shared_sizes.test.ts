@@ -3,7 +3,7 @@
 // file never gives a wrong size, and gc removes the file.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openRemote } from '../../lib/remote/mod.ts'
@@ -73,6 +73,58 @@ test('a process wanting sizes another process is asking for waits for its answer
     }
   })
 })
+
+// Held while waiting for another's, two processes each waiting for ids the other announced stalled
+// until the announcements aged out (2 minutes): an announcement must not outlive its own query.
+test('a process whose own size query is answered withdraws its announcement while still waiting for another', async () => {
+  await withServedCache(sampleFiles(120), async ({ repo, server, url, cache }) => {
+    let release = () => {}
+    const held = new Promise<void>((r) => (release = r))
+    let queries = 0
+    let firstAsked = () => {}
+    const asked = new Promise<void>((r) => (firstAsked = r))
+    server.intercept = (req) => {
+      if (!req.body.includes('command=object-info')) return undefined
+      if (++queries === 1) return firstAsked(), { after: held }
+      return undefined
+    }
+    try {
+      const oids = [...new Set(lsTree(repo.path, repo.head).filter((r) => r.type === 'blob').map((b) => b.oid))]
+      const half = oids.slice(0, oids.length >> 1)
+      const a = run([url, cache, ...half])
+      await asked
+      // b waits for a's half and asks the server for the rest itself.
+      let answered = () => {}
+      const isAnswered = new Promise<void>((r) => (answered = r))
+      const b = run([url, cache, ...oids], (text) => void (/store: sized \d+ objects/.test(text) && answered()))
+      await isAnswered
+      const sizing = findDir(cache, 'sizing')
+      const announced = () => readdirSync(sizing).filter((n) => /^\d+$/.test(n))
+      // Still held at the server, a's query keeps its announcement; b's own is withdrawn.
+      for (let i = 0; i < 200 && announced().length > 1; i++) await new Promise((r) => setTimeout(r, 50))
+      assert.is(announced().length, 1, `announcements left while the first query is held: ${announced().join(', ')}`)
+      release()
+      const [ra, rb] = await Promise.all([a, b])
+      assert.is(queries, 2)
+      assert.is(ra.requests + rb.requests, 2)
+      for (const o of oids) assert.is(rb.sizes[o], Number(git(repo.path, ['cat-file', '-s', o])))
+      assert.equal(announced(), [])
+    } finally {
+      release()
+      server.intercept = null
+    }
+  })
+})
+
+function findDir(root: string, name: string): string {
+  for (const e of readdirSync(root, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue
+    if (e.name === name) return join(root, name)
+    const found = findDir(join(root, e.name), name)
+    if (found) return found
+  }
+  return ''
+}
 
 test('a torn or corrupt record is never read as a size; the file starts afresh', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'scorpio-sizes-'))
