@@ -55,12 +55,15 @@ export class SizeFlight {
         mine = mine.filter((o) => !earlier.has(o))
       }
     }
-    return { mine, others, waitOthers: () => this.waitOut(others, own?.name), release: () => (own ? this.remove(own) : Promise.resolve()) }
+    return { mine, others, waitOthers: () => this.waitOut(others, own ? `${own.name}:${own.ino}` : ''), release: () => (own ? this.remove(own) : Promise.resolve()) }
   }
 
-  /** Resolves once no live announcement but `except` holds any of `oids` (one poll for all waits, poll.ts). */
+  /**
+   * Resolves once no live announcement but `except` (`name:inode`: one's own, withdrawn early, frees its
+   * number for another's) holds any of `oids` (one poll for all waits, poll.ts).
+   */
   private async waitOut(oids: Oid[], except = ''): Promise<void> {
-    await this.poll.wait(oids.map((o) => `${except} ${o}`))
+    await this.poll.wait(oids.map((o) => `${except}|${o}`))
   }
 
   private async look(keys: string[]): Promise<{ done: Set<string>; orphaned: Set<string> }> {
@@ -68,8 +71,8 @@ export class SizeFlight {
     const done = new Set<string>()
     const holding = new Set<Announcement>()
     for (const k of keys) {
-      const [except, oid] = k.split(' ')
-      const a = list.find((a) => a.name !== except && a.ids.has(oid))
+      const [except, oid] = k.split('|')
+      const a = list.find((a) => `${a.name}:${a.ino}` !== except && a.ids.has(oid))
       if (a) holding.add(a)
       else done.add(k)
     }
@@ -116,7 +119,7 @@ export class SizeFlight {
         continue
       }
       keep.add(key)
-      out.push({ name, path, ids: a.ids, seq: Number(name), holder: a.holder })
+      out.push({ name, path, ids: a.ids, seq: Number(name), holder: a.holder, ino: st.ino })
     }
     for (const k of this.seen.keys()) if (!keep.has(k)) this.seen.delete(k)
     return out
@@ -155,6 +158,7 @@ export class SizeFlight {
 
 interface Announcement {
   name: string
+  ino: number
   holder: string
   path: string
   ids: Set<Oid>

@@ -10,7 +10,7 @@
 // 32 antares jobs: antares_bench.ts --jobs 32 --procs 0.
 // Run alone: node --import tsx scripts/bench/shared_bench.ts [--files N] [--procs N] [--reads N] [--runtime binary|node] [--logs DIR]
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -45,13 +45,51 @@ const files = readFileSync(list, 'utf8').split('\\n').filter(Boolean)
 let next = 0, total = 0
 Promise.all(Array.from({ length: Number(width) }, async () => {
   while (next < files.length) { const f = mp + '/' + files[next++]; await stat(f); total += (await readFile(f)).length }
-})).then(() => console.log(total), (e) => { console.error(e.message); process.exit(1) })
+})).then(() => { const u = process.cpuUsage(); console.log(total + ' ' + (u.user + u.system) / 1e6) }, (e) => { console.error(e.message); process.exit(1) })
 `
+
+/** CPU seconds the readers spent (their own, to tell them apart from the mounts and the server). */
+let readerCpu = 0
 
 async function readAll(mountpoint: string, listFile: string, width = 8): Promise<number> {
   const r = await run([process.execPath], ['-e', READER, mountpoint, listFile, String(width)], { ...process.env, UV_THREADPOOL_SIZE: String(Math.max(4, width)) })
   if (r.status !== 0) throw new Error(`reading ${mountpoint} failed: ${r.stderr}`)
-  return Number(r.stdout.trim())
+  const [bytes, cpu] = r.stdout.trim().split(' ').map(Number)
+  readerCpu += cpu
+  return bytes
+}
+
+const TICKS = 100 // USER_HZ on Linux
+/** utime + stime (self, or `children` waited for) of a process, in seconds. */
+function cpuOf(pid: number | 'self', children = false): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const i = children ? 13 : 11 // fields 16-17 (cutime, cstime) or 14-15, counted after the name
+  return (Number(f[i]) + Number(f[i + 1])) / TICKS
+}
+
+/** CPU seconds of each mount process serving `mps` (from the registry), read before they end. */
+function mountCpu(env: NodeJS.ProcessEnv, mps: string[]): number[] {
+  const dir = join(env.XDG_STATE_HOME!, 'scorpio', 'mounts')
+  const out: number[] = []
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.json')) continue
+    const rec = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { mountpoint: string; pid: number }
+    if (mps.includes(rec.mountpoint)) out.push(cpuOf(rec.pid))
+  }
+  return out
+}
+
+/** Where the CPU went during a run: the mounts, the readers, the rest (git http-backend and the CLI). */
+class CpuWatch {
+  private reader0 = readerCpu
+  private children0 = cpuOf('self', true)
+  report(mounts: number[]): string {
+    const readers = readerCpu - this.reader0
+    const rest = cpuOf('self', true) - this.children0 - readers
+    const m = mounts.reduce((a, b) => a + b, 0)
+    return `    CPU: mounts ${m.toFixed(1)} s (${mounts.map((x) => x.toFixed(1)).join(' ')}), readers ${readers.toFixed(1)} s, server and CLI ${rest.toFixed(1)} s`
+  }
 }
 
 /** The git server counts a reply's bytes when the CGI exits: wait until the counters stop moving. */
@@ -100,7 +138,7 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
   const fresh = (): NodeJS.ProcessEnv => {
     // With --logs DIR the mounts' logs (mount.log, SCORPIO_TRACE lines) are kept there.
     const d = join(options.logs ?? scratch, `run-${n++}`)
-    return { ...process.env, NO_COLOR: '1', XDG_STATE_HOME: join(d, 'state'), XDG_CACHE_HOME: join(d, 'cache') }
+    return { ...process.env, ...(options.logs ? { SCORPIO_TRACE: '1' } : {}), NO_COLOR: '1', XDG_STATE_HOME: join(d, 'state'), XDG_CACHE_HOME: join(d, 'cache') }
   }
   const mountAt = async (cmd: string[], env: NodeJS.ProcessEnv): Promise<string> => {
     const mp = join(scratch, `mnt-${n++}`)
@@ -133,21 +171,25 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
       // b. One alone, then nProcs at once, each on a cold cache.
       env = fresh()
       server.reset()
+      let cpu = new CpuWatch()
       let t0 = performance.now()
       const solo = await mountAt([...cmd], env)
       let oneSeconds: number
+      let mountsCpu: number[] = []
       try {
         await readAll(solo, list)
         oneSeconds = (performance.now() - t0) / 1000
+        mountsCpu = mountCpu(env, [solo])
       } finally {
         await umountAll([...cmd], env, [solo])
       }
       await settle(server)
       const oneBytes = server.bytesSent
-      log(`[${label}] one mount process: start + ${files.length} files in ${oneSeconds.toFixed(2)} s, ${(oneBytes / 1e6).toFixed(2)} MB from the server\n${breakdown(server)}`)
+      log(`[${label}] one mount process: start + ${files.length} files in ${oneSeconds.toFixed(2)} s, ${(oneBytes / 1e6).toFixed(2)} MB from the server\n${breakdown(server)}\n${cpu.report(mountsCpu)}`)
 
       env = fresh()
       server.reset()
+      cpu = new CpuWatch()
       t0 = performance.now()
       const done: number[] = []
       const mps: string[] = []
@@ -160,13 +202,14 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
             done.push((performance.now() - t0) / 1000)
           }),
         )
+        mountsCpu = mountCpu(env, mps)
       } finally {
         await umountAll([...cmd], env, mps)
       }
       await settle(server)
       const manyBytes = server.bytesSent
       const last = Math.max(...done)
-      log(`[${label}] ${nProcs} mount processes:\n${breakdown(server)}`)
+      log(`[${label}] ${nProcs} mount processes (reads done at ${done.map((x) => x.toFixed(1)).join(' ')} s):\n${breakdown(server)}\n${cpu.report(mountsCpu)}`)
       row({ name: `[${label}] ${nProcs} mount processes at once: bytes from the server ÷ one alone`, value: manyBytes / oneBytes, unit: '×', target: 1.1, ok: manyBytes <= 1.1 * oneBytes, note: `${(manyBytes / 1e6).toFixed(2)} MB vs ${(oneBytes / 1e6).toFixed(2)} MB` })
       row({ name: `[${label}] ${nProcs} mount processes at once: the ${nProcs}th's reads done ÷ one alone`, value: last / oneSeconds, unit: '×', target: 1.5, ok: last <= 1.5 * oneSeconds, note: `${last.toFixed(2)} s vs ${oneSeconds.toFixed(2)} s (start + ${files.length} files)` })
     }
