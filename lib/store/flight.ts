@@ -76,9 +76,11 @@ export class FlightClaims {
     const present = await this.has(ids)
     const rest = ids.filter((o, i) => (present[i] ? void done.add(o) : true))
     const gone: Oid[] = []
+    // Many ids share a few holders: each holder is judged once per look.
+    const judged = new Map<string, boolean>()
     await pool(rest, async (oid) => {
       const path = join(this.dir, oid)
-      if (await fsp.lstat(path).then(() => this.takeOverIfStale(path), () => true)) gone.push(oid)
+      if (await this.takeOverIfStale(path, judged)) gone.push(oid)
     })
     if (gone.length) {
       // The holder may have stored the object and then released it between the two looks.
@@ -95,17 +97,19 @@ export class FlightClaims {
   }
 
   /** Removes the claim at `path` when its holder is gone; true when it is no longer held. */
-  private async takeOverIfStale(path: string): Promise<boolean> {
+  private async takeOverIfStale(path: string, judged?: Map<string, boolean>): Promise<boolean> {
     const holder = await fsp.readlink(path).catch(() => null)
     if (holder === null) return true
-    const st = await fsp.lstat(path).catch(() => null)
-    if (!st) return true
     const [pid, start, host] = holder.split(' ')
     let stale: boolean
     if (host === HOST && pid) {
-      const n = Number(pid)
-      stale = !pidAlive(n) || (!!start && pidStartTime(n) !== start)
-    } else stale = Date.now() - st.mtimeMs > STALE_MS
+      stale = judged?.get(holder) ?? (!pidAlive(Number(pid)) || (!!start && pidStartTime(Number(pid)) !== start))
+      judged?.set(holder, stale)
+    } else {
+      const st = await fsp.lstat(path).catch(() => null)
+      if (!st) return true
+      stale = Date.now() - st.mtimeMs > STALE_MS
+    }
     if (!stale) return false
     // Removed only while it still names the dead holder (a narrow race costs a duplicate fetch).
     if ((await fsp.readlink(path).catch(() => null)) === holder) await fsp.unlink(path).catch(() => {})

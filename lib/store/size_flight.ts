@@ -42,43 +42,39 @@ export class SizeFlight {
    * costs a duplicate query, never a wrong size).
    */
   async claim(oids: Oid[]): Promise<{ mine: Oid[]; others: Oid[]; waitOthers: () => Promise<void>; release: () => Promise<void> }> {
-    const held = idsOf(await this.announced())
+    // Waits are for the announcements that hold the ids, not for the ids: a poll then looks at a
+    // handful of files, not at each of the tens of thousands of ids eight walks wait for.
+    const waitFor = new Set<string>()
+    const holderOf = (list: Announcement[], o: Oid) => list.find((a) => a.ids.has(o))
+    const first = await this.announced()
     let mine: Oid[] = []
     const others: Oid[] = []
-    for (const o of oids) (held.has(o) ? others : mine).push(o)
-    if (!mine.length) return { mine, others, waitOthers: () => this.waitOut(others), release: async () => {} }
-    const own = await this.announce(mine).catch(() => null) // unannounced, the query is only not shared
+    for (const o of oids) {
+      const a = holderOf(first, o)
+      if (a) others.push(o), waitFor.add(a.key)
+      else mine.push(o)
+    }
+    const own = mine.length ? await this.announce(mine).catch(() => null) : null // unannounced, the query is only not shared
     if (own) {
-      const earlier = idsOf((await this.announced()).filter((a) => a.seq < own.seq))
-      if (earlier.size) {
-        others.push(...mine.filter((o) => earlier.has(o)))
-        mine = mine.filter((o) => !earlier.has(o))
+      const earlier = (await this.announced()).filter((a) => a.seq < own.seq)
+      if (earlier.length) {
+        mine = mine.filter((o) => {
+          const a = holderOf(earlier, o)
+          return a ? void (others.push(o), waitFor.add(a.key)) : true
+        })
       }
     }
-    return { mine, others, waitOthers: () => this.waitOut(others, own ? `${own.name}:${own.ino}` : ''), release: () => (own ? this.remove(own) : Promise.resolve()) }
+    return { mine, others, waitOthers: () => this.poll.wait([...waitFor]).then(() => {}), release: () => (own ? this.remove(own) : Promise.resolve()) }
   }
 
-  /**
-   * Resolves once no live announcement but `except` (`name:inode`: one's own, withdrawn early, frees its
-   * number for another's) holds any of `oids` (one poll for all waits, poll.ts).
-   */
-  private async waitOut(oids: Oid[], except = ''): Promise<void> {
-    await this.poll.wait(oids.map((o) => `${except}|${o}`))
-  }
-
+  /** One look at the announcements waited for: those gone (answered, or their holder died) are done. */
   private async look(keys: string[]): Promise<{ done: Set<string>; orphaned: Set<string> }> {
-    const list = await this.announced()
-    const done = new Set<string>()
-    const holding = new Set<Announcement>()
-    for (const k of keys) {
-      const [except, oid] = k.split('|')
-      const a = list.find((a) => `${a.name}:${a.ino}` !== except && a.ids.has(oid))
-      if (a) holding.add(a)
-      else done.add(k)
-    }
-    if (holding.size && Date.now() - this.traced > 5000) {
+    const live = new Map((await this.announced()).map((a) => [a.key, a]))
+    const done = new Set(keys.filter((k) => !live.has(k)))
+    if (done.size < keys.length && Date.now() - this.traced > 5000) {
       this.traced = Date.now()
-      trace(`store: still waiting for sizes announced by ${[...holding].map((a) => `${a.name} (${a.holder.split(' ')[0]})`).join(', ')}`)
+      const holding = keys.flatMap((k) => live.get(k) ?? [])
+      trace(`store: still waiting for sizes announced by ${holding.map((a) => `${a.name} (${a.holder.split(' ')[0]})`).join(', ')}`)
     }
     return { done, orphaned: new Set() }
   }
@@ -119,7 +115,7 @@ export class SizeFlight {
         continue
       }
       keep.add(key)
-      out.push({ name, path, ids: a.ids, seq: Number(name), holder: a.holder, ino: st.ino })
+      out.push({ name, path, key, ids: a.ids, seq: Number(name), holder: a.holder })
     }
     for (const k of this.seen.keys()) if (!keep.has(k)) this.seen.delete(k)
     return out
@@ -158,15 +154,10 @@ export class SizeFlight {
 
 interface Announcement {
   name: string
-  ino: number
+  /** `name inode`: one announcement, told apart from a later one given the same number. */
+  key: string
   holder: string
   path: string
   ids: Set<Oid>
   seq: number
-}
-
-function idsOf(list: Announcement[]): Set<Oid> {
-  const out = new Set<Oid>()
-  for (const a of list) for (const o of a.ids) out.add(o)
-  return out
 }
