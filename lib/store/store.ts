@@ -53,6 +53,8 @@ const AHEAD_MAX = 200_000
 
 /** Commits per history fetch when a walk reaches a commit not stored yet (only commits: no trees). */
 const HISTORY_BATCH = 100
+/** Rounds of waiting for other processes' size queries before asking the server regardless. */
+const MAX_SIZE_ROUNDS = 3
 
 /**
  * Levels of trees brought by one request for the trees a checkout's target does not share with the
@@ -169,28 +171,36 @@ export class Store implements ObjectStore {
     }
     todo = await fromShared(todo)
     if (!todo.length || !this.remote.objectSizes) return todo
-    // Ids another process is asking for are waited for, then read from the shared file; what its
-    // query did not bring is asked here (once: a second holder's failure is this query's too).
-    // The announcement goes as soon as this process's own answer is in, never later: held while
-    // waiting for another's, two processes each waiting for ids the other announced waited for
-    // each other until the announcements aged out (2 minutes; 7 of 8 bench mounts stalled so).
-    const { mine, others, waitOthers, release } = await this.sizeFlight.claim(todo)
-    if (others.length) trace(`store: waiting for the sizes of ${others.length} objects another process is asking for`)
-    let released: Promise<void> | null = null
-    const releaseOnce = () => (released ??= release())
-    try {
-      const theirs = others.length ? waitOthers().then(() => fromShared(others)) : Promise.resolve([])
-      theirs.catch(() => {})
-      // A holder that added its answer and went between the first look at the shared file and
-      // the claim is seen now: its announcement was gone, its sizes are in the file.
-      const ask = mine.length ? await fromShared(mine) : []
-      const unknown = ask.length ? await this.querySizes(ask, out) : []
-      await releaseOnce()
-      const left = await theirs
-      return left.length ? [...unknown, ...(await this.querySizes(left, out))] : unknown
-    } finally {
-      await releaseOnce()
+    // Ids another process is asking for are waited for, then read from the shared file. What is
+    // still unknown then is claimed again: an announcement lists ids its holder left to an earlier
+    // one, and those are still on their way. After a few rounds (holders failing) they are asked here.
+    // An announcement goes as soon as its own answer is in, never later: held while waiting for
+    // another's, two processes each waiting for ids the other announced waited for each other until
+    // the announcements aged out (2 minutes; 7 of 8 bench mounts stalled so).
+    const unknown: Oid[] = []
+    for (let round = 0; todo.length; round++) {
+      if (round === MAX_SIZE_ROUNDS) {
+        unknown.push(...(await this.querySizes(todo, out)))
+        break
+      }
+      const { mine, others, waitOthers, release } = await this.sizeFlight.claim(todo)
+      if (others.length) trace(`store: waiting for the sizes of ${others.length} objects another process is asking for`)
+      try {
+        const theirs = others.length ? waitOthers() : Promise.resolve()
+        theirs.catch(() => {})
+        // A holder that added its answer and went between the first look at the shared file and
+        // the claim is seen now: its announcement was gone, its sizes are in the file.
+        const ask = mine.length ? await fromShared(mine) : []
+        if (ask.length) unknown.push(...(await this.querySizes(ask, out)))
+        await release()
+        await theirs
+      } catch (err) {
+        await release()
+        throw err
+      }
+      todo = others.length ? await fromShared(others) : []
     }
+    return unknown
   }
 
   /** Sizes from the server; what it tells goes to the shared file. Returns the ids it did not size. */

@@ -151,7 +151,7 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
     await Promise.all(mps.map((mp) => run(cmd, ['umount', mp], env)))
   }
   try {
-    const runtimes = ([['binary', [BINARY]], ['node', [process.execPath, NODE_CLI]]] as const).filter(([l]) => !options.runtime || options.runtime === l)
+    const runtimes = ([['binary', [BINARY]], ['node', [process.execPath, ...(process.env.SB_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.SB_PROF] : []), NODE_CLI]]] as const).filter(([l]) => !options.runtime || options.runtime === l)
     for (const [label, cmd] of runtimes) {
       // a. The second process reads what the first read.
       let env = fresh()
