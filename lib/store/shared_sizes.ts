@@ -28,12 +28,33 @@ export class SharedSizes {
   private generation = ''
   private offset = RECORD
 
-  constructor(dir: string) {
+  /** `found` is told every size read from the file. */
+  constructor(dir: string, private readonly found: (oid: Oid, size: number) => void) {
     this.path = join(dir, 'sizes')
   }
 
-  /** Calls `found` for every size appended since the last call (by any process). */
-  async refresh(found: (oid: Oid, size: number) => void): Promise<void> {
+  private reading: Promise<void> | null = null
+  private queued: Promise<void> | null = null
+
+  /**
+   * Calls `found` for every size appended since the last call (by any process). One read at a
+   * time: two at once each advanced the offset past the same records, and the sizes appended
+   * after them were skipped (asked from the server again: a third of eight mounts' size queries).
+   * A read already under way may have missed what was appended since: a caller then waits for it
+   * and one more, shared by all who came meanwhile.
+   */
+  async refresh(): Promise<void> {
+    if (!this.reading) return this.readOnce()
+    this.queued ??= this.reading.catch(() => {}).then(() => ((this.queued = null), this.readOnce()))
+    return this.queued
+  }
+
+  private readOnce(): Promise<void> {
+    this.reading = this.readNew().finally(() => (this.reading = null))
+    return this.reading
+  }
+
+  private async readNew(): Promise<void> {
     const fh = await fsp.open(this.path, 'r').catch(() => null)
     if (!fh) return
     try {
@@ -52,7 +73,7 @@ export class SharedSizes {
           await this.setAside(st.ino)
           return
         }
-        found(bytesToHex(buf, at, at + 20), dv.getUint32(at + 20, true))
+        this.found(bytesToHex(buf, at, at + 20), dv.getUint32(at + 20, true))
         this.offset += RECORD
       }
     } finally {

@@ -64,6 +64,7 @@ export class SizeFlight {
         })
       }
     }
+    trace(`sizes: claim ${oids.length}: saw [${first.map((a) => a.name).join(' ')}] own ${own?.name ?? '-'} mine ${mine.length} waits [${[...waitFor].map((k) => k.split(' ')[0]).join(' ')}]`)
     return { mine, others, waitOthers: () => this.poll.wait([...waitFor]).then(() => {}), release: () => (own ? this.remove(own) : Promise.resolve()) }
   }
 

@@ -148,7 +148,7 @@ export class Store implements ObjectStore {
       parallel: options.parallel,
     })
     db.onCorrupt = (oid) => this.mem.delete(oid)
-    this.shared = new SharedSizes(db.dir)
+    this.shared = new SharedSizes(db.dir, (oid, n) => this.sizes.set(oid, n))
     this.flight = new FlightClaims(db.dir, (ids) => db.hasMany(ids))
     this.notes = new Notes(join(db.dir, 'notes'))
     this.sizeFlight = new SizeFlight(db.dir)
@@ -160,7 +160,7 @@ export class Store implements ObjectStore {
    */
   private async askSizes(todo: Oid[], out: Map<Oid, number>): Promise<Oid[]> {
     const fromShared = async (ids: Oid[]) => {
-      await this.shared.refresh((oid, s) => this.sizes.set(oid, s))
+      await this.shared.refresh()
       const rest = ids.filter((o) => {
         const s = this.sizes.get(o)
         if (s !== undefined) out.set(o, s)
@@ -937,14 +937,10 @@ export class Store implements ObjectStore {
       else rest.push(o)
     })
     if (rest.length && options.local) {
-      // Every size the file brings is one this process need not ask for: counted as shared.
-      await this.shared.refresh((oid, n) => {
-        if (this.sizes.get(oid) === undefined) this.stats.sizesShared++
-        this.sizes.set(oid, n)
-      })
+      await this.shared.refresh()
       for (const o of rest) {
         const n = this.sizes.get(o)
-        if (n !== undefined) out.set(o, n)
+        if (n !== undefined) out.set(o, n), this.stats.sizesShared++
       }
     } else if (rest.length && this.remote.batchSizes) await this.askSizes(rest, out)
     return out
