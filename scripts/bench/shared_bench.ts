@@ -8,7 +8,8 @@
 //      alone (≤ 1.5×), both from the start of the mounts
 // Each row with the single binary (dist/scorpio, targets apply) and the Node CLI beside it.
 // 32 antares jobs: antares_bench.ts --jobs 32 --procs 0.
-// Run alone: node --import tsx scripts/bench/shared_bench.ts [--files N] [--procs N] [--reads N] [--runtime binary|node] [--logs DIR]
+// Run alone: node --import tsx scripts/bench/shared_bench.ts [--files N] [--procs N] [--reads N] [--runtime binary|node] [--logs DIR] [--cpu-prof DIR]
+// Each run prints the server's bytes by request kind and the CPU of the mounts, the readers and the rest.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -113,7 +114,8 @@ function pickFiles(repo: string, n: number): string[] {
   return out
 }
 
-export async function runSharedBench(options: { files?: number; procs?: number; reads?: number; runtime?: 'binary' | 'node'; logs?: string; log?: (s: string) => void } = {}): Promise<Row[]> {
+/** `logs`: keep the mounts' logs (with trace lines) there; `cpuProf`: the Node runtime's processes write CPU profiles there. */
+export async function runSharedBench(options: { files?: number; procs?: number; reads?: number; runtime?: 'binary' | 'node'; logs?: string; cpuProf?: string; log?: (s: string) => void } = {}): Promise<Row[]> {
   const log = options.log ?? ((s: string) => console.error(s))
   ensureBuilt(log)
   const nProcs = options.procs ?? 8
@@ -151,7 +153,7 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
     await Promise.all(mps.map((mp) => run(cmd, ['umount', mp], env)))
   }
   try {
-    const runtimes = ([['binary', [BINARY]], ['node', [process.execPath, ...(process.env.SB_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.SB_PROF] : []), NODE_CLI]]] as const).filter(([l]) => !options.runtime || options.runtime === l)
+    const runtimes = ([['binary', [BINARY]], ['node', [process.execPath, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProf}`] : []), NODE_CLI]]] as const).filter(([l]) => !options.runtime || options.runtime === l)
     for (const [label, cmd] of runtimes) {
       // a. The second process reads what the first read.
       let env = fresh()
@@ -240,6 +242,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const i = args.indexOf('--runtime')
   const runtime = i >= 0 ? (args[i + 1] as 'binary' | 'node') : undefined
   const l = args.indexOf('--logs')
-  const rows = await runSharedBench({ files: num('files'), procs: num('procs'), reads: num('reads'), runtime, logs: l >= 0 ? resolve(args[l + 1]) : undefined })
+  const p = args.indexOf('--cpu-prof')
+  const rows = await runSharedBench({ files: num('files'), procs: num('procs'), reads: num('reads'), runtime, logs: l >= 0 ? resolve(args[l + 1]) : undefined, cpuProf: p >= 0 ? resolve(args[p + 1]) : undefined })
   process.stdout.write(formatRows(rows) + '\n')
 }
