@@ -33,28 +33,15 @@ export class SharedSizes {
     this.path = join(dir, 'sizes')
   }
 
-  private reading: Promise<void> | null = null
-  private queued: Promise<void> | null = null
-
   /**
-   * Calls `found` for every size appended since the last call (by any process). One read at a
-   * time: two at once each advanced the offset past the same records, and the sizes appended
-   * after them were skipped (asked from the server again: a third of eight mounts' size queries).
-   * A read already under way may have missed what was appended since: a caller then waits for it
-   * and one more, shared by all who came meanwhile.
+   * Tells `found` every size appended since the last call (by any process). Reads may overlap
+   * (each wanting process reads at once; a queue made a burst of lookups end together and each
+   * move the size read-ahead elsewhere): each reads from where the file was read up to when it
+   * started, and the offset only moves forward to where a read ended. Two reads at once once
+   * each advanced the offset past the same records, and the sizes appended after them were never
+   * read (asked from the server again: a third of eight mounts' size queries).
    */
   async refresh(): Promise<void> {
-    if (!this.reading) return this.readOnce()
-    this.queued ??= this.reading.catch(() => {}).then(() => ((this.queued = null), this.readOnce()))
-    return this.queued
-  }
-
-  private readOnce(): Promise<void> {
-    this.reading = this.readNew().finally(() => (this.reading = null))
-    return this.reading
-  }
-
-  private async readNew(): Promise<void> {
     const fh = await fsp.open(this.path, 'r').catch(() => null)
     if (!fh) return
     try {
@@ -63,19 +50,21 @@ export class SharedSizes {
       await fh.read(head, 0, RECORD, 0)
       const generation = head.toString('hex')
       if (generation !== this.generation) (this.generation = generation), (this.offset = RECORD)
+      const from = this.offset
       const end = Math.floor(st.size / RECORD) * RECORD
-      if (end <= this.offset) return
-      const buf = Buffer.allocUnsafe(end - this.offset)
-      const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset)
+      if (end <= from) return
+      const buf = Buffer.allocUnsafe(end - from)
+      const { bytesRead } = await fh.read(buf, 0, buf.length, from)
       const dv = new DataView(buf.buffer, buf.byteOffset, bytesRead)
-      for (let at = 0; at + RECORD <= bytesRead; at += RECORD) {
+      let at = 0
+      for (; at + RECORD <= bytesRead; at += RECORD) {
         if (dv.getUint32(at + 24, true) !== check(buf, at)) {
           await this.setAside(st.ino)
           return
         }
         this.found(bytesToHex(buf, at, at + 20), dv.getUint32(at + 20, true))
-        this.offset += RECORD
       }
+      if (this.generation === generation) this.offset = Math.max(this.offset, from + at)
     } finally {
       await fh.close()
     }

@@ -148,7 +148,11 @@ export class Store implements ObjectStore {
       parallel: options.parallel,
     })
     db.onCorrupt = (oid) => this.mem.delete(oid)
-    this.shared = new SharedSizes(db.dir, (oid, n) => this.sizes.set(oid, n))
+    // Every size the file brings is one this process need not ask for: counted as shared.
+    this.shared = new SharedSizes(db.dir, (oid, n) => {
+      if (this.sizes.get(oid) === undefined) this.stats.sizesShared++
+      this.sizes.set(oid, n)
+    })
     this.flight = new FlightClaims(db.dir, (ids) => db.hasMany(ids))
     this.notes = new Notes(join(db.dir, 'notes'))
     this.sizeFlight = new SizeFlight(db.dir)
@@ -166,7 +170,6 @@ export class Store implements ObjectStore {
         if (s !== undefined) out.set(o, s)
         return s === undefined
       })
-      this.stats.sizesShared += ids.length - rest.length
       return rest
     }
     todo = await fromShared(todo)
@@ -940,7 +943,7 @@ export class Store implements ObjectStore {
       await this.shared.refresh()
       for (const o of rest) {
         const n = this.sizes.get(o)
-        if (n !== undefined) out.set(o, n), this.stats.sizesShared++
+        if (n !== undefined) out.set(o, n)
       }
     } else if (rest.length && this.remote.batchSizes) await this.askSizes(rest, out)
     return out
