@@ -19,6 +19,8 @@ import type { Oid } from './types.ts'
 
 /** A holder on another host (a cache on a network file system) is trusted this long. */
 const STALE_MS = 120_000
+/** A holder found alive is judged again after this long. */
+const HOLDER_LOOK_MS = 1000
 /** The holder's `pid start host token` (holder.ts), zero-padded, before the ids. */
 const HEADER = 96
 
@@ -27,6 +29,8 @@ export class SizeFlight {
   /** Announcements read so far (a file never changes once in place), by name and inode. */
   private seen = new Map<string, { holder: string; ids: Set<Oid> }>()
   private made = false
+  /** When each holder was last found alive. */
+  private aliveAt = new Map<string, number>()
   private readonly poll = new SharedPoll<string>((keys) => this.look(keys))
 
   constructor(dbDir: string) {
@@ -111,14 +115,20 @@ export class SizeFlight {
         a = { holder: buf.toString('utf8', 0, HEADER).replace(/\0+$/, ''), ids }
         this.seen.set(key, a)
       }
-      if (holderGone(a.holder, st.mtimeMs, STALE_MS)) {
-        await fsp.rm(path, { force: true })
-        continue
+      // A holder found alive is not judged again for a second (each poll tick lists the announcements).
+      const process = a.holder.split(' ', 3).join(' ') // pid, start, host: one process's announcements
+      if ((this.aliveAt.get(process) ?? 0) < Date.now() - HOLDER_LOOK_MS) {
+        if (holderGone(a.holder, st.mtimeMs, STALE_MS)) {
+          await fsp.rm(path, { force: true })
+          continue
+        }
+        this.aliveAt.set(process, Date.now())
       }
       keep.add(key)
       out.push({ name, path, key, ids: a.ids, seq: Number(name), holder: a.holder })
     }
     for (const k of this.seen.keys()) if (!keep.has(k)) this.seen.delete(k)
+    if (this.aliveAt.size > 1000) this.aliveAt.clear()
     return out
   }
 
