@@ -89,7 +89,7 @@ export async function claimStateDir(stateDir: string): Promise<() => Promise<voi
     const text = await fsp.readFile(file, 'utf8').catch(() => null)
     const st = await fsp.stat(file).catch(() => null)
     if (text === null || !st) continue // just released
-    if (!holderGone(text.trim(), st.mtimeMs, Number.MAX_SAFE_INTEGER)) {
+    if (!holderGone(text.trim())) {
       const pid = text.split(' ')[0].trim()
       throw new WorkspaceError('antares-busy', `Another antares server (pid ${pid}) uses state dir "${stateDir}"; stop it or pass a different --state`)
     }

@@ -32,11 +32,12 @@ export async function createLock(path: string, text: string): Promise<boolean> {
 
 /**
  * True when the holder named by a lock's text is gone: on this host (or with no host named, as
- * older versions wrote the pid alone), its pid is dead or now another process; elsewhere (or with
- * no pid), when the lock was not touched for `staleMs`.
+ * older versions wrote the pid alone), its pid is dead or now another process; with `stale`, also
+ * when the lock was not touched for `stale.afterMs` (the only sign of a holder on another host, or
+ * of an empty lock). Without it, only a dead holder ends a lock.
  */
-export function holderGone(text: string, mtimeMs: number, staleMs: number): boolean {
-  if (Date.now() - mtimeMs > staleMs) return true
+export function holderGone(text: string, stale?: { mtimeMs: number; afterMs: number }): boolean {
+  if (stale && Date.now() - stale.mtimeMs > stale.afterMs) return true
   const [pid, start, host] = text.split(' ')
   if ((host && host !== HOST) || !pid) return false
   const n = Number(pid)

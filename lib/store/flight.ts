@@ -8,7 +8,8 @@
 import { promises as fsp } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { pidAlive, pidStartTime } from '../registry/mountinfo.ts'
+import { holderGone } from '../registry/holder.ts'
+import { pidStartTime } from '../registry/mountinfo.ts'
 import { SharedPoll } from './poll.ts'
 import type { Oid } from './types.ts'
 
@@ -107,15 +108,16 @@ export class FlightClaims {
   private async takeOverIfStale(path: string, judged?: Map<string, boolean>): Promise<boolean> {
     const holder = await fsp.readlink(path).catch(() => null)
     if (holder === null) return true
-    const [pid, start, host] = holder.split(' ')
+    const [pid, , host] = holder.split(' ')
     let stale: boolean
     if (host === HOST && pid) {
-      stale = judged?.get(holder) ?? (!pidAlive(Number(pid)) || (!!start && pidStartTime(Number(pid)) !== start))
+      // No heartbeat: a claim of a live process on this host never ages out.
+      stale = judged?.get(holder) ?? holderGone(holder)
       judged?.set(holder, stale)
     } else {
       const st = await fsp.lstat(path).catch(() => null)
       if (!st) return true
-      stale = Date.now() - st.mtimeMs > STALE_MS
+      stale = holderGone(holder, { mtimeMs: st.mtimeMs, afterMs: STALE_MS })
     }
     if (!stale) return false
     // Removed only while it still names the dead holder (a narrow race costs a duplicate fetch).

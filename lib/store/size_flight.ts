@@ -118,7 +118,7 @@ export class SizeFlight {
       // A holder found alive is not judged again for a second (each poll tick lists the announcements).
       const process = a.holder.split(' ', 3).join(' ') // pid, start, host: one process's announcements
       if ((this.aliveAt.get(process) ?? 0) < Date.now() - HOLDER_LOOK_MS) {
-        if (holderGone(a.holder, st.mtimeMs, STALE_MS)) {
+        if (holderGone(a.holder, { mtimeMs: st.mtimeMs, afterMs: STALE_MS })) {
           await fsp.rm(path, { force: true })
           continue
         }

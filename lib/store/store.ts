@@ -485,7 +485,7 @@ export class Store implements ObjectStore {
         }
         const [text, st] = await Promise.all([fsp.readFile(lock, 'utf8').catch(() => null), fsp.stat(lock).catch(() => null)])
         if (text === null || st === null) continue // just released: look again
-        if (holderGone(text, st.mtimeMs, LOCK_STALE_MS)) {
+        if (holderGone(text, { mtimeMs: st.mtimeMs, afterMs: LOCK_STALE_MS })) {
           // Removed only if still the lock judged stale; then whoever creates it first loads.
           await removeLockIf(lock, text)
           trace(`store: took over the stale tree-load lock of ${commit} (${text})`)

@@ -5,9 +5,6 @@ import { join } from 'node:path'
 import { WorkspaceError } from '../errors.ts'
 import { createLock, holderGone, holderText, removeLockIf } from '../registry/holder.ts'
 
-/** Only a dead holder ends a lock: an operation may run for long (a big commit or push). */
-const NEVER_STALE_MS = Number.MAX_SAFE_INTEGER
-
 export async function withLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
   const file = join(stateDir, 'lock')
   const me = holderText()
@@ -19,7 +16,8 @@ export async function withLock<T>(stateDir: string, fn: () => Promise<T>): Promi
     if (!st) continue
     const pid = Number(text.split(' ')[0])
     if (pid === process.pid) throw new WorkspaceError('busy', `Workspace "${stateDir}" is busy with another operation of this process`)
-    if (holderGone(text, st.mtimeMs, NEVER_STALE_MS)) {
+    // Only a dead holder ends the lock: an operation may run for long (a big commit or push).
+    if (holderGone(text)) {
       await removeLockIf(file, text)
       continue
     }

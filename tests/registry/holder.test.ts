@@ -32,15 +32,18 @@ test('a holder is gone when its pid is dead or another process; an empty or fore
   // Ages far from the bound: the spawns of dead pids may take seconds on a loaded machine.
   const DAY = 86_400_000
   const fresh = Date.now()
+  const day = { mtimeMs: fresh, afterMs: DAY }
   const [pid, , host] = holderText().split(' ')
   const dead = deadPid()
-  assert.not.ok(holderGone(holderText(), fresh, DAY))
-  assert.ok(holderGone(`${dead} 1 ${host} t`, fresh, DAY), 'a dead pid')
-  assert.ok(holderGone(`${pid} 999999999 ${host} t`, fresh, DAY), 'same pid, another start time: a later process')
-  assert.ok(holderGone(dead, fresh, DAY), 'a pid alone (an older version) is judged by the pid')
-  assert.not.ok(holderGone('', fresh, DAY), 'an empty lock is not judged abandoned while fresh')
-  assert.ok(holderGone('', fresh - 2 * DAY, DAY))
-  assert.not.ok(holderGone(`${dead} 1 another-host t`, fresh, DAY), 'another host: only age tells')
+  assert.not.ok(holderGone(holderText(), day))
+  assert.ok(holderGone(`${dead} 1 ${host} t`, day), 'a dead pid')
+  assert.ok(holderGone(`${pid} 999999999 ${host} t`, day), 'same pid, another start time: a later process')
+  assert.ok(holderGone(dead, day), 'a pid alone (an older version) is judged by the pid')
+  assert.not.ok(holderGone('', day), 'an empty lock is not judged abandoned while fresh')
+  assert.ok(holderGone('', { mtimeMs: fresh - 2 * DAY, afterMs: DAY }))
+  assert.not.ok(holderGone(`${dead} 1 another-host t`, day), 'another host: only age tells')
+  assert.ok(holderGone(`${dead} 1 ${host} t`), 'without an age bound a dead holder is still gone')
+  assert.not.ok(holderGone('', { mtimeMs: fresh - 2 * DAY, afterMs: Infinity }) || holderGone(''), 'without an age bound an empty lock is never gone')
 })
 
 test('a workspace lock of a dead process is taken over; one of this process says busy', async () => {
