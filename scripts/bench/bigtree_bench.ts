@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url'
 import { BINARY, ensureBuilt, NODE_CLI } from '../_build.ts'
 import { startLatencyProxy } from './latency_proxy.ts'
 import { startServer } from './_server.ts'
+import { cpuTicks } from './_proc.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -64,12 +65,6 @@ function countLines(cmd: string, args: string[], cwd = root): Promise<{ s: numbe
 function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Number(m[1]) * 1024 : NaN
-}
-
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ')
-  return Number(rest[11]) + Number(rest[12])
 }
 
 /** Resolves once `pid` has used under 2 ticks of CPU in a second (at most 10 minutes). */

@@ -20,6 +20,7 @@ import { closestSubtree, ensureBenchRepo } from './_repo.ts'
 import { startServer } from './_server.ts'
 import { buildPassthrough, py, waitMounted } from './fuse_bench.ts'
 import { BINARY, ensureBuilt } from '../_build.ts'
+import { cpuTicks } from './_proc.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -83,14 +84,6 @@ async function pickFiles(repo: string, n: number): Promise<{ dir: string; files:
     paths.push(p)
   }
   return { ...closestSubtree(paths, n), big, bigSize }
-}
-
-/** CPU ticks (user + system) a process has used so far. */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  // Fields after the command name (which may hold spaces): state is [0], utime [11], stime [12].
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(f[11]) + Number(f[12])
 }
 
 /** Resolves once `pid` has used under 2 ticks of CPU in half a second (at most 60 s). */

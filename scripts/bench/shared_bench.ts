@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { startGitServer, type GitServer } from '../../tests/helpers/git_server.ts'
 import { breakdown } from './_breakdown.ts'
+import { cpuTicks, TICKS_PER_SECOND } from './_proc.ts'
 import { BINARY, NODE_CLI, ensureBuilt } from '../_build.ts'
 import { ensureBenchRepo } from './_repo.ts'
 
@@ -60,14 +61,8 @@ async function readAll(mountpoint: string, listFile: string, width = 8): Promise
   return bytes
 }
 
-const TICKS = 100 // USER_HZ on Linux
-/** utime + stime (self, or `children` waited for) of a process, in seconds. */
-function cpuOf(pid: number | 'self', children = false): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const i = children ? 13 : 11 // fields 16-17 (cutime, cstime) or 14-15, counted after the name
-  return (Number(f[i]) + Number(f[i + 1])) / TICKS
-}
+/** CPU seconds of a process (or of its children it has waited for). */
+const cpuOf = (pid: number | 'self', children = false) => cpuTicks(pid, { children }) / TICKS_PER_SECOND
 
 /** CPU seconds of each mount process serving `mps` (from the registry), read before they end. */
 function mountCpu(env: NodeJS.ProcessEnv, mps: string[]): number[] {
