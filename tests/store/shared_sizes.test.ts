@@ -11,6 +11,7 @@ import { openStore } from '../../lib/store/mod.ts'
 import { RECORD, SharedSizes } from '../../lib/store/shared_sizes.ts'
 import { git, lsTree, sampleFiles } from '../helpers/repos.ts'
 import { runChild, withServedCache } from './_processes.ts'
+import type { GitServer } from '../helpers/git_server.ts'
 
 const run = (args: string[], onStderr?: (text: string) => void) => runChild<{ requests: number; sizes: Record<string, number> }>('_sizes_child.ts', args, { onStderr })
 
@@ -37,21 +38,11 @@ test('a second process learns blob sizes from the cache, not the server', async 
 
 test('a process wanting sizes another process is asking for waits for its answer: one query in all', async () => {
   await withServedCache(sampleFiles(120), async ({ repo, server, url, cache }) => {
-    let release = () => {}
-    const held = new Promise<void>((r) => (release = r))
-    let queries = 0
-    let firstAsked = () => {}
-    const asked = new Promise<void>((r) => (firstAsked = r))
     let secondAsked = (_: Error) => {}
     const second = new Promise<never>((_, reject) => (secondAsked = reject))
     second.catch(() => {})
     // The first query is held at the server until the second process is waiting for it.
-    server.intercept = (req) => {
-      if (!req.body.includes('command=object-info')) return undefined
-      if (++queries === 1) return firstAsked(), { after: held }
-      secondAsked(new Error('the second process asked the server for the sizes itself'))
-      return undefined
-    }
+    const { asked, release, queries } = holdFirstSizeQuery(server, () => secondAsked(new Error('the second process asked the server for the sizes itself')))
     try {
       const oids = [...new Set(lsTree(repo.path, repo.head).filter((r) => r.type === 'blob').map((b) => b.oid))]
       const a = run([url, cache, ...oids])
@@ -62,7 +53,7 @@ test('a process wanting sizes another process is asking for waits for its answer
       await Promise.race([isWaiting, second])
       release()
       const [ra, rb] = await Promise.all([a, b])
-      assert.is(queries, 1)
+      assert.is(queries(), 1)
       assert.is(ra.requests, 1)
       assert.is(rb.requests, 0)
       for (const o of oids) assert.is(rb.sizes[o], ra.sizes[o])
@@ -78,16 +69,7 @@ test('a process wanting sizes another process is asking for waits for its answer
 // until the announcements aged out (2 minutes): an announcement must not outlive its own query.
 test('a process whose own size query is answered withdraws its announcement while still waiting for another', async () => {
   await withServedCache(sampleFiles(120), async ({ repo, server, url, cache }) => {
-    let release = () => {}
-    const held = new Promise<void>((r) => (release = r))
-    let queries = 0
-    let firstAsked = () => {}
-    const asked = new Promise<void>((r) => (firstAsked = r))
-    server.intercept = (req) => {
-      if (!req.body.includes('command=object-info')) return undefined
-      if (++queries === 1) return firstAsked(), { after: held }
-      return undefined
-    }
+    const { asked, release, queries } = holdFirstSizeQuery(server)
     try {
       const oids = [...new Set(lsTree(repo.path, repo.head).filter((r) => r.type === 'blob').map((b) => b.oid))]
       const half = oids.slice(0, oids.length >> 1)
@@ -105,7 +87,7 @@ test('a process whose own size query is answered withdraws its announcement whil
       assert.is(announced().length, 1, `announcements left while the first query is held: ${announced().join(', ')}`)
       release()
       const [ra, rb] = await Promise.all([a, b])
-      assert.is(queries, 2)
+      assert.is(queries(), 2)
       assert.is(ra.requests + rb.requests, 2)
       for (const o of oids) assert.is(rb.sizes[o], Number(git(repo.path, ['cat-file', '-s', o])))
       assert.equal(announced(), [])
@@ -115,6 +97,25 @@ test('a process whose own size query is answered withdraws its announcement whil
     }
   })
 })
+
+/**
+ * Holds the first size query (object-info) at the server until `release`; `asked` resolves when it
+ * arrives, `later` is called for each query after it, `queries` counts them all.
+ */
+function holdFirstSizeQuery(server: GitServer, later: () => void = () => {}): { asked: Promise<void>; release: () => void; queries: () => number } {
+  let release = () => {}
+  const held = new Promise<void>((r) => (release = r))
+  let firstAsked = () => {}
+  const asked = new Promise<void>((r) => (firstAsked = r))
+  let n = 0
+  server.intercept = (req) => {
+    if (!req.body.includes('command=object-info')) return undefined
+    if (++n === 1) return firstAsked(), { after: held }
+    later()
+    return undefined
+  }
+  return { asked, release: () => release(), queries: () => n }
+}
 
 function findDir(root: string, name: string): string {
   for (const e of readdirSync(root, { withFileTypes: true })) {
