@@ -2,7 +2,8 @@
 // request, and a walk (dense reads in several directories under one subtree) brings the rest of that
 // subtree in the background. The view knows trees and paths; the store only ids (DESIGN.md layering):
 // all fetching goes through the store's batching (readBlob's `along`, readAhead).
-import type { BlobReadOptions, ObjectStore, Oid } from '../store/types.ts'
+import type { AheadLedgerLike, BlobReadOptions, ObjectStore, Oid } from '../store/types.ts'
+import { AheadLedger } from '../store/ahead_ledger.ts'
 import { readTreeSoon } from '../store/tree_soon.ts'
 import { countReadAhead } from './read_ahead_stats.ts'
 
@@ -50,40 +51,8 @@ const WASTE_ALLOWANCE = 1 << 20
 /** Ids fetched ahead and not read yet that are tracked for the waste counter. */
 const TRACKED_MAX = 200_000
 
-/**
- * What every view of one store (the jobs of an antares server, the mounts of one process) fetched
- * ahead that none has read, against the distinct bytes they read: the waste bound holds for them
- * together. Each of 32 jobs reading the same files with its own bound fetched 17 MB of guesses that
- * the others' reads had not confirmed (2.4× one job's bytes).
- */
-class Ledger {
-  read = 0
-  readIds = new Set<Oid>()
-  unread = new Map<Oid, number>()
-  unreadBytes = 0
-
-  noteRead(oid: Oid, size: number): void {
-    if (!this.readIds.has(oid)) {
-      if (this.readIds.size >= TRACKED_MAX) this.readIds.clear()
-      this.readIds.add(oid)
-      this.read += size
-    }
-    const ahead = this.unread.get(oid)
-    if (ahead !== undefined) this.unread.delete(oid), (this.unreadBytes -= ahead)
-  }
-
-  noteAhead(oid: Oid, size: number): void {
-    if (this.unread.has(oid) || this.readIds.has(oid)) return
-    if (this.unread.size >= TRACKED_MAX) {
-      const [first, n] = this.unread.entries().next().value!
-      this.unread.delete(first)
-      this.unreadBytes -= n
-    }
-    this.unread.set(oid, size)
-    this.unreadBytes += size
-  }
-}
-const ledgers = new WeakMap<ObjectStore, Ledger>()
+/** For a store without a ledger of its own: one per store, shared by its views in this process. */
+const ledgers = new WeakMap<ObjectStore, AheadLedgerLike>()
 
 export class ReadAhead {
   /** The directory of the last cold read (or read of a file fetched ahead), and when. */
@@ -114,12 +83,12 @@ export class ReadAhead {
     private readonly parentOf: (dir: Oid) => { parent: Oid; name: string } | undefined = () => undefined,
   ) {
     this.now = options.now ?? Date.now
-    let ledger = ledgers.get(store)
-    if (!ledger) ledgers.set(store, (ledger = new Ledger()))
+    let ledger = store.aheadLedger ?? ledgers.get(store)
+    if (!ledger) ledgers.set(store, (ledger = new AheadLedger()))
     this.ledger = ledger
   }
 
-  private readonly ledger: Ledger
+  private readonly ledger: AheadLedgerLike
 
   /** Resolves once every read-ahead started so far has ended (tests, a clean shutdown). */
   async settled(): Promise<void> {
@@ -254,6 +223,11 @@ export class ReadAhead {
       const sizes = await this.store.cheapSizes(unsized)
       for (const oid of unsized) if ((sizes.get(oid) ?? Infinity) <= SIZE_LIMIT) ids.push(oid)
     }
+    // What other readers of the cache fetched ahead and read since the walk began decides what is
+    // left to guess with: the processes of one cache are held to one bound, not one each.
+    await this.ledger.sync()
+    bytes = Math.min(bytes, this.wasteLeft())
+    if (bytes <= 0) return false
     // One request where it fits (the store's largest batch): a server pays a fixed cost per request
     // (git upload-pack: ~0.3 s of CPU to prepare a pack of a large repository), so parts in
     // parallel cost it more than they save; the read that is waiting goes in its own request.

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { readAheadCounters } from '../lower/mod.ts'
 import { listMounts } from '../registry/mod.ts'
 import { DiskObjectDb, type Store } from '../store/mod.ts'
-import { RECORD } from '../store/shared_sizes.ts'
+import { RECORD } from '../store/shared_records.ts'
 import { callControl } from '../workspace/mod.ts'
 
 export type StoreCounters = Store['stats']

@@ -46,6 +46,8 @@ export async function gcDbs(dbs: { db: DiskObjectDb; pinned: Set<Oid> }[], maxBy
     await removeStaleTemp(db)
     // Learned sizes are all still true, but gc is where a cache gives back its space.
     await fsp.rm(join(db.dir, 'sizes'), { force: true })
+    // What the read-ahead fetched and what was read: a waste bound's memory, not worth keeping.
+    await fsp.rm(join(db.dir, 'ahead'), { force: true })
     await new FlightClaims(db.dir).sweep()
     await new SizeFlight(db.dir).sweep()
   }

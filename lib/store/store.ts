@@ -16,7 +16,8 @@ import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
 import { DiskObjectDb, type StoredObject } from './disk.ts'
 import { SizeTable } from './size_table.ts'
-import { SharedSizes } from './shared_sizes.ts'
+import { SharedRecords } from './shared_records.ts'
+import { AheadLedger } from './ahead_ledger.ts'
 import { FlightClaims } from './flight.ts'
 import { SizeFlight } from './size_flight.ts'
 import { IdList } from './packs.ts'
@@ -91,7 +92,8 @@ export class Store implements ObjectStore {
   /** Sizes of a 1,000,000-file commit and some history fit (~50 MB at 1M ids, at most ~100 MB). */
   private sizes = new SizeTable(2_000_000)
   /** Sizes the server told any process of this cache. */
-  private shared: SharedSizes
+  private shared: SharedRecords
+  readonly aheadLedger: AheadLedger
   /** Which process of the cache fetches which object. */
   private flight: FlightClaims
   private sizeFlight: SizeFlight
@@ -149,10 +151,11 @@ export class Store implements ObjectStore {
     })
     db.onCorrupt = (oid) => this.mem.delete(oid)
     // Every size the file brings is one this process need not ask for: counted as shared.
-    this.shared = new SharedSizes(db.dir, (oid, n) => {
+    this.shared = new SharedRecords(join(db.dir, 'sizes'), (oid, n) => {
       if (this.sizes.get(oid) === undefined) this.stats.sizesShared++
       this.sizes.set(oid, n)
     })
+    this.aheadLedger = new AheadLedger(join(db.dir, 'ahead'))
     this.flight = new FlightClaims(db.dir, (ids) => db.hasMany(ids))
     this.notes = new Notes(join(db.dir, 'notes'))
     this.sizeFlight = new SizeFlight(db.dir)
@@ -1051,6 +1054,8 @@ export class Store implements ObjectStore {
   }
 
   async close(): Promise<void> {
+    // What this process fetched ahead and read is left for the next process's bound.
+    await this.aheadLedger.sync()
     await this.db.close()
     await this.remote.close?.()
   }

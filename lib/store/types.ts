@@ -55,6 +55,17 @@ export interface ReadAheadOptions {
   first?: number
 }
 
+export interface AheadLedgerLike {
+  /** Distinct bytes read. */
+  readonly read: number
+  /** Bytes fetched ahead and not read yet. */
+  readonly unreadBytes: number
+  noteRead(oid: Oid, size: number): void
+  noteAhead(oid: Oid, size: number): void
+  /** Sends what was noted here and takes in what other processes noted. */
+  sync(): Promise<void>
+}
+
 export interface ObjectStore {
   /** Resolves a branch, tag, `HEAD` or full commit id on the remote to a commit id. */
   resolveRef(ref: string): Promise<Oid>
@@ -109,6 +120,9 @@ export interface ObjectStore {
    * out, nothing of it stored). Optional.
    */
   readAhead?(oids: Oid[], options?: ReadAheadOptions): Promise<Oid[]>
+  /** What every reader of the cache fetched ahead and read (ahead_ledger.ts): the read-ahead's
+   *  waste bound holds for all of them together. Optional. */
+  aheadLedger?: AheadLedgerLike
   /** Facts derived from stored objects, by key, shared by every process of the cache (notes.ts). Optional. */
   notes?: { read(key: string): Promise<string[]>; add(key: string, line: string): Promise<void> }
   /** Stores a locally made object (blob, tree, commit) and returns its id. */

@@ -102,6 +102,38 @@ test('a sparse walk (one file per directory, in tree order) fetches ahead at mos
   }
 })
 
+// Eight mount processes over one cache, each under a bound of its own, fetched 2.2x one process's
+// bytes: a process's reads of what another fetched made room for guesses of its own.
+test('the waste bound holds for the processes of a cache together: a second one starts where the first left it', async () => {
+  const c0 = readAheadCounters()
+  const first = await open('together', undefined, 0)
+  const paths = (p: string) => Array.from({ length: 20 }, (_, k) => `${p}/a${Math.floor(k / 5)}/b${k % 5}/f0.txt`)
+  let read = 0
+  try {
+    for (const path of paths('p0')) {
+      read += (await first.lower.read(await entry(first.lower, path))).length
+      await first.lower.readAheadSettled()
+    }
+  } finally {
+    await first.store.close()
+  }
+  // The second store is another process's: its own memory, the same cache directory.
+  const second = await open('together', undefined, 0)
+  try {
+    for (const path of paths('p0')) await second.lower.read(await entry(second.lower, path))
+    for (const path of paths('p1')) {
+      read += (await second.lower.read(await entry(second.lower, path))).length
+      await second.lower.readAheadSettled()
+    }
+    const c = readAheadCounters()
+    assert.ok(second.lines.some((l) => l.includes('walk-subtree')), 'the second one walked too: ' + second.lines.join('\n'))
+    const waste = c.bytes - c0.bytes - (c.usedBytes - c0.usedBytes)
+    assert.ok(waste <= 2 * read, `fetched ahead and not read by either: ${waste} bytes for ${read} distinct bytes read`)
+  } finally {
+    await second.store.close()
+  }
+})
+
 test('a file over the size limit comes only when read', async () => {
   const { store, lower, lines } = await open('huge')
   try {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore } from '../../lib/store/mod.ts'
-import { RECORD, SharedSizes } from '../../lib/store/shared_sizes.ts'
+import { RECORD, SharedRecords } from '../../lib/store/shared_records.ts'
 import { git, lsTree, sampleFiles } from '../helpers/repos.ts'
 import { runChild, withServedCache } from './_processes.ts'
 import type { GitServer } from '../helpers/git_server.ts'
@@ -134,14 +134,14 @@ test('a torn or corrupt record is never read as a size; the file starts afresh',
     const b = 'b'.repeat(40)
     const seen = new Map<string, number>()
     const sink = (o: string, s: number) => void seen.set(o, s)
-    const w = new SharedSizes(dir, () => {})
+    const w = new SharedRecords(join(dir, 'sizes'), () => {})
     await w.add([[a, 7], [b, 2 ** 32 + 1]]) // too big for the file: left out
-    await new SharedSizes(dir, sink).refresh()
+    await new SharedRecords(join(dir, 'sizes'), sink).refresh()
     assert.equal([...seen], [[a, 7]])
     // A write cut short: the half record is not read; the records appended after it are
     // misaligned and fail their checks: the reader sets the file aside, and nothing wrong is read.
     appendFileSync(w.path, Buffer.alloc(RECORD / 2, 1))
-    const r = new SharedSizes(dir, sink)
+    const r = new SharedRecords(join(dir, 'sizes'), sink)
     seen.clear()
     await r.refresh()
     assert.equal([...seen], [[a, 7]])
@@ -160,7 +160,7 @@ test('a torn or corrupt record is never read as a size; the file starts afresh',
     bytes[RECORD + 20] ^= 1
     writeFileSync(w.path, bytes)
     seen.clear()
-    await new SharedSizes(dir, sink).refresh()
+    await new SharedRecords(join(dir, 'sizes'), sink).refresh()
     assert.equal([...seen], [])
     assert.not.ok(existsSync(w.path))
   } finally {
@@ -174,9 +174,9 @@ test('reads of the shared sizes at once skip nothing appended later', async () =
   const dir = mkdtempSync(join(tmpdir(), 'scorpio-sizes-'))
   try {
     const id = (i: number) => i.toString(16).padStart(40, '0')
-    const w = new SharedSizes(dir, () => {})
+    const w = new SharedRecords(join(dir, 'sizes'), () => {})
     const seen = new Map<string, number>()
-    const r = new SharedSizes(dir, (o, s) => void seen.set(o, s))
+    const r = new SharedRecords(join(dir, 'sizes'), (o, s) => void seen.set(o, s))
     for (let round = 0; round < 20; round++) {
       await w.add(Array.from({ length: 50 }, (_, k) => [id(round * 50 + k), round * 50 + k] as [string, number]))
       await Promise.all([r.refresh(), r.refresh(), r.refresh()])

@@ -1,19 +1,19 @@
-// Blob sizes the server told one process (object-info), kept for every process of the cache:
-// `<db>/sizes`, 28-byte records (20 id bytes, size as u32 LE, a check word) that processes only
-// ever append, each batch in one O_APPEND write, so that no two writers interleave. A reader
-// takes the records added since it last looked. A record whose check fails (a write cut short by
-// a full disk or a crash, or the records after it) ends what is trusted: the reader puts the file
-// aside and it is started afresh, so a wrong size is never read. Past MAX_BYTES the file starts afresh too; `gc` removes it.
+// Facts by object id that one process learned, kept for every process of the cache: blob sizes the
+// server told (`<db>/sizes`), what the read-ahead fetched and what was read (`<db>/ahead`).
+// 28-byte records (20 id bytes, a u32 LE value, a check word) that processes only ever append, each
+// batch in one O_APPEND write, so that no two writers interleave. A reader takes the records added
+// since it last looked. A record whose check fails (a write cut short by a full disk or a crash, or
+// the records after it) ends what is trusted: the reader puts the file aside and it is started
+// afresh, so a wrong value is never read. Past its bound the file starts afresh too; `gc` removes it.
 import { promises as fsp } from 'node:fs'
-import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { bytesToHex } from '../git/sha1.ts'
 import { trace } from '../trace.ts'
 import type { Oid } from './types.ts'
 
 export const RECORD = 28
-/** ~1.2 million sizes (32 MB): more than a 1M-file commit needs. */
-const MAX_BYTES = RECORD * 1_200_000
+/** ~1.2 million records (32 MB): more sizes than a 1M-file commit needs. */
+const MAX_RECORDS = 1_200_000
 const SALT = 0x5c0e_9a17
 
 /** FNV-1a over the 24 bytes of id and size, salted so that zero bytes do not check. */
@@ -23,18 +23,22 @@ function check(b: Uint8Array, at: number): number {
   return h >>> 0
 }
 
-export class SharedSizes {
-  readonly path: string
+export class SharedRecords {
   private generation = ''
   private offset = RECORD
+  private readonly maxBytes: number
 
-  /** `found` is told every size read from the file. */
-  constructor(dir: string, private readonly found: (oid: Oid, size: number) => void) {
-    this.path = join(dir, 'sizes')
+  /** `found` is told every record read from the file at `path`. */
+  constructor(
+    readonly path: string,
+    private readonly found: (oid: Oid, value: number) => void,
+    maxRecords = MAX_RECORDS,
+  ) {
+    this.maxBytes = RECORD * maxRecords
   }
 
   /**
-   * Tells `found` every size appended since the last call (by any process). Reads may overlap
+   * Tells `found` every record appended since the last call (by any process). Reads may overlap
    * (each wanting process reads at once; a queue made a burst of lookups end together and each
    * move the size read-ahead elsewhere): each reads from where the file was read up to when it
    * started, and the offset only moves forward to where a read ended. Two reads at once once
@@ -70,9 +74,9 @@ export class SharedSizes {
     }
   }
 
-  /** Appends sizes (those that fit 32 bits; a 4 GiB blob is asked again) in one write. */
-  async add(sizes: Iterable<[Oid, number]>): Promise<void> {
-    const rows = [...sizes].filter(([oid, s]) => oid.length === 40 && s >= 0 && s <= 0xffff_ffff)
+  /** Appends records (those whose value fits 32 bits: a 4 GiB blob's size is asked again) in one write. */
+  async add(records: Iterable<[Oid, number]>): Promise<void> {
+    const rows = [...records].filter(([oid, s]) => oid.length === 40 && s >= 0 && s <= 0xffff_ffff)
     if (!rows.length) return
     const buf = Buffer.alloc(rows.length * RECORD)
     rows.forEach(([oid, s], k) => {
@@ -86,11 +90,11 @@ export class SharedSizes {
       // progress (its pages land one by one), not a torn one: setting the file aside then threw away
       // every size eight mounts had shared. A torn tail is found by the readers' checks instead.
       const st = await fsp.stat(this.path).catch(() => null)
-      if (st && st.size + buf.length > MAX_BYTES) await this.setAside(st.ino)
-      if (!st || st.size + buf.length > MAX_BYTES) await this.create()
+      if (st && st.size + buf.length > this.maxBytes) await this.setAside(st.ino)
+      if (!st || st.size + buf.length > this.maxBytes) await this.create()
       await fsp.appendFile(this.path, buf)
     } catch {
-      // Sharing sizes saves requests; failing to (full disk, read-only cache) costs only those.
+      // Sharing saves requests; failing to (full disk, read-only cache) costs only those.
     }
   }
 
@@ -109,7 +113,7 @@ export class SharedSizes {
     const st = await fsp.stat(this.path).catch(() => null)
     if (!st || st.ino !== ino) return
     const aside = `${this.path}.old.${process.pid}.${randomBytes(4).toString('hex')}`
-    trace(`store: the shared sizes file (${st.size} bytes) is set aside and started afresh`)
+    trace(`store: the shared file ${this.path} (${st.size} bytes) is set aside and started afresh`)
     await fsp.rename(this.path, aside).then(() => fsp.rm(aside, { force: true }), () => {})
   }
 }
