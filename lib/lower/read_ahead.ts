@@ -199,6 +199,12 @@ export class ReadAhead {
 
   /** Fetches the uncached files of the subtree at `tree` (depth first, tree order), within budget. */
   private async subtree(tree: Oid, objects: number, bytes: number, partial: boolean): Promise<boolean> {
+    // What other readers of the cache fetched ahead and read since the walk began decides what is
+    // left to guess with: the processes of one cache are held to one bound, not one each. Asked
+    // before the gather: with eight processes, most walks find the bound spent.
+    await this.ledger.sync()
+    bytes = Math.min(bytes, this.wasteLeft())
+    if (bytes <= 0) return false
     const ids: Oid[] = []
     const unsized: Oid[] = []
     const stack = [tree]
@@ -223,11 +229,6 @@ export class ReadAhead {
       const sizes = await this.store.cheapSizes(unsized)
       for (const oid of unsized) if ((sizes.get(oid) ?? Infinity) <= SIZE_LIMIT) ids.push(oid)
     }
-    // What other readers of the cache fetched ahead and read since the walk began decides what is
-    // left to guess with: the processes of one cache are held to one bound, not one each.
-    await this.ledger.sync()
-    bytes = Math.min(bytes, this.wasteLeft())
-    if (bytes <= 0) return false
     // One request where it fits (the store's largest batch): a server pays a fixed cost per request
     // (git upload-pack: ~0.3 s of CPU to prepare a pack of a large repository), so parts in
     // parallel cost it more than they save; the read that is waiting goes in its own request.

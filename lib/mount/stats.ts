@@ -8,6 +8,7 @@ import { readAheadCounters } from '../lower/mod.ts'
 import { listMounts } from '../registry/mod.ts'
 import { DiskObjectDb, type Store } from '../store/mod.ts'
 import { RECORD } from '../store/shared_records.ts'
+import { AheadLedger } from '../store/ahead_ledger.ts'
 import { callControl } from '../workspace/mod.ts'
 
 export type StoreCounters = Store['stats']
@@ -34,6 +35,9 @@ export interface CacheStats {
   files: number
   bytes: number
   knownSizes: number
+  /** The read-ahead of every process of the cache (`<db>/ahead`): distinct bytes read, and bytes
+   *  fetched ahead that none has read; the waste bound holds for these together. */
+  readAhead: { readBytes: number; wasteBytes: number }
   /** The sums over the live mounts of this cache. */
   mounts: number
   live: StoreCounters
@@ -47,12 +51,19 @@ export function processStats(store: Store): ProcessStats {
   return { pid: process.pid, rssBytes: process.memoryUsage.rss(), objectDir: store.db.dir, store: { ...store.stats }, readAhead, prefetch }
 }
 
-async function onDisk(objectDir: string): Promise<{ files: number; bytes: number; knownSizes: number }> {
+async function onDisk(objectDir: string): Promise<Omit<CacheStats, 'objectDir' | 'mounts' | 'live'>> {
   const db = new DiskObjectDb(objectDir)
   try {
     const all = await db.list()
     const sizes = await fsp.stat(join(objectDir, 'sizes')).catch(() => null)
-    return { files: all.length, bytes: all.reduce((n, o) => n + o.bytes, 0), knownSizes: sizes ? Math.max(0, sizes.size / RECORD - 1) | 0 : 0 }
+    const ledger = new AheadLedger(join(objectDir, 'ahead'))
+    await ledger.sync()
+    return {
+      files: all.length,
+      bytes: all.reduce((n, o) => n + o.bytes, 0),
+      knownSizes: sizes ? Math.max(0, sizes.size / RECORD - 1) | 0 : 0,
+      readAhead: { readBytes: ledger.read, wasteBytes: ledger.unreadBytes },
+    }
   } finally {
     await db.close()
   }
@@ -103,7 +114,8 @@ export function renderStats(r: Awaited<ReturnType<typeof gatherStats>>): string 
     out += `${m.mountpoint}\tpid ${m.pid}, RSS ${kb(m.rssBytes)}: ${counters(m.store)}${ra}\n`
   }
   for (const c of r.caches) {
-    out += `cache ${c.objectDir}: ${c.files} files, ${kb(c.bytes)} on disk, ${c.knownSizes} sizes kept; ${c.mounts} live mount(s): ${counters(c.live)}\n`
+    const ra = `read-ahead of all its processes: ${kb(c.readAhead.readBytes)} read, ${kb(c.readAhead.wasteBytes)} fetched ahead and never read`
+    out += `cache ${c.objectDir}: ${c.files} files, ${kb(c.bytes)} on disk, ${c.knownSizes} sizes kept; ${ra}; ${c.mounts} live mount(s): ${counters(c.live)}\n`
   }
   for (const s of r.silent) out += `${s}\tno answer (an older mount process, or not running)\n`
   return out

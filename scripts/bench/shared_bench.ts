@@ -8,7 +8,7 @@
 //      alone (≤ 1.5×), both from the start of the mounts
 // Each row with the single binary (dist/scorpio, targets apply) and the Node CLI beside it.
 // 32 antares jobs: antares_bench.ts --jobs 32 --procs 0.
-// Run alone: node --import tsx scripts/bench/shared_bench.ts [--files N] [--procs N] [--reads N] [--runtime binary|node] [--logs DIR] [--cpu-prof DIR]
+// Run alone: node --import tsx scripts/bench/shared_bench.ts [--files N] [--procs N] [--reads N] [--rtt MS] [--runtime binary|node] [--logs DIR] [--cpu-prof DIR]
 // Each run prints the server's bytes by request kind and the CPU of the mounts, the readers and the rest.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { startGitServer, type GitServer } from '../../tests/helpers/git_server.ts'
+import { startLatencyProxy } from './latency_proxy.ts'
 import { breakdown } from './_breakdown.ts'
 import { cpuTicks, TICKS_PER_SECOND } from './_proc.ts'
 import { BINARY, NODE_CLI, ensureBuilt } from '../_build.ts'
@@ -110,7 +111,8 @@ function pickFiles(repo: string, n: number): string[] {
 }
 
 /** `logs`: keep the mounts' logs (with trace lines) there; `cpuProf`: the Node runtime's processes write CPU profiles there. */
-export async function runSharedBench(options: { files?: number; procs?: number; reads?: number; runtime?: 'binary' | 'node'; logs?: string; cpuProf?: string; log?: (s: string) => void } = {}): Promise<Row[]> {
+/** `rtt`: the mounts talk to the server through the latency proxy (RTT in ms, half each way). */
+export async function runSharedBench(options: { files?: number; procs?: number; reads?: number; runtime?: 'binary' | 'node'; rtt?: number; logs?: string; cpuProf?: string; log?: (s: string) => void } = {}): Promise<Row[]> {
   const log = options.log ?? ((s: string) => console.error(s))
   ensureBuilt(log)
   const nProcs = options.procs ?? 8
@@ -125,7 +127,8 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
   // A client that gives up a request (its timeout, on a loaded machine) must not end the server.
   const onAbort = (e: unknown) => log(`git server: a request was aborted (${(e as Error).message})`)
   process.on('unhandledRejection', onAbort)
-  const url = server.url(repo.split('/').pop()!)
+  const proxy = options.rtt ? await startLatencyProxy({ port: Number(new URL(server.url('x')).port), delayMs: options.rtt / 2 }) : undefined
+  const url = proxy ? proxy.rewrite(server.url(repo.split('/').pop()!)) : server.url(repo.split('/').pop()!)
   const rows: Row[] = []
   const row = (r: Row) => {
     rows.push(r)
@@ -149,7 +152,8 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
   }
   try {
     const runtimes = ([['binary', [BINARY]], ['node', [process.execPath, ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProf}`] : []), NODE_CLI]]] as const).filter(([l]) => !options.runtime || options.runtime === l)
-    for (const [label, cmd] of runtimes) {
+    for (const [runtime, cmd] of runtimes) {
+      const label = options.rtt ? `${runtime}, RTT ${options.rtt} ms` : runtime
       // a. The second process reads what the first read.
       let env = fresh()
       const first = await mountAt([...cmd], env)
@@ -212,6 +216,7 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
     }
   } finally {
     process.off('unhandledRejection', onAbort)
+    await proxy?.close()
     await server.close()
     for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
       const mp = line.split(' ')[4]
@@ -238,6 +243,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const runtime = i >= 0 ? (args[i + 1] as 'binary' | 'node') : undefined
   const l = args.indexOf('--logs')
   const p = args.indexOf('--cpu-prof')
-  const rows = await runSharedBench({ files: num('files'), procs: num('procs'), reads: num('reads'), runtime, logs: l >= 0 ? resolve(args[l + 1]) : undefined, cpuProf: p >= 0 ? resolve(args[p + 1]) : undefined })
+  const rows = await runSharedBench({ files: num('files'), procs: num('procs'), reads: num('reads'), rtt: num('rtt'), runtime, logs: l >= 0 ? resolve(args[l + 1]) : undefined, cpuProf: p >= 0 ? resolve(args[p + 1]) : undefined })
   process.stdout.write(formatRows(rows) + '\n')
 }

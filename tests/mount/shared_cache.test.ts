@@ -67,6 +67,8 @@ test('a second mount process reads what the first learned from the cache, not th
     assert.is(c.mounts, 2)
     assert.is(c.live.objectsFetched, a.store.objectsFetched)
     assert.ok(c.knownSizes >= 150 && c.bytes >= 150 * 4096, JSON.stringify(c))
+    // The cache's read-ahead ledger: with the read-ahead off, nothing was fetched ahead or noted.
+    assert.equal(c.readAhead, { readBytes: 0, wasteBytes: 0 })
     const plain = await scorpio(['stats'], { env: sb.env })
     assert.match(plain.stdout, /reads from memory \d+, disk \d+, server 0/)
 
