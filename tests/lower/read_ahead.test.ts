@@ -4,7 +4,7 @@
 // the waste counter is what was fetched ahead and not read. The clock is a fake: no timing here.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openLower, readAheadCounters, type LowerEntry, type LowerView } from '../../lib/lower/mod.ts'
@@ -129,6 +129,10 @@ test('the waste bound holds for the processes of a cache together: a second one 
     assert.ok(second.lines.some((l) => l.includes('walk-subtree')), 'the second one walked too: ' + second.lines.join('\n'))
     const waste = c.bytes - c0.bytes - (c.usedBytes - c0.usedBytes)
     assert.ok(waste <= 2 * read, `fetched ahead and not read by either: ${waste} bytes for ${read} distinct bytes read`)
+    // gc gives the ledger's space back with the objects'.
+    assert.ok(existsSync(join(second.store.db.dir, 'ahead')))
+    await second.store.gc({ maxBytes: 1 << 30 })
+    assert.not.ok(existsSync(join(second.store.db.dir, 'ahead')))
   } finally {
     await second.store.close()
   }
