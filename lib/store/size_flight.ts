@@ -116,13 +116,13 @@ export class SizeFlight {
         this.seen.set(key, a)
       }
       // A holder found alive is not judged again for a second (each poll tick lists the announcements).
-      const process = a.holder.split(' ', 3).join(' ') // pid, start, host: one process's announcements
-      if ((this.aliveAt.get(process) ?? 0) < Date.now() - HOLDER_LOOK_MS) {
+      const holderProcess = a.holder.split(' ', 3).join(' ') // pid, start, host: one process's announcements
+      if ((this.aliveAt.get(holderProcess) ?? 0) < Date.now() - HOLDER_LOOK_MS) {
         if (holderGone(a.holder, { mtimeMs: st.mtimeMs, afterMs: STALE_MS })) {
           await fsp.rm(path, { force: true })
           continue
         }
-        this.aliveAt.set(process, Date.now())
+        this.aliveAt.set(holderProcess, Date.now())
       }
       keep.add(key)
       out.push({ name, path, key, ids: a.ids, seq: Number(name), holder: a.holder })

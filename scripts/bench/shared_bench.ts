@@ -110,8 +110,11 @@ function pickFiles(repo: string, n: number): string[] {
   return out
 }
 
-/** `logs`: keep the mounts' logs (with trace lines) there; `cpuProf`: the Node runtime's processes write CPU profiles there. */
-/** `rtt`: the mounts talk to the server through the latency proxy (RTT in ms, half each way). */
+/**
+ * `rtt`: the mounts talk to the server through the latency proxy (RTT in ms, half each way);
+ * `logs`: keep the mounts' logs (with trace lines) there; `cpuProf`: the Node runtime's processes
+ * write CPU profiles there.
+ */
 export async function runSharedBench(options: { files?: number; procs?: number; reads?: number; runtime?: 'binary' | 'node'; rtt?: number; logs?: string; cpuProf?: string; log?: (s: string) => void } = {}): Promise<Row[]> {
   const log = options.log ?? ((s: string) => console.error(s))
   ensureBuilt(log)
@@ -127,8 +130,9 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
   // A client that gives up a request (its timeout, on a loaded machine) must not end the server.
   const onAbort = (e: unknown) => log(`git server: a request was aborted (${(e as Error).message})`)
   process.on('unhandledRejection', onAbort)
-  const proxy = options.rtt ? await startLatencyProxy({ port: Number(new URL(server.url('x')).port), delayMs: options.rtt / 2 }) : undefined
-  const url = proxy ? proxy.rewrite(server.url(repo.split('/').pop()!)) : server.url(repo.split('/').pop()!)
+  const direct = server.url(repo.split('/').pop()!)
+  const proxy = options.rtt ? await startLatencyProxy({ port: Number(new URL(direct).port), delayMs: options.rtt / 2 }) : undefined
+  const url = proxy ? proxy.rewrite(direct) : direct
   const rows: Row[] = []
   const row = (r: Row) => {
     rows.push(r)
