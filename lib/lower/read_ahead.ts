@@ -232,7 +232,14 @@ export class ReadAhead {
     // One request where it fits (the store's largest batch): a server pays a fixed cost per request
     // (git upload-pack: ~0.3 s of CPU to prepare a pack of a large repository), so parts in
     // parallel cost it more than they save; the read that is waiting goes in its own request.
-    const fetched = await this.store.readAhead!(ids, { objects, bytes })
+    // Counted against the cache's bound as soon as chosen, not once fetched: the other processes'
+    // walks starting meanwhile see it (with the cache's broker their fetches are quick to start,
+    // and eight walks at once, each under a bound not yet spent, fetched twice one's bytes).
+    const chosen = (picked: Oid[]) => {
+      for (const id of picked) this.ledger.noteAhead(id, this.store.knownSize?.(id) ?? 0)
+      void this.ledger.sync()
+    }
+    const fetched = await this.store.readAhead!(ids, { objects, bytes, chosen })
     const got = this.arrived(fetched, 'walk-subtree', this.pathOf(tree))
     if (stack.length === 0 && fetched.length < objects && got < bytes) this.covered.add(tree)
     return true

@@ -99,7 +99,7 @@ const kb = (n: number) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${
 function counters(s: StoreCounters): string {
   return (
     `fetched ${s.objectsFetched} objects, ${kb(s.bytesFetched)} in ${s.requests} requests; ` +
-    `reads from memory ${s.memoryHits}, disk ${s.diskHits}, server ${s.serverHits} (${s.objectsShared} fetched by another process); ` +
+    `reads from memory ${s.memoryHits}, disk ${s.diskHits}, server ${s.serverHits} (${s.objectsShared} fetched by another process); fetched for other processes ${s.objectsServed ?? 0}; ` +
     `sizes from server ${s.sizesFromServer}, from the cache ${s.sizesShared}`
   )
 }

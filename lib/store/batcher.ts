@@ -23,7 +23,8 @@ export class Batcher {
   readonly maxBatch: number
   readonly parallel: number
 
-  constructor(private fetchBatch: (oids: Oid[]) => Promise<void>, options: BatcherOptions = {}) {
+  /** `fetchBatch` gets the ids of one request and, among them, those asked for ahead of any read. */
+  constructor(private fetchBatch: (oids: Oid[], ahead: Oid[]) => Promise<void>, options: BatcherOptions = {}) {
     this.windowMs = options.windowMs ?? 3
     this.maxBatch = options.maxBatch ?? 2000
     this.parallel = options.parallel ?? 4
@@ -91,7 +92,9 @@ export class Batcher {
 
   private send(batch: Map<Oid, Waiter>): void {
     this.running++
-    this.fetchBatch([...batch.keys()]).then(
+    const ahead: Oid[] = []
+    for (const [k, w] of batch) if (w.speculative) ahead.push(k)
+    this.fetchBatch([...batch.keys()], ahead).then(
       () => {
         for (const w of batch.values()) w.resolve()
       },

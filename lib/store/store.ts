@@ -19,6 +19,7 @@ import { SizeTable } from './size_table.ts'
 import { SharedRecords } from './shared_records.ts'
 import { AheadLedger } from './ahead_ledger.ts'
 import { FlightClaims } from './flight.ts'
+import { BrokerGone, FetchBroker, brokerName } from './broker.ts'
 import { SizeFlight } from './size_flight.ts'
 import { IdList } from './packs.ts'
 import { Notes } from './notes.ts'
@@ -47,6 +48,11 @@ export interface StoreOptions {
    * server needs the other core, the wall time did not improve; see BENCHMARKS.md, issue 3.
    */
   packWorker?: boolean
+  /**
+   * Fetch through the cache's broker (broker.ts) when another process of the cache is one, or
+   * become it. On by default; SCORPIO_BROKER=0 turns it off (claims on disk only), for comparison.
+   */
+  broker?: boolean
 }
 
 /** Prefetched ids remembered until read, for the read-ahead waste of `scorpio stats`. */
@@ -96,6 +102,8 @@ export class Store implements ObjectStore {
   readonly aheadLedger: AheadLedger
   /** Which process of the cache fetches which object. */
   private flight: FlightClaims
+  /** The process of the cache that fetches for the others (null: this one fetches for itself). */
+  private broker: FetchBroker | null
   private sizeFlight: SizeFlight
   private batcher: Batcher
   private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo>; wantTop: () => void }>()
@@ -117,6 +125,8 @@ export class Store implements ObjectStore {
     bytesFetched: 0,
     /** Objects this process waited for while another process of the cache fetched them. */
     objectsShared: 0,
+    /** Objects this process fetched, or found stored, for other processes of the cache (as their broker). */
+    objectsServed: 0,
     /** Object reads answered from memory, from disk, or after a fetch (here or by another process). */
     memoryHits: 0,
     diskHits: 0,
@@ -144,7 +154,7 @@ export class Store implements ObjectStore {
       maxEntrySize: Math.max(1, Math.floor(maxSize / 4)),
       sizeCalculation: (v) => Math.max(1, v.body.length),
     })
-    this.batcher = new Batcher((oids) => this.fetchAndStore(oids), {
+    this.batcher = new Batcher((oids, ahead) => this.fetchAndStore(oids, ahead), {
       windowMs: options.batchWindowMs,
       maxBatch: options.maxBatch,
       parallel: options.parallel,
@@ -159,6 +169,20 @@ export class Store implements ObjectStore {
     this.flight = new FlightClaims(db.dir, (ids) => db.hasMany(ids))
     this.notes = new Notes(join(db.dir, 'notes'))
     this.sizeFlight = new SizeFlight(db.dir)
+    const brokered = (options.broker ?? process.env.SCORPIO_BROKER !== '0') && process.platform === 'linux'
+    this.broker = brokered ? new FetchBroker(brokerName(db.dir), (oids, ahead) => this.serveFollower(oids, ahead)) : null
+  }
+
+  /** A follower's batch, joined to this process's own requests; tells which ids could not be fetched. */
+  private async serveFollower(oids: Oid[], ahead: Set<Oid>): Promise<{ failed: Oid[]; error?: unknown }> {
+    const settled = await Promise.allSettled(oids.map((o) => this.batcher.request(o, { speculative: ahead.has(o) })))
+    const failed: Oid[] = []
+    let error: unknown
+    settled.forEach((r, i) => {
+      if (r.status === 'rejected') failed.push(oids[i]), (error ??= r.reason)
+    })
+    this.stats.objectsServed += oids.length
+    return { failed, error }
   }
 
   /**
@@ -319,12 +343,26 @@ export class Store implements ObjectStore {
   }
 
   /**
-   * Fetches `oids` once across every process of the cache: the ones this process claims it
-   * fetches (minus any that another process stored meanwhile), the others it waits for; what
-   * their holder failed to bring is claimed again.
+   * Fetches `oids` once across every process of the cache: through the cache's broker when
+   * another process is one; otherwise (or for what the broker did not bring) the ones this process
+   * claims it fetches (minus any that another process stored meanwhile), the others it waits for;
+   * what their holder failed to bring is claimed again. `ahead`: ids asked for ahead of any read.
    */
-  private async fetchAndStore(oids: Oid[]): Promise<void> {
+  private async fetchAndStore(oids: Oid[], ahead: Oid[] = []): Promise<void> {
     let todo = oids
+    const link = await this.broker?.route()
+    if (link) {
+      try {
+        await link.fetch(oids, ahead)
+      } catch (err) {
+        if (!(err instanceof BrokerGone)) throw err
+      }
+      // Whatever the broker answered, what is not stored now is fetched here.
+      const stored = await this.db.hasMany(oids)
+      todo = oids.filter((_, i) => !stored[i])
+      this.stats.objectsShared += oids.length - todo.length
+      if (todo.length) trace(`store: ${todo.length} of ${oids.length} objects not brought by the cache's broker; fetching them here`)
+    }
     while (todo.length) {
       const { mine, others } = await this.flight.claim(todo)
       const fetchMine = async () => {
@@ -976,6 +1014,7 @@ export class Store implements ObjectStore {
       if (bytes > (options.bytes ?? Infinity) && wanted.length) break
       wanted.push(oid)
     }
+    if (wanted.length) options.chosen?.(wanted)
     const max = this.batcher.maxBatch
     const chunk = Math.max(1, Math.min(options.batch ?? max, max))
     const parts: Oid[][] = []
@@ -1054,6 +1093,7 @@ export class Store implements ObjectStore {
   }
 
   async close(): Promise<void> {
+    this.broker?.close()
     // What this process fetched ahead and read is left for the next process's bound.
     await this.aheadLedger.sync()
     await this.db.close()

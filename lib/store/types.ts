@@ -53,6 +53,8 @@ export interface ReadAheadOptions {
   bytes?: number
   batch?: number
   first?: number
+  /** Told the ids about to be fetched (after those stored and those past the budget are left out). */
+  chosen?: (oids: Oid[]) => void
 }
 
 export interface AheadLedgerLike {

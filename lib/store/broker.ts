@@ -1,0 +1,229 @@
+// One process of a cache fetches for all of them (issue 16). Claims on disk (flight.ts) kept eight
+// mounts reading the same files from fetching an object twice, but each still sent its own requests
+// (a batch part-claimed by another went out with the ids left: mostly 1-id requests, and the git
+// server's cost is per request) and waited by polling the disk. Here the first process of a cache
+// to fetch listens on a Unix socket named after the cache; the others send it their batches, which
+// join its own in one batcher, and wait for its answer on the socket.
+//
+// The socket is in Linux's abstract namespace: the kernel frees the name when its holder dies, so a
+// broker killed mid-fetch leaves nothing to clean up; its followers see the connection close, fetch
+// what they were waiting for themselves (through the claims) and elect a new broker at their next
+// miss. The disk stays the only truth: whatever a broker answers, a follower fetches what is not
+// stored, so a broker that fails, lies or speaks nonsense costs time, never a wrong or lost object.
+import { createHash } from 'node:crypto'
+import { realpathSync } from 'node:fs'
+import { createConnection, createServer, type Server, type Socket } from 'node:net'
+import { IntegrityError, RemoteError } from '../errors.ts'
+import { trace } from '../trace.ts'
+import type { Oid } from './types.ts'
+
+/** A line longer than this is not from a broker or a follower of ours: the connection is dropped. */
+const MAX_LINE = 64 * 1024 * 1024
+/** After a failed election (no abstract sockets here), fetches go the claims' way this long. */
+const RETRY_MS = 5000
+
+/** The socket of the cache whose object directory is `dbDir` (one per real path). */
+export function brokerName(dbDir: string): string {
+  let real = dbDir
+  try {
+    real = realpathSync(dbDir)
+  } catch {}
+  return `\0scorpio-fetch-${createHash('sha1').update(real).digest('hex')}`
+}
+
+/** The connection to the broker ended before it answered: fetch without it. */
+export class BrokerGone extends Error {}
+
+/** What a broker fetches for a follower: `oids`, of which `ahead` are read-ahead (speculative). */
+export type Serve = (oids: Oid[], ahead: Set<Oid>) => Promise<{ failed: Oid[]; error?: unknown }>
+
+interface Pending {
+  resolve: () => void
+  reject: (e: unknown) => void
+}
+
+/** A follower's connection to the broker; requests are numbered and answered in any order. */
+class Link {
+  private next = 1
+  private pending = new Map<number, Pending>()
+  closed = false
+
+  constructor(private readonly socket: Socket, onClose: () => void) {
+    socket.unref()
+    readLines(socket, (line) => this.answer(line), () => {
+      this.closed = true
+      for (const p of this.pending.values()) p.reject(new BrokerGone('the cache\'s broker went away'))
+      this.pending.clear()
+      onClose()
+    })
+  }
+
+  fetch(oids: Oid[], ahead: Oid[]): Promise<void> {
+    if (this.closed) return Promise.reject(new BrokerGone('the cache\'s broker went away'))
+    const id = this.next++
+    // Held while an answer is awaited: a CLI command waiting on the broker must not exit.
+    if (!this.pending.size) this.socket.ref()
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.socket.write(JSON.stringify({ id, oids, ahead }) + '\n')
+    }).finally(() => {
+      if (!this.pending.size && !this.closed) this.socket.unref()
+    })
+  }
+
+  private answer(line: string): void {
+    let m: { id?: unknown; failed?: unknown; error?: { name?: unknown; code?: unknown; message?: unknown } }
+    try {
+      m = JSON.parse(line)
+    } catch {
+      return void this.socket.destroy()
+    }
+    const p = typeof m.id === 'number' ? this.pending.get(m.id) : undefined
+    if (!p) return void this.socket.destroy()
+    this.pending.delete(m.id as number)
+    if (!Array.isArray(m.failed) || !m.failed.length) return p.resolve()
+    const e = m.error ?? {}
+    const message = typeof e.message === 'string' ? e.message : 'the cache\'s broker could not fetch'
+    const code = typeof e.code === 'string' ? e.code : 'remote-error'
+    p.reject(e.name === 'IntegrityError' ? new IntegrityError(message) : new RemoteError(code, message))
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+/** Splits what arrives on `socket` into lines; `end` runs once when the connection is gone. */
+function readLines(socket: Socket, line: (text: string) => void, end: () => void): void {
+  let buf = ''
+  let ended = false
+  socket.setEncoding('utf8')
+  socket.on('data', (chunk: string) => {
+    buf += chunk
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0 && !socket.destroyed) {
+      const text = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      line(text)
+    }
+    if (buf.length > MAX_LINE) socket.destroy()
+  })
+  const finish = () => {
+    if (ended) return
+    ended = true
+    end()
+  }
+  socket.on('error', () => socket.destroy())
+  socket.on('close', finish)
+}
+
+/**
+ * Where this process's fetches go: `route()` gives a link to the cache's broker, or null when this
+ * process fetches itself (it is the broker, or none could be reached).
+ */
+export class FetchBroker {
+  private server: Server | null = null
+  private link: Link | null = null
+  private electing: Promise<void> | null = null
+  private failedAt = -Infinity
+  private followers = new Set<Socket>()
+  private closed = false
+  /** Objects fetched at another process's request (stats). */
+  served = 0
+
+  constructor(private readonly name: string, private readonly serve: Serve) {}
+
+  async route(): Promise<Link | null> {
+    if (this.closed || this.server) return null
+    if (this.link && !this.link.closed) return this.link
+    if (Date.now() - this.failedAt < RETRY_MS) return null
+    this.electing ??= this.elect().finally(() => (this.electing = null))
+    await this.electing
+    return this.server ? null : this.link
+  }
+
+  /** Joins the broker, or becomes it when there is none; at most one listens (the kernel sees to it). */
+  private async elect(): Promise<void> {
+    for (let attempt = 0; attempt < 3 && !this.closed; attempt++) {
+      const socket = await connect(this.name)
+      if (socket) {
+        this.link = new Link(socket, () => (this.link = null))
+        trace('broker: following the cache\'s broker')
+        return
+      }
+      const server = await listen(this.name, (s) => this.follower(s))
+      if (server === 'taken') continue // another process became the broker meanwhile: join it
+      if (server) {
+        server.unref()
+        this.server = server
+        trace('broker: fetching for the processes of this cache')
+        return
+      }
+      break
+    }
+    this.failedAt = Date.now()
+  }
+
+  private follower(socket: Socket): void {
+    if (this.closed) return void socket.destroy()
+    this.followers.add(socket)
+    socket.unref()
+    readLines(socket, (line) => this.request(socket, line), () => this.followers.delete(socket))
+  }
+
+  private request(socket: Socket, line: string): void {
+    let m: { id?: unknown; oids?: unknown; ahead?: unknown }
+    try {
+      m = JSON.parse(line)
+    } catch {
+      return void socket.destroy()
+    }
+    const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is Oid => typeof x === 'string' && /^[0-9a-f]{40}$/.test(x)) : [])
+    const oids = ids(m.oids)
+    if (typeof m.id !== 'number' || !oids.length) return void socket.destroy()
+    const id = m.id
+    this.served += oids.length
+    this.serve(oids, new Set(ids(m.ahead))).then(
+      ({ failed, error }) => {
+        const e = error as { name?: string; code?: string; message?: string } | undefined
+        const out = failed.length ? { id, failed, error: { name: e?.name, code: e?.code, message: e?.message } } : { id }
+        if (!socket.destroyed) socket.write(JSON.stringify(out) + '\n')
+      },
+      () => socket.destroy(),
+    )
+  }
+
+  /** Stops serving (followers fetch themselves, and elect another broker) and leaves the broker. */
+  close(): void {
+    this.closed = true
+    this.server?.close()
+    this.server = null
+    for (const s of this.followers) s.destroy()
+    this.followers.clear()
+    this.link?.close()
+    this.link = null
+  }
+}
+
+function connect(name: string): Promise<Socket | null> {
+  return new Promise((resolve) => {
+    const s = createConnection(name)
+    s.once('connect', () => {
+      s.removeAllListeners('error')
+      resolve(s)
+    })
+    s.once('error', () => resolve(null))
+  })
+}
+
+function listen(name: string, onConnection: (s: Socket) => void): Promise<Server | 'taken' | null> {
+  return new Promise((resolve) => {
+    const server = createServer(onConnection)
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' ? 'taken' : null))
+    server.listen(name, () => {
+      server.removeAllListeners('error')
+      server.on('error', () => {})
+      resolve(server)
+    })
+  })
+}

@@ -1,0 +1,117 @@
+// The cache's fetch broker (lib/store/broker.ts), at a real git http-backend: the first store of a
+// cache to fetch fetches for the others; a broker killed mid-fetch leaves its followers to fetch
+// themselves and one of them to take its place; a broker that lies or speaks nonsense costs a
+// fetch, never an object.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn } from 'node:child_process'
+import { createServer, type Server } from 'node:net'
+import { join } from 'node:path'
+import { openRemote } from '../../lib/remote/mod.ts'
+import { openStore, type Store } from '../../lib/store/mod.ts'
+import { brokerName } from '../../lib/store/broker.ts'
+import { EMPTY_BLOB_OID, hashObject } from '../../lib/git/sha1.ts'
+import { lsTree, sampleFiles, type TestRepo } from '../helpers/repos.ts'
+import { withServedCache } from './_processes.ts'
+
+const here = import.meta.dirname ?? new URL('.', import.meta.url).pathname
+
+const blobsOf = (repo: TestRepo) =>
+  [...new Set(lsTree(repo.path, repo.head).filter((r) => r.type === 'blob').map((r) => r.oid))].filter((o) => o !== EMPTY_BLOB_OID)
+
+async function readAll(store: Store, oids: string[]): Promise<void> {
+  const bodies = await Promise.all(oids.map((o) => store.readBlob(o)))
+  oids.forEach((o, i) => assert.is(hashObject('blob', bodies[i]), o))
+}
+
+const isFetch = (body: Buffer) => body.includes('command=fetch')
+
+test('the first store of a cache to fetch fetches for the others; theirs ask the server nothing', async () => {
+  await withServedCache(sampleFiles(60), async ({ repo, server, url, cache }) => {
+    const [first, ...rest] = blobsOf(repo)
+    const a = await openStore({ remote: await openRemote(url), cacheDir: cache })
+    const b = await openStore({ remote: await openRemote(url), cacheDir: cache })
+    try {
+      await readAll(a, [first])
+      await readAll(b, rest)
+      assert.is(b.stats.requests, 0)
+      assert.is(b.stats.objectsFetched, 0)
+      assert.is(b.stats.objectsShared, rest.length)
+      assert.is(a.stats.objectsServed, rest.length)
+      assert.is(a.stats.objectsFetched, 1 + rest.length)
+      // Without the broker, the second store fetches for itself.
+      const c = await openStore({ remote: await openRemote(url), cacheDir: join(cache, 'other'), broker: false })
+      await readAll(c, rest.slice(0, 5))
+      assert.ok(c.stats.requests > 0)
+      await c.close()
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+})
+
+test('a broker killed mid-fetch: its follower fetches what it waited for, and becomes the broker', async () => {
+  await withServedCache(sampleFiles(10), async ({ repo, server, url, cache }) => {
+    const [first, second, third, fourth] = blobsOf(repo)
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, '_broker_child.ts'), url, cache, first], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let err = ''
+    child.stderr!.on('data', (d) => (err += d))
+    const exited = new Promise((r) => child.once('exit', r))
+    const b = await openStore({ remote: await openRemote(url), cacheDir: cache })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d) => String(d).includes('ready') && resolve())
+        child.once('exit', () => reject(new Error(`broker child ended: ${err}`)))
+      })
+      // The broker's fetch for the follower never gets an answer from the server.
+      server.intercept = (r) => (r.method === 'POST' && isFetch(r.body) && r.body.includes(second) ? { hang: true } : undefined)
+      const read = b.readBlob(second)
+      while (!server.log.some((r) => r.method === 'POST' && isFetch(r.body) && r.body.includes(second))) await new Promise((r) => setTimeout(r, 10))
+      assert.is(b.stats.requests, 0) // asked the broker, not the server
+      server.intercept = null
+      child.kill('SIGKILL')
+      await exited
+      assert.is(hashObject('blob', await read), second)
+      assert.is(b.stats.objectsFetched, 1)
+      // The next fetch finds no broker: this store becomes it, and a new store follows it.
+      await readAll(b, [third])
+      const c = await openStore({ remote: await openRemote(url), cacheDir: cache })
+      await readAll(c, [fourth])
+      assert.is(c.stats.requests, 0)
+      assert.is(b.stats.objectsServed, 1)
+      await c.close()
+    } finally {
+      child.kill('SIGKILL')
+      await b.close()
+    }
+  })
+})
+
+test('a broker that lies or speaks nonsense: the follower fetches what is not stored itself', async () => {
+  await withServedCache(sampleFiles(10), async ({ repo, url, cache }) => {
+    const [first, second] = blobsOf(repo)
+    const b = await openStore({ remote: await openRemote(url), cacheDir: cache })
+    let answer = (id: number) => JSON.stringify({ id }) + '\n' // "fetched", without fetching
+    const fake: Server = createServer((s) => {
+      s.setEncoding('utf8')
+      s.on('data', (d: string) => {
+        for (const line of d.split('\n').filter(Boolean)) s.write(answer(JSON.parse(line).id))
+      })
+      s.on('error', () => {})
+    })
+    await new Promise<void>((r) => fake.listen(brokerName(b.db.dir), () => r()))
+    try {
+      await readAll(b, [first])
+      assert.is(b.stats.objectsFetched, 1)
+      answer = () => 'not json\n'
+      await readAll(b, [second])
+      assert.is(b.stats.objectsFetched, 2)
+    } finally {
+      fake.close()
+      await b.close()
+    }
+  })
+})
+
+test.run()
