@@ -35,10 +35,10 @@ export function brokerName(dbDir: string): string {
 export class BrokerGone extends Error {}
 
 /** What a broker fetches for a follower: `oids`, of which `ahead` are read-ahead (speculative). */
-export type Serve = (oids: Oid[], ahead: Set<Oid>) => Promise<{ failed: Oid[]; error?: unknown }>
+export type Serve = (oids: Oid[], ahead: Set<Oid>) => Promise<{ failed: Oid[]; error?: unknown; packs: string[] }>
 
 interface Pending {
-  resolve: () => void
+  resolve: (packs: string[]) => void
   reject: (e: unknown) => void
 }
 
@@ -58,12 +58,13 @@ class Link {
     })
   }
 
-  fetch(oids: Oid[], ahead: Oid[]): Promise<void> {
+  /** Resolves with the names of the packs the objects were stored in (loose ones are not named). */
+  fetch(oids: Oid[], ahead: Oid[]): Promise<string[]> {
     if (this.closed) return Promise.reject(new BrokerGone('the cache\'s broker went away'))
     const id = this.next++
     // Held while an answer is awaited: a CLI command waiting on the broker must not exit.
     if (!this.pending.size) this.socket.ref()
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
       this.socket.write(JSON.stringify({ id, oids, ahead }) + '\n')
     }).finally(() => {
@@ -72,7 +73,7 @@ class Link {
   }
 
   private answer(line: string): void {
-    let m: { id?: unknown; failed?: unknown; error?: { name?: unknown; code?: unknown; message?: unknown } }
+    let m: { id?: unknown; failed?: unknown; packs?: unknown; error?: { name?: unknown; code?: unknown; message?: unknown } }
     try {
       m = JSON.parse(line)
     } catch {
@@ -81,7 +82,8 @@ class Link {
     const p = typeof m.id === 'number' ? this.pending.get(m.id) : undefined
     if (!p) return void this.socket.destroy()
     this.pending.delete(m.id as number)
-    if (!Array.isArray(m.failed) || !m.failed.length) return p.resolve()
+    const packs = Array.isArray(m.packs) ? m.packs.filter((x): x is string => typeof x === 'string') : []
+    if (!Array.isArray(m.failed) || !m.failed.length) return p.resolve(packs)
     const e = m.error ?? {}
     const message = typeof e.message === 'string' ? e.message : 'the cache\'s broker could not fetch'
     const code = typeof e.code === 'string' ? e.code : 'remote-error'
@@ -184,9 +186,9 @@ export class FetchBroker {
     const id = m.id
     this.served += oids.length
     this.serve(oids, new Set(ids(m.ahead))).then(
-      ({ failed, error }) => {
+      ({ failed, error, packs }) => {
         const e = error as { name?: string; code?: string; message?: string } | undefined
-        const out = failed.length ? { id, failed, error: { name: e?.name, code: e?.code, message: e?.message } } : { id }
+        const out = failed.length ? { id, failed, error: { name: e?.name, code: e?.code, message: e?.message } } : { id, packs }
         if (!socket.destroyed) socket.write(JSON.stringify(out) + '\n')
       },
       () => socket.destroy(),

@@ -210,9 +210,12 @@ export class DiskObjectDb {
     }
   }
 
-  /** `has` for many ids: the pack list is re-read once, not once per id missing from it. */
-  async hasMany(oids: Oid[]): Promise<boolean[]> {
-    await this.packs.refresh()
+  /**
+   * `has` for many ids: the pack list is re-read once, not once per id missing from it (with
+   * `within`, only when the last list is older than that many ms: PackSet.refresh).
+   */
+  async hasMany(oids: Oid[], options: { within?: number } = {}): Promise<boolean[]> {
+    await this.packs.refresh(options)
     const out = oids.map((oid) => !this.bad.has(oid) && this.packs.locate(oid) !== null)
     const candidates: number[] = []
     out.forEach((inPack, i) => inPack || candidates.push(i))

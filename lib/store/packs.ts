@@ -636,6 +636,8 @@ export class PackSet {
   /** Bumped whenever the set changes. */
   private version = 0
   private scanning: Promise<void> | null = null
+  /** When the last scan began (performance.now()). */
+  private scannedAt = -Infinity
   private nextScan: Promise<void> | null = null
 
   /**
@@ -644,7 +646,11 @@ export class PackSet {
    * pack and drop one unclosed. A scan already under way may have missed what changed since, so a
    * caller waits for it and then for one more, shared by everyone who came meanwhile.
    */
-  async refresh(): Promise<boolean> {
+  async refresh(options: { within?: number } = {}): Promise<boolean> {
+    // A caller that only saves a request by knowing (what is missing is fetched, or found stored by
+    // the fetcher) takes a list at most `within` ms old: with a broker writing a pack per request,
+    // each look re-read a directory of thousands of packs.
+    if (options.within !== undefined && !this.scanning && performance.now() - this.scannedAt < options.within) return false
     const before = this.version
     if (!this.scanning) await this.scan()
     else {
@@ -662,15 +668,19 @@ export class PackSet {
   }
 
   private async rescan(): Promise<boolean> {
+    this.scannedAt = performance.now()
     const st = await fsp.stat(this.dir).catch(() => null)
     if (!st || st.mtimeMs === this.scannedMtime) return false
     // A directory's mtime ticks coarsely (a few ms): a pack another process adds in the same tick
     // as the scan leaves it unchanged. A recent mtime is therefore not trusted to mean "no change".
     this.scannedMtime = Date.now() - st.mtimeMs > 1000 ? st.mtimeMs : -1
+    // Only packs known before the listing can be missing from it: one added meanwhile (written
+    // here, or adopted) may have come after the directory was read.
+    const known = new Set(this.packs.keys())
     const names = new Set((await fsp.readdir(this.dir)).filter((n) => n.endsWith('.idx')).map((n) => n.slice(0, -4)))
     let changed = false
     for (const [name, p] of this.packs) {
-      if (!names.has(name)) {
+      if (known.has(name) && !names.has(name)) {
         await p.close()
         this.packs.delete(name)
         changed = true
@@ -684,6 +694,20 @@ export class PackSet {
       changed = true
     }
     return changed
+  }
+
+  /**
+   * Takes in packs known by name (a broker's answer names the packs it stored a follower's objects
+   * in) without listing the directory. A name that is not a complete pack here is skipped.
+   */
+  async adopt(names: string[]): Promise<void> {
+    for (const name of names) {
+      if (this.packs.has(name) || !/^[0-9a-f]{40}$/.test(name)) continue
+      const idx = await fsp.readFile(join(this.dir, name + '.idx')).catch(() => null)
+      if (!idx || idx.toString('latin1', 0, 8) !== MAGIC || (idx.length - 8) % REC !== 0 || this.packs.has(name)) continue
+      this.packs.set(name, new PackFile(name, this.dir, idx))
+      this.version++
+    }
   }
 
   locate(oid: Oid): PackLoc | null {

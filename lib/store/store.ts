@@ -60,6 +60,8 @@ const AHEAD_MAX = 200_000
 
 /** Commits per history fetch when a walk reaches a commit not stored yet (only commits: no trees). */
 const HISTORY_BATCH = 100
+/** How old the list of packs may be when deciding what to fetch ahead (packs.ts refresh). */
+const MISSING_LIST_MS = 250
 /** Rounds of waiting for other processes' size queries before asking the server regardless. */
 const MAX_SIZE_ROUNDS = 3
 
@@ -174,7 +176,7 @@ export class Store implements ObjectStore {
   }
 
   /** A follower's batch, joined to this process's own requests; tells which ids could not be fetched. */
-  private async serveFollower(oids: Oid[], ahead: Set<Oid>): Promise<{ failed: Oid[]; error?: unknown }> {
+  private async serveFollower(oids: Oid[], ahead: Set<Oid>): Promise<{ failed: Oid[]; error?: unknown; packs: string[] }> {
     const settled = await Promise.allSettled(oids.map((o) => this.batcher.request(o, { speculative: ahead.has(o) })))
     const failed: Oid[] = []
     let error: unknown
@@ -182,7 +184,13 @@ export class Store implements ObjectStore {
       if (r.status === 'rejected') failed.push(oids[i]), (error ??= r.reason)
     })
     this.stats.objectsServed += oids.length
-    return { failed, error }
+    // Named, the packs are taken in by the follower without listing the directory (packs.ts adopt).
+    const packs = new Set<string>()
+    for (const o of oids) {
+      const name = this.db.packs.locate(o)?.pack.name
+      if (name) packs.add(name)
+    }
+    return { failed, error, packs: [...packs] }
   }
 
   /**
@@ -352,13 +360,17 @@ export class Store implements ObjectStore {
     let todo = oids
     const link = await this.broker?.route()
     if (link) {
+      let packs: string[] = []
       try {
-        await link.fetch(oids, ahead)
+        packs = await link.fetch(oids, ahead)
       } catch (err) {
         if (!(err instanceof BrokerGone)) throw err
       }
-      // Whatever the broker answered, what is not stored now is fetched here.
-      const stored = await this.db.hasMany(oids)
+      await this.db.packs.adopt(packs)
+      // Whatever the broker answered, what is not stored now is fetched here (the directory is
+      // listed only when something is not found in the packs it named, or loose).
+      let stored = await this.db.hasMany(oids, { within: Infinity })
+      if (stored.includes(false)) stored = await this.db.hasMany(oids)
       todo = oids.filter((_, i) => !stored[i])
       this.stats.objectsShared += oids.length - todo.length
       if (todo.length) trace(`store: ${todo.length} of ${oids.length} objects not brought by the cache's broker; fetching them here`)
@@ -999,7 +1011,8 @@ export class Store implements ObjectStore {
   private async missing(oids: Oid[]): Promise<Oid[]> {
     const uniq = [...new Set(oids)].filter((o) => o !== EMPTY_BLOB_OID)
     const inMem = uniq.map((o) => this.mem.has(o))
-    const onDisk = await this.db.hasMany(uniq.filter((_, i) => !inMem[i]))
+    // An id taken for missing that was stored a moment ago costs a look by its fetcher, not a fetch.
+    const onDisk = await this.db.hasMany(uniq.filter((_, i) => !inMem[i]), { within: MISSING_LIST_MS })
     let k = 0
     return uniq.filter((_, i) => !(inMem[i] || onDisk[k++]))
   }
