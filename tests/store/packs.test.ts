@@ -230,4 +230,41 @@ test('rescans at once keep one PackFile per pack; a scan under way does not hide
   }
 })
 
+test('a pack named by the cache\'s broker is taken in without listing the directory; a list asked "within" is not re-read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scorpio-packs-'))
+  try {
+    const writer = new DiskObjectDb(dir)
+    await writer.init()
+    const reader = new DiskObjectDb(dir)
+    await reader.init()
+    const blob = (i: number) => {
+      const body = Buffer.from(`adopted ${i}\n`)
+      const oid = createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex')
+      return { oid, type: 'blob' as const, body }
+    }
+    const [a, b] = [blob(1), blob(2)]
+    await writer.packs.write([a])
+    await reader.packs.refresh()
+    assert.ok(reader.packs.locate(a.oid))
+    await writer.packs.write([b])
+    // The list is recent enough for a caller that only saves a request by knowing.
+    assert.is(await reader.packs.refresh({ within: 1e9 }), false)
+    assert.is(reader.packs.locate(b.oid), null)
+    assert.equal(await reader.hasMany([b.oid], { within: 1e9 }), [false])
+    // Named, it is found with no listing; names that are no pack here are skipped.
+    await reader.packs.adopt(['../../etc/passwd', '0'.repeat(40), writer.packs.locate(b.oid)!.pack.name])
+    assert.ok(reader.packs.locate(b.oid))
+    assert.equal(await reader.hasMany([a.oid, b.oid], { within: 1e9 }), [true, true])
+    assert.is(reader.packs.all().length, 2)
+    // A full refresh afterwards keeps one PackFile for the adopted pack.
+    await reader.packs.refresh()
+    assert.is(reader.packs.all().length, 2)
+    assert.equal([...(await reader.read(b.oid))!.body], [...b.body])
+    await reader.close()
+    await writer.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test.run()
