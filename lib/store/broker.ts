@@ -11,7 +11,7 @@
 // miss. The disk stays the only truth: whatever a broker answers, a follower fetches what is not
 // stored, so a broker that fails, lies or speaks nonsense costs time, never a wrong or lost object.
 import { createHash } from 'node:crypto'
-import { realpathSync } from 'node:fs'
+import { realpathSync, statSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { IntegrityError, RemoteError } from '../errors.ts'
 import { trace } from '../trace.ts'
@@ -22,16 +22,21 @@ const MAX_LINE = 64 * 1024 * 1024
 /** After a failed election (no abstract sockets here), fetches go the claims' way this long. */
 const RETRY_MS = 5000
 
-/** The socket of the cache whose object directory is `dbDir` (one per real path). */
+/**
+ * The socket of the cache whose object directory is `dbDir`: one per real path and inode, so that
+ * a cache removed and made again at the same path (a process of the old one may live on, writing
+ * into a directory that is gone) gets a broker of its own.
+ */
 export function brokerName(dbDir: string): string {
-  let real = dbDir
+  let key = dbDir
   try {
-    real = realpathSync(dbDir)
+    const st = statSync(dbDir)
+    key = `${realpathSync(dbDir)}\0${st.dev}\0${st.ino}`
   } catch {}
-  return `\0scorpio-fetch-${createHash('sha1').update(real).digest('hex')}`
+  return `\0scorpio-fetch-${createHash('sha1').update(key).digest('hex')}`
 }
 
-/** The connection to the broker ended before it answered: fetch without it. */
+/** The broker could not serve (its connection ended, or it failed other than by the server): fetch without it. */
 export class BrokerGone extends Error {}
 
 /** What a broker fetches for a follower: `oids`, of which `ahead` are read-ahead (speculative). */
@@ -87,7 +92,10 @@ class Link {
     const e = m.error ?? {}
     const message = typeof e.message === 'string' ? e.message : 'the cache\'s broker could not fetch'
     const code = typeof e.code === 'string' ? e.code : 'remote-error'
-    p.reject(e.name === 'IntegrityError' ? new IntegrityError(message) : new RemoteError(code, message))
+    // The server's failure is the follower's too; any other (the broker's disk, its bugs) is not.
+    if (e.name === 'IntegrityError') p.reject(new IntegrityError(message))
+    else if (e.name === 'RemoteError') p.reject(new RemoteError(code, message))
+    else p.reject(new BrokerGone(`the cache's broker failed: ${message}`))
   }
 
   close(): void {

@@ -365,6 +365,7 @@ export class Store implements ObjectStore {
         packs = await link.fetch(oids, ahead)
       } catch (err) {
         if (!(err instanceof BrokerGone)) throw err
+        trace(`store: ${(err as Error).message}; fetching here`)
       }
       await this.db.packs.adopt(packs)
       // Whatever the broker answered, what is not stored now is fetched here (the directory is

@@ -88,9 +88,9 @@ test('a broker killed mid-fetch: its follower fetches what it waited for, and be
   })
 })
 
-test('a broker that lies or speaks nonsense: the follower fetches what is not stored itself', async () => {
+test('a broker that lies, speaks nonsense or fails on its own: the follower fetches what is not stored itself', async () => {
   await withServedCache(sampleFiles(10), async ({ repo, url, cache }) => {
-    const [first, second] = blobsOf(repo)
+    const [first, second, third, fourth] = blobsOf(repo)
     const b = await openStore({ remote: await openRemote(url), cacheDir: cache })
     let answer = (id: number) => JSON.stringify({ id }) + '\n' // "fetched", without fetching
     const fake: Server = createServer((s) => {
@@ -107,6 +107,18 @@ test('a broker that lies or speaks nonsense: the follower fetches what is not st
       answer = () => 'not json\n'
       await readAll(b, [second])
       assert.is(b.stats.objectsFetched, 2)
+      // A failure of the broker's own (its disk) is not the follower's: it fetches itself. The
+      // server's failure, as the broker tells it, is.
+      let failed: string[] = []
+      answer = (id) => JSON.stringify({ id, failed, error: { name: 'Error', code: 'ENOENT', message: 'ENOENT: no such file or directory' } }) + '\n'
+      failed = [third]
+      await readAll(b, [third])
+      assert.is(b.stats.objectsFetched, 3)
+      answer = (id) => JSON.stringify({ id, failed: [fourth], error: { name: 'RemoteError', code: 'http', message: 'the server answered 503' } }) + '\n'
+      const err = await b.readBlob(fourth).then(() => null, (e: Error & { code?: string }) => e)
+      assert.is(err?.message, 'the server answered 503')
+      assert.is(err?.code, 'http')
+      assert.is(b.stats.objectsFetched, 3)
     } finally {
       fake.close()
       await b.close()
