@@ -8,10 +8,12 @@
 // The socket is in Linux's abstract namespace: the kernel frees the name when its holder dies, so a
 // broker killed mid-fetch leaves nothing to clean up; its followers see the connection close, fetch
 // what they were waiting for themselves (through the claims) and elect a new broker at their next
-// miss. The disk stays the only truth: whatever a broker answers, a follower fetches what is not
+// miss. Only processes that can read the cache may use its broker: each request carries the token
+// the broker wrote to `<db>/broker-token` (mode 0600) when it was elected. The disk stays the only truth: whatever a broker answers, a follower fetches what is not
 // stored, so a broker that fails, lies or speaks nonsense costs time, never a wrong or lost object.
-import { createHash } from 'node:crypto'
-import { realpathSync, statSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { promises as fsp, realpathSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { IntegrityError, RemoteError } from '../errors.ts'
 import { trace } from '../trace.ts'
@@ -53,7 +55,7 @@ class Link {
   private pending = new Map<number, Pending>()
   closed = false
 
-  constructor(private readonly socket: Socket, onClose: () => void) {
+  constructor(private readonly socket: Socket, private readonly token: string, onClose: () => void) {
     socket.unref()
     readLines(socket, (line) => this.answer(line), () => {
       this.closed = true
@@ -71,7 +73,7 @@ class Link {
     if (!this.pending.size) this.socket.ref()
     return new Promise<string[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.socket.write(JSON.stringify({ id, oids, ahead }) + '\n')
+      this.socket.write(JSON.stringify({ id, token: this.token, oids, ahead }) + '\n')
     }).finally(() => {
       if (!this.pending.size && !this.closed) this.socket.unref()
     })
@@ -138,10 +140,16 @@ export class FetchBroker {
   private failedAt = -Infinity
   private followers = new Set<Socket>()
   private closed = false
-  /** Objects fetched at another process's request (stats). */
-  served = 0
+  /** What followers must send (set once this process is the broker and has written it). */
+  private token: string | null = null
+  private readonly name: string
+  private readonly tokenPath: string
 
-  constructor(private readonly name: string, private readonly serve: Serve) {}
+  /** `dbDir`: the cache's object directory. */
+  constructor(dbDir: string, private readonly serve: Serve) {
+    this.name = brokerName(dbDir)
+    this.tokenPath = join(dbDir, 'broker-token')
+  }
 
   async route(): Promise<Link | null> {
     if (this.closed || this.server) return null
@@ -157,7 +165,14 @@ export class FetchBroker {
     for (let attempt = 0; attempt < 3 && !this.closed; attempt++) {
       const socket = await connect(this.name)
       if (socket) {
-        this.link = new Link(socket, () => (this.link = null))
+        // A broker elected a moment ago may not have written its token yet: its answer then ends
+        // the connection, this miss is fetched here and the next one joins again.
+        const token = await fsp.readFile(this.tokenPath, 'utf8').catch(() => null)
+        if (token === null) {
+          socket.destroy()
+          break
+        }
+        this.link = new Link(socket, token.trim(), () => (this.link = null))
         trace('broker: following the cache\'s broker')
         return
       }
@@ -166,6 +181,18 @@ export class FetchBroker {
       if (server) {
         server.unref()
         this.server = server
+        const token = randomBytes(16).toString('hex')
+        const tmp = `${this.tokenPath}.${process.pid}.${randomBytes(4).toString('hex')}`
+        const written = await fsp
+          .writeFile(tmp, token, { mode: 0o600 })
+          .then(() => fsp.rename(tmp, this.tokenPath))
+          .then(() => true, () => fsp.rm(tmp, { force: true }).then(() => false))
+        if (!written) {
+          this.server = null
+          server.close()
+          break
+        }
+        this.token = token
         trace('broker: fetching for the processes of this cache')
         return
       }
@@ -182,7 +209,7 @@ export class FetchBroker {
   }
 
   private request(socket: Socket, line: string): void {
-    let m: { id?: unknown; oids?: unknown; ahead?: unknown }
+    let m: { id?: unknown; token?: unknown; oids?: unknown; ahead?: unknown }
     try {
       m = JSON.parse(line)
     } catch {
@@ -190,9 +217,8 @@ export class FetchBroker {
     }
     const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is Oid => typeof x === 'string' && /^[0-9a-f]{40}$/.test(x)) : [])
     const oids = ids(m.oids)
-    if (typeof m.id !== 'number' || !oids.length) return void socket.destroy()
+    if (typeof m.id !== 'number' || !oids.length || this.token === null || m.token !== this.token) return void socket.destroy()
     const id = m.id
-    this.served += oids.length
     this.serve(oids, new Set(ids(m.ahead))).then(
       ({ failed, error, packs }) => {
         const e = error as { name?: string; code?: string; message?: string } | undefined

@@ -19,7 +19,7 @@ import { SizeTable } from './size_table.ts'
 import { SharedRecords } from './shared_records.ts'
 import { AheadLedger } from './ahead_ledger.ts'
 import { FlightClaims } from './flight.ts'
-import { BrokerGone, FetchBroker, brokerName } from './broker.ts'
+import { BrokerGone, FetchBroker } from './broker.ts'
 import { SizeFlight } from './size_flight.ts'
 import { IdList } from './packs.ts'
 import { Notes } from './notes.ts'
@@ -172,7 +172,7 @@ export class Store implements ObjectStore {
     this.notes = new Notes(join(db.dir, 'notes'))
     this.sizeFlight = new SizeFlight(db.dir)
     const brokered = (options.broker ?? process.env.SCORPIO_BROKER !== '0') && process.platform === 'linux'
-    this.broker = brokered ? new FetchBroker(brokerName(db.dir), (oids, ahead) => this.serveFollower(oids, ahead)) : null
+    this.broker = brokered ? new FetchBroker(db.dir, (oids, ahead) => this.serveFollower(oids, ahead)) : null
   }
 
   /** A follower's batch, joined to this process's own requests; tells which ids could not be fetched. */

@@ -5,7 +5,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
-import { createServer, type Server } from 'node:net'
+import { createConnection, createServer, type Server } from 'node:net'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore, type Store } from '../../lib/store/mod.ts'
@@ -39,6 +40,16 @@ test('the first store of a cache to fetch fetches for the others; theirs ask the
       assert.is(b.stats.objectsShared, rest.length)
       assert.is(a.stats.objectsServed, rest.length)
       assert.is(a.stats.objectsFetched, 1 + rest.length)
+      // A process that cannot read the cache (no token) gets nothing from its broker.
+      const tree = lsTree(repo.path, repo.head).find((r) => r.type === 'tree')!.oid // not stored yet
+      server.reset()
+      const stranger = createConnection(brokerName(a.db.dir))
+      stranger.on('error', () => {})
+      stranger.write(JSON.stringify({ id: 1, token: 'guess', oids: [tree] }) + '\n')
+      const outcome = await new Promise((r) => (stranger.once('close', () => r('closed')), stranger.once('data', () => r('answered'))))
+      assert.is(outcome, 'closed')
+      assert.is(server.requests, 0)
+      assert.is(await a.has(tree), false)
       // Without the broker, the second store fetches for itself.
       const c = await openStore({ remote: await openRemote(url), cacheDir: join(cache, 'other'), broker: false })
       await readAll(c, rest.slice(0, 5))
@@ -101,6 +112,7 @@ test('a broker that lies, speaks nonsense or fails on its own: the follower fetc
       s.on('error', () => {})
     })
     await new Promise<void>((r) => fake.listen(brokerName(b.db.dir), () => r()))
+    writeFileSync(join(b.db.dir, 'broker-token'), 'any')
     try {
       await readAll(b, [first])
       assert.is(b.stats.objectsFetched, 1)
