@@ -168,7 +168,7 @@ export class FetchBroker {
         // A broker elected a moment ago may not have written its token yet: its answer then ends
         // the connection, this miss is fetched here and the next one joins again.
         const token = await fsp.readFile(this.tokenPath, 'utf8').catch(() => null)
-        if (token === null) {
+        if (token === null || this.closed) {
           socket.destroy()
           break
         }
@@ -178,7 +178,8 @@ export class FetchBroker {
       }
       const server = await listen(this.name, (s) => this.follower(s))
       if (server === 'taken') continue // another process became the broker meanwhile: join it
-      if (server) {
+      if (server && this.closed) server.close()
+      else if (server) {
         server.unref()
         this.server = server
         const token = randomBytes(16).toString('hex')
