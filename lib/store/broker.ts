@@ -9,8 +9,9 @@
 // broker killed mid-fetch leaves nothing to clean up; its followers see the connection close, fetch
 // what they were waiting for themselves (through the claims) and elect a new broker at their next
 // miss. Only processes that can read the cache may use its broker: each request carries the token
-// the broker wrote to `<db>/broker-token` (mode 0600) when it was elected. The disk stays the only truth: whatever a broker answers, a follower fetches what is not
-// stored, so a broker that fails, lies or speaks nonsense costs time, never a wrong or lost object.
+// the broker wrote to `<db>/broker-token` (mode 0600) when it was elected. The disk stays the only
+// truth: whatever a broker answers, a follower fetches what is not stored, so a broker that fails,
+// lies or speaks nonsense costs time, never a wrong or lost object.
 import { createHash, randomBytes } from 'node:crypto'
 import { promises as fsp, realpathSync, statSync } from 'node:fs'
 import { join } from 'node:path'

@@ -84,7 +84,10 @@ test('least recently used first across remotes; pinned objects stay; removed one
   // a's objects were last used a day ago, b's now
   const dayAgo = new Date(Date.now() - 86400_000)
   for (const f of files(dbA)) utimesSync(f, dayAgo, dayAgo)
-  const size = (dir: string) => files(dir).filter((f) => !f.includes('/pins/') && !f.includes('/loaded/')).reduce((n, f) => n + statSync(f).size, 0)
+  // The objects' bytes (loose files and packs), what --max-size bounds; not the cache's other files
+  // (pins, loaded markers, the broker's token).
+  const isObjects = (f: string) => /\/[0-9a-f]{2}\/[0-9a-f]{38}$/.test(f) || /\/packs\/[0-9a-f]{40}\.(pack|idx)$/.test(f)
+  const size = (dir: string) => files(dir).filter(isObjects).reduce((n, f) => n + statSync(f).size, 0)
   const sizeB = size(dbB)
 
   const roomy = gc(['--max-size', '1G', '--cache', cache, '--json'])
