@@ -17,6 +17,7 @@ import { promises as fsp, realpathSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { IntegrityError, RemoteError } from '../errors.ts'
+import { isOid } from '../git/sha1.ts'
 import { trace } from '../trace.ts'
 import type { Oid } from './types.ts'
 
@@ -217,7 +218,7 @@ export class FetchBroker {
     } catch {
       return void socket.destroy()
     }
-    const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is Oid => typeof x === 'string' && /^[0-9a-f]{40}$/.test(x)) : [])
+    const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is Oid => typeof x === 'string' && isOid(x)) : [])
     const oids = ids(m.oids)
     if (typeof m.id !== 'number' || !oids.length || this.token === null || m.token !== this.token) return void socket.destroy()
     const id = m.id

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { writeObjectHeader, type PackBlock } from '../git/pack_reader.ts'
 import { META } from '../git/pack_scan.ts'
+import { isOid } from '../git/sha1.ts'
 import { trace } from '../trace.ts'
 import type { ObjectType, Oid } from './types.ts'
 
@@ -686,14 +687,17 @@ export class PackSet {
         changed = true
       }
     }
-    for (const name of names) {
-      if (this.packs.has(name)) continue
-      const idx = await fsp.readFile(join(this.dir, name + '.idx')).catch(() => null)
-      if (!idx || idx.toString('latin1', 0, 8) !== MAGIC || (idx.length - 8) % REC !== 0 || this.packs.has(name)) continue
-      this.packs.set(name, new PackFile(name, this.dir, idx))
-      changed = true
-    }
+    for (const name of names) if (await this.load(name)) changed = true
     return changed
+  }
+
+  /** Opens the pack `name` unless it is known or not a complete pack here; true when it was added. */
+  private async load(name: string): Promise<boolean> {
+    if (this.packs.has(name)) return false
+    const idx = await fsp.readFile(join(this.dir, name + '.idx')).catch(() => null)
+    if (!idx || idx.toString('latin1', 0, 8) !== MAGIC || (idx.length - 8) % REC !== 0 || this.packs.has(name)) return false
+    this.packs.set(name, new PackFile(name, this.dir, idx))
+    return true
   }
 
   /**
@@ -701,13 +705,7 @@ export class PackSet {
    * in) without listing the directory. A name that is not a complete pack here is skipped.
    */
   async adopt(names: string[]): Promise<void> {
-    for (const name of names) {
-      if (this.packs.has(name) || !/^[0-9a-f]{40}$/.test(name)) continue
-      const idx = await fsp.readFile(join(this.dir, name + '.idx')).catch(() => null)
-      if (!idx || idx.toString('latin1', 0, 8) !== MAGIC || (idx.length - 8) % REC !== 0 || this.packs.has(name)) continue
-      this.packs.set(name, new PackFile(name, this.dir, idx))
-      this.version++
-    }
+    for (const name of names) if (isOid(name) && (await this.load(name))) this.version++
   }
 
   locate(oid: Oid): PackLoc | null {
