@@ -185,19 +185,31 @@ test('temp files of a dead writer are removed on open, those of a live one kept'
 
 // Bun ends the process when a FileHandle is collected unclosed (seen: one of eight mounts died). Two
 // rescans at once each opened a new pack and the second replaced the first, unclosed.
-test('rescans at once keep one PackFile per pack; a scan under way does not hide a newer pack', async () => {
+/** A blob of `text`, with its id. */
+function blob(text: string): { oid: string; type: 'blob'; body: Buffer } {
+  const body = Buffer.from(text)
+  return { oid: createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex'), type: 'blob', body }
+}
+
+/** Two object databases over one new directory, as two processes of one cache; removed after `body`. */
+async function withWriterAndReader(body: (writer: DiskObjectDb, reader: DiskObjectDb) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'scorpio-packs-'))
   try {
     const writer = new DiskObjectDb(dir)
     await writer.init()
     const reader = new DiskObjectDb(dir)
     await reader.init()
-    const blob = (i: number) => {
-      const body = Buffer.from(`pack ${i}\n`)
-      const oid = createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex')
-      return { oid, type: 'blob' as const, body }
-    }
-    const objs = Array.from({ length: 20 }, (_, i) => blob(i))
+    await body(writer, reader)
+    await reader.close()
+    await writer.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+test('rescans at once keep one PackFile per pack; a scan under way does not hide a newer pack', async () => {
+  await withWriterAndReader(async (writer, reader) => {
+    const objs = Array.from({ length: 20 }, (_, i) => blob(`pack ${i}\n`))
     for (const o of objs) await writer.packs.write([o])
     const seen = new Map<string, Set<unknown>>()
     const look = () => {
@@ -206,7 +218,7 @@ test('rescans at once keep one PackFile per pack; a scan under way does not hide
         seen.get(p.name)!.add(p)
       }
     }
-    const late = blob(99)
+    const late = blob('pack 99\n')
     const scans = Array.from({ length: 6 }, () =>
       reader.packs.refresh().then((changed) => {
         look()
@@ -223,26 +235,12 @@ test('rescans at once keep one PackFile per pack; a scan under way does not hide
     for (const o of objs) assert.ok(reader.packs.locate(o.oid), `pack of ${o.oid} found`)
     assert.is(seen.size, 21)
     for (const [name, set] of seen) assert.is(set.size, 1, `one PackFile for ${name}`)
-    await reader.close()
-    await writer.close()
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
 
 test('a pack named by the cache\'s broker is taken in without listing the directory; a list asked "within" is not re-read', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'scorpio-packs-'))
-  try {
-    const writer = new DiskObjectDb(dir)
-    await writer.init()
-    const reader = new DiskObjectDb(dir)
-    await reader.init()
-    const blob = (i: number) => {
-      const body = Buffer.from(`adopted ${i}\n`)
-      const oid = createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex')
-      return { oid, type: 'blob' as const, body }
-    }
-    const [a, b] = [blob(1), blob(2)]
+  await withWriterAndReader(async (writer, reader) => {
+    const [a, b] = [blob('adopted 1\n'), blob('adopted 2\n')]
     await writer.packs.write([a])
     await reader.packs.refresh()
     assert.ok(reader.packs.locate(a.oid))
@@ -260,11 +258,7 @@ test('a pack named by the cache\'s broker is taken in without listing the direct
     await reader.packs.refresh()
     assert.is(reader.packs.all().length, 2)
     assert.equal([...(await reader.read(b.oid))!.body], [...b.body])
-    await reader.close()
-    await writer.close()
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
 
 test.run()
