@@ -196,6 +196,11 @@ export class DiskObjectDb {
     await Promise.all(objs.map((o) => this.write(o.oid, o.type, o.body)))
   }
 
+  /** True when this process found the stored copy of `oid` corrupt (a good copy written since wins). */
+  knownCorrupt(oid: Oid): boolean {
+    return this.bad.has(oid)
+  }
+
   pathOf(oid: Oid): string {
     return join(this.dir, oid.slice(0, 2), oid.slice(2))
   }

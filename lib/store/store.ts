@@ -19,7 +19,7 @@ import { SizeTable } from './size_table.ts'
 import { SharedRecords } from './shared_records.ts'
 import { AheadLedger } from './ahead_ledger.ts'
 import { FlightClaims } from './flight.ts'
-import { BrokerGone, FetchBroker } from './broker.ts'
+import { BrokerGone, FetchBroker, type Brought, type HandedObject } from './broker.ts'
 import { SizeFlight } from './size_flight.ts'
 import { IdList } from './packs.ts'
 import { Notes } from './notes.ts'
@@ -57,6 +57,9 @@ export interface StoreOptions {
 
 /** Prefetched ids remembered until read, for the read-ahead waste of `scorpio stats`. */
 const AHEAD_MAX = 200_000
+
+/** Bytes of objects a broker hands over in one answer (the rest the follower reads from disk). */
+const HAND_MAX_BYTES = 4 * 1024 * 1024
 
 /** Commits per history fetch when a walk reaches a commit not stored yet (only commits: no trees). */
 const HISTORY_BATCH = 100
@@ -176,7 +179,7 @@ export class Store implements ObjectStore {
   }
 
   /** A follower's batch, joined to this process's own requests; tells which ids could not be fetched. */
-  private async serveFollower(oids: Oid[], ahead: Set<Oid>): Promise<{ failed: Oid[]; error?: unknown; packs: string[] }> {
+  private async serveFollower(oids: Oid[], ahead: Set<Oid>): Promise<{ failed: Oid[]; error?: unknown; packs: string[]; objects: HandedObject[] }> {
     const settled = await Promise.allSettled(oids.map((o) => this.batcher.request(o, { speculative: ahead.has(o) })))
     const failed: Oid[] = []
     let error: unknown
@@ -184,13 +187,23 @@ export class Store implements ObjectStore {
       if (r.status === 'rejected') failed.push(oids[i]), (error ??= r.reason)
     })
     this.stats.objectsServed += oids.length
-    // Named, the packs are taken in by the follower without listing the directory (packs.ts adopt).
+    // What a reader waits for goes along when it is at hand in memory: the follower then neither
+    // looks for it on disk nor reads it from there. Named, the packs are taken in by the follower
+    // without listing the directory (packs.ts adopt).
+    const objects: HandedObject[] = []
+    let handed = 0
     const packs = new Set<string>()
     for (const o of oids) {
+      const m = ahead.has(o) || failed.length ? undefined : (this.mem.get(o, GET) ?? this.db.readNow(o))
+      if (m && handed + m.body.length <= HAND_MAX_BYTES) {
+        objects.push({ oid: o, type: m.type, body: m.body })
+        handed += m.body.length
+        continue
+      }
       const name = this.db.packs.locate(o)?.pack.name
       if (name) packs.add(name)
     }
-    return { failed, error, packs: [...packs] }
+    return { failed, error, packs: [...packs], objects }
   }
 
   /**
@@ -360,19 +373,30 @@ export class Store implements ObjectStore {
     let todo = oids
     const link = await this.broker?.route()
     if (link) {
-      let packs: string[] = []
+      let brought: Brought = { packs: [], objects: [] }
       try {
-        packs = await link.fetch(oids, ahead)
+        brought = await link.fetch(oids, ahead)
       } catch (err) {
         if (!(err instanceof BrokerGone)) throw err
         trace(`store: ${(err as Error).message}; fetching here`)
       }
-      await this.db.packs.adopt(packs)
+      // An object handed over counts once its bytes hash to its id: then it is as good as stored.
+      const asked = new Set(oids)
+      for (const o of brought.objects) {
+        if (!asked.has(o.oid) || hashObject(o.type, o.body) !== o.oid) continue
+        asked.delete(o.oid)
+        // A copy found corrupt here is replaced with the good one (the broker may not know it is bad).
+        if (this.db.knownCorrupt(o.oid)) await this.db.write(o.oid, o.type, o.body)
+        this.mem.set(o.oid, { type: o.type, body: o.body })
+        if (o.type === 'blob') this.sizes.set(o.oid, o.body.length)
+      }
+      const rest = oids.length === asked.size ? oids : [...asked]
+      await this.db.packs.adopt(brought.packs)
       // Whatever the broker answered, what is not stored now is fetched here (the directory is
       // listed only when something is not found in the packs it named, or loose).
-      let stored = await this.db.hasMany(oids, { within: Infinity })
-      if (stored.includes(false)) stored = await this.db.hasMany(oids)
-      todo = oids.filter((_, i) => !stored[i])
+      let stored = rest.length ? await this.db.hasMany(rest, { within: Infinity }) : []
+      if (stored.includes(false)) stored = await this.db.hasMany(rest)
+      todo = rest.filter((_, i) => !stored[i])
       this.stats.objectsShared += oids.length - todo.length
       if (todo.length) trace(`store: ${todo.length} of ${oids.length} objects not brought by the cache's broker; fetching them here`)
     }

@@ -4,9 +4,9 @@
 // fetch, never an object.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createConnection, createServer, type Server } from 'node:net'
-import { writeFileSync } from 'node:fs'
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { openRemote } from '../../lib/remote/mod.ts'
 import { openStore, type Store } from '../../lib/store/mod.ts'
@@ -40,6 +40,17 @@ test('the first store of a cache to fetch fetches for the others; theirs ask the
       assert.is(b.stats.objectsShared, rest.length)
       assert.is(a.stats.objectsServed, rest.length)
       assert.is(a.stats.objectsFetched, 1 + rest.length)
+      // A follower that finds its stored copy corrupt takes the broker's (checked) and mends the disk.
+      const loc = a.db.packs.locate(rest[0])!
+      const fd = openSync(loc.pack.dataPath, 'r+')
+      writeSync(fd, Buffer.from('X'), 0, 1, loc.offset + loc.length - 1)
+      closeSync(fd)
+      const d = await openStore({ remote: await openRemote(url), cacheDir: cache })
+      await readAll(d, [rest[0]])
+      const e = await openStore({ remote: await openRemote(url), cacheDir: cache, broker: false })
+      await readAll(e, [rest[0]])
+      assert.is(d.stats.requests + e.stats.requests, 0)
+      await Promise.all([d.close(), e.close()])
       // A process that cannot read the cache (no token) gets nothing from its broker.
       const tree = lsTree(repo.path, repo.head).find((r) => r.type === 'tree')!.oid // not stored yet
       server.reset()
@@ -101,36 +112,48 @@ test('a broker killed mid-fetch: its follower fetches what it waited for, and be
 
 test('a broker that lies, speaks nonsense or fails on its own: the follower fetches what is not stored itself', async () => {
   await withServedCache(sampleFiles(10), async ({ repo, url, cache }) => {
-    const [first, second, third, fourth] = blobsOf(repo)
+    const [first, second, third, fourth, fifth, sixth] = blobsOf(repo)
     const b = await openStore({ remote: await openRemote(url), cacheDir: cache })
-    let answer = (id: number) => JSON.stringify({ id }) + '\n' // "fetched", without fetching
+    let answer = (id: number, _oids: string[]) => JSON.stringify({ id }) + '\n' // "fetched", without fetching
     const fake: Server = createServer((s) => {
       s.setEncoding('utf8')
       s.on('data', (d: string) => {
-        for (const line of d.split('\n').filter(Boolean)) s.write(answer(JSON.parse(line).id))
+        for (const line of d.split('\n').filter(Boolean)) s.write(answer(JSON.parse(line).id, JSON.parse(line).oids))
       })
       s.on('error', () => {})
     })
     await new Promise<void>((r) => fake.listen(brokerName(b.db.dir), () => r()))
     writeFileSync(join(b.db.dir, 'broker-token'), 'any')
     try {
-      await readAll(b, [first])
+      // Objects handed over are used only when their bytes hash to their ids: forged ones are
+      // fetched from the server, true ones are read as handed (nothing stored, nothing asked).
+      const handing = (body: (oid: string) => Buffer) => (id: number, oids: string[]) =>
+        JSON.stringify({ id, objects: oids.map((o) => [o, 'blob', body(o).toString('base64')]) }) + '\n'
+      answer = handing(() => Buffer.from('forged'))
+      await readAll(b, [fifth])
       assert.is(b.stats.objectsFetched, 1)
+      answer = handing((o) => execFileSync('git', ['--git-dir', repo.path, 'cat-file', 'blob', o]))
+      await readAll(b, [sixth])
+      assert.is(b.stats.objectsFetched, 1)
+      assert.is(b.stats.requests, 1)
+      answer = (id) => JSON.stringify({ id }) + '\n'
+      await readAll(b, [first])
+      assert.is(b.stats.objectsFetched, 2)
       answer = () => 'not json\n'
       await readAll(b, [second])
-      assert.is(b.stats.objectsFetched, 2)
+      assert.is(b.stats.objectsFetched, 3)
       // A failure of the broker's own (its disk) is not the follower's: it fetches itself. The
       // server's failure, as the broker tells it, is.
       let failed: string[] = []
       answer = (id) => JSON.stringify({ id, failed, error: { name: 'Error', code: 'ENOENT', message: 'ENOENT: no such file or directory' } }) + '\n'
       failed = [third]
       await readAll(b, [third])
-      assert.is(b.stats.objectsFetched, 3)
+      assert.is(b.stats.objectsFetched, 4)
       answer = (id) => JSON.stringify({ id, failed: [fourth], error: { name: 'RemoteError', code: 'http', message: 'the server answered 503' } }) + '\n'
       const err = await b.readBlob(fourth).then(() => null, (e: Error & { code?: string }) => e)
       assert.is(err?.message, 'the server answered 503')
       assert.is(err?.code, 'http')
-      assert.is(b.stats.objectsFetched, 3)
+      assert.is(b.stats.objectsFetched, 4)
     } finally {
       fake.close()
       await b.close()
