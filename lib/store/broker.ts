@@ -60,14 +60,26 @@ export interface HandedObject {
  */
 export type Serve = (oids: Oid[], ahead: Set<Oid>) => Promise<{ failed: Oid[]; error?: unknown; packs: string[]; objects?: HandedObject[] }>
 
+/** The sizes of blobs a broker learns for a follower (from the cache, or one query of its own). */
+export type ServeSizes = (oids: Oid[]) => Promise<Map<Oid, number>>
+
 /** A broker's answer to a follower: where the objects are stored, and some of them. */
 export interface Brought {
   packs: string[]
   objects: HandedObject[]
 }
 
+interface Answer {
+  id?: unknown
+  failed?: unknown
+  packs?: unknown
+  objects?: unknown
+  sizes?: unknown
+  error?: { name?: unknown; code?: unknown; message?: unknown }
+}
+
 interface Pending {
-  resolve: (brought: Brought) => void
+  resolve: (answer: Answer) => void
   reject: (e: unknown) => void
 }
 
@@ -101,21 +113,35 @@ class Link {
   }
 
   /** Resolves with the names of the packs the objects were stored in (loose ones are not named) and the objects handed over. */
-  fetch(oids: Oid[], ahead: Oid[]): Promise<Brought> {
+  async fetch(oids: Oid[], ahead: Oid[]): Promise<Brought> {
+    const m = await this.ask({ oids, ahead })
+    const packs = Array.isArray(m.packs) ? m.packs.filter((x): x is string => typeof x === 'string') : []
+    return { packs, objects: handedObjects(m.objects) }
+  }
+
+  /** The sizes of `oids` the broker knows or learned (those it could not learn are left out). */
+  async sizes(oids: Oid[]): Promise<Map<Oid, number>> {
+    const m = await this.ask({ sizes: oids })
+    const out = new Map<Oid, number>()
+    if (Array.isArray(m.sizes)) for (const row of m.sizes) if (Array.isArray(row) && isOid(row[0]) && Number.isSafeInteger(row[1]) && row[1] >= 0) out.set(row[0], row[1])
+    return out
+  }
+
+  private ask(request: object): Promise<Answer> {
     if (this.closed) return Promise.reject(new BrokerGone('the cache\'s broker went away'))
     const id = this.next++
     // Held while an answer is awaited: a CLI command waiting on the broker must not exit.
     if (!this.pending.size) this.socket.ref()
-    return new Promise<Brought>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.socket.write(JSON.stringify({ id, token: this.token, oids, ahead }) + '\n')
+      this.socket.write(JSON.stringify({ id, token: this.token, ...request }) + '\n')
     }).finally(() => {
       if (!this.pending.size && !this.closed) this.socket.unref()
     })
   }
 
   private answer(line: string): void {
-    let m: { id?: unknown; failed?: unknown; packs?: unknown; objects?: unknown; error?: { name?: unknown; code?: unknown; message?: unknown } }
+    let m: Answer
     try {
       m = JSON.parse(line)
     } catch {
@@ -124,8 +150,7 @@ class Link {
     const p = typeof m.id === 'number' ? this.pending.get(m.id) : undefined
     if (!p) return void this.socket.destroy()
     this.pending.delete(m.id as number)
-    const packs = Array.isArray(m.packs) ? m.packs.filter((x): x is string => typeof x === 'string') : []
-    if (!Array.isArray(m.failed) || !m.failed.length) return p.resolve({ packs, objects: handedObjects(m.objects) })
+    if (!Array.isArray(m.failed) || !m.failed.length) return p.resolve(m)
     const e = m.error ?? {}
     const message = typeof e.message === 'string' ? e.message : 'the cache\'s broker could not fetch'
     const code = typeof e.code === 'string' ? e.code : 'remote-error'
@@ -188,7 +213,7 @@ export class FetchBroker {
   private readonly tokenPath: string
 
   /** `dbDir`: the cache's object directory. */
-  constructor(dbDir: string, private readonly serve: Serve) {
+  constructor(dbDir: string, private readonly serve: Serve, private readonly serveSizes: ServeSizes) {
     this.name = brokerName(dbDir)
     this.tokenPath = join(dbDir, 'broker-token')
   }
@@ -252,7 +277,7 @@ export class FetchBroker {
   }
 
   private request(socket: Socket, line: string): void {
-    let m: { id?: unknown; token?: unknown; oids?: unknown; ahead?: unknown }
+    let m: { id?: unknown; token?: unknown; oids?: unknown; ahead?: unknown; sizes?: unknown }
     try {
       m = JSON.parse(line)
     } catch {
@@ -260,14 +285,25 @@ export class FetchBroker {
     }
     const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is Oid => typeof x === 'string' && isOid(x)) : [])
     const oids = ids(m.oids)
-    if (typeof m.id !== 'number' || !oids.length || this.token === null || m.token !== this.token) return void socket.destroy()
+    const sized = ids(m.sizes)
+    if (typeof m.id !== 'number' || !(oids.length || sized.length) || this.token === null || m.token !== this.token) return void socket.destroy()
     const id = m.id
+    const reply = (out: object) => void (socket.destroyed || socket.write(JSON.stringify(out) + '\n'))
+    const failure = (error: unknown, failed: Oid[]) => {
+      const e = error as { name?: string; code?: string; message?: string } | undefined
+      return { id, failed, error: { name: e?.name, code: e?.code, message: e?.message } }
+    }
+    if (sized.length) {
+      this.serveSizes(sized).then(
+        (sizes) => reply({ id, sizes: [...sizes] }),
+        (err) => reply(failure(err, sized)),
+      )
+      return
+    }
     this.serve(oids, new Set(ids(m.ahead))).then(
       ({ failed, error, packs, objects = [] }) => {
-        const e = error as { name?: string; code?: string; message?: string } | undefined
         const rows = objects.map((o) => [o.oid, o.type, Buffer.from(o.body.buffer, o.body.byteOffset, o.body.length).toString('base64')])
-        const out = failed.length ? { id, failed, error: { name: e?.name, code: e?.code, message: e?.message } } : { id, packs, objects: rows }
-        if (!socket.destroyed) socket.write(JSON.stringify(out) + '\n')
+        reply(failed.length ? failure(error, failed) : { id, packs, objects: rows })
       },
       () => socket.destroy(),
     )

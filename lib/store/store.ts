@@ -110,6 +110,8 @@ export class Store implements ObjectStore {
   /** The process of the cache that fetches for the others (null: this one fetches for itself). */
   private broker: FetchBroker | null
   private sizeFlight: SizeFlight
+  /** Size queries of this process under way, by id (settle, never reject). */
+  private sizing = new Map<Oid, Promise<unknown>>()
   private batcher: Batcher
   private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo>; wantTop: () => void }>()
   /** Tree fetches in flight (settle, never reject): a tree missing on disk may be on its way. */
@@ -175,7 +177,19 @@ export class Store implements ObjectStore {
     this.notes = new Notes(join(db.dir, 'notes'))
     this.sizeFlight = new SizeFlight(db.dir)
     const brokered = (options.broker ?? process.env.SCORPIO_BROKER !== '0') && process.platform === 'linux'
-    this.broker = brokered ? new FetchBroker(db.dir, (oids, ahead) => this.serveFollower(oids, ahead)) : null
+    this.broker = brokered ? new FetchBroker(db.dir, (oids, ahead) => this.serveFollower(oids, ahead), (oids) => this.serveSizes(oids)) : null
+  }
+
+  /** A follower's size query: what this process knows, then what it learns the way it learns its own. */
+  private async serveSizes(oids: Oid[]): Promise<Map<Oid, number>> {
+    const out = new Map<Oid, number>()
+    const todo = oids.filter((o) => {
+      const s = this.knownSize(o)
+      if (s !== undefined) out.set(o, s)
+      return s === undefined
+    })
+    if (todo.length) await this.askSizes(todo, out)
+    return out
   }
 
   /** A follower's batch, joined to this process's own requests; tells which ids could not be fetched. */
@@ -208,9 +222,41 @@ export class Store implements ObjectStore {
 
   /**
    * Sizes of `todo` from what other processes learned, then from the remote's size query (what it
-   * tells is shared in turn); returns the ids still unknown.
+   * tells is shared in turn); returns the ids still unknown. Ids this process is already asking for
+   * (a broker serving a follower's query while asking for its own) are waited for, not asked twice.
    */
   private async askSizes(todo: Oid[], out: Map<Oid, number>): Promise<Oid[]> {
+    const waits = new Set<Promise<unknown>>()
+    const mine = todo.filter((o) => {
+      const w = this.sizing.get(o)
+      if (w) waits.add(w)
+      return !w
+    })
+    let unknown: Oid[] = []
+    if (mine.length) {
+      const run = this.askSizesOnce(mine, out)
+      const settled = run.catch(() => {})
+      for (const o of mine) this.sizing.set(o, settled)
+      try {
+        unknown = await run
+      } finally {
+        for (const o of mine) if (this.sizing.get(o) === settled) this.sizing.delete(o)
+      }
+    }
+    if (waits.size) {
+      await Promise.all(waits)
+      const asked = new Set(mine)
+      for (const o of todo) {
+        if (asked.has(o)) continue
+        const s = this.sizes.get(o)
+        if (s !== undefined) out.set(o, s)
+        else unknown.push(o)
+      }
+    }
+    return unknown
+  }
+
+  private async askSizesOnce(todo: Oid[], out: Map<Oid, number>): Promise<Oid[]> {
     const fromShared = async (ids: Oid[]) => {
       await this.shared.refresh()
       const rest = ids.filter((o) => {
@@ -222,6 +268,20 @@ export class Store implements ObjectStore {
     }
     todo = await fromShared(todo)
     if (!todo.length || !this.remote.objectSizes) return todo
+    // The cache's broker answers for every process: one query, no announcements on disk to poll.
+    const link = await this.broker?.route()
+    if (link) {
+      try {
+        trace(`store: asking the cache's broker for the sizes of ${todo.length} objects`)
+        const told = await link.sizes(todo)
+        this.stats.sizesShared += told.size
+        for (const [o, n] of told) out.set(o, n), this.sizes.set(o, n)
+        return todo.filter((o) => !told.has(o))
+      } catch (err) {
+        if (!(err instanceof BrokerGone)) throw err
+        trace(`store: ${(err as Error).message}; asking for sizes here`)
+      }
+    }
     // Ids another process is asking for are waited for, then read from the shared file. What is
     // still unknown then is claimed again: an announcement lists ids its holder left to an earlier
     // one, and those are still on their way. After a few rounds (holders failing) they are asked here.

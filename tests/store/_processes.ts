@@ -38,8 +38,8 @@ export async function withServedCache(files: RepoFile[], body: (s: ServedCache) 
  * stderr as the error. With `onStderr`, the child traces (SCORPIO_TRACE) and its stderr so far is
  * passed on as it comes.
  */
-export function startChild<T>(name: string, args: string[], options: { onStderr?: (text: string) => void } = {}): { p: ChildProcess; done: Promise<T> } {
-  const env = { ...process.env, SCORPIO_TRACE: options.onStderr ? '1' : '' }
+export function startChild<T>(name: string, args: string[], options: { onStderr?: (text: string) => void; env?: Record<string, string> } = {}): { p: ChildProcess; done: Promise<T> } {
+  const env = { ...process.env, SCORPIO_TRACE: options.onStderr ? '1' : '', ...options.env }
   const p = spawn(process.execPath, ['--import', 'tsx', join(here, name), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
   let out = ''
   let err = ''
@@ -56,6 +56,6 @@ export function startChild<T>(name: string, args: string[], options: { onStderr?
 }
 
 /** `startChild(name, args).done`. */
-export function runChild<T>(name: string, args: string[], options: { onStderr?: (text: string) => void } = {}): Promise<T> {
+export function runChild<T>(name: string, args: string[], options: { onStderr?: (text: string) => void; env?: Record<string, string> } = {}): Promise<T> {
   return startChild<T>(name, args, options).done
 }

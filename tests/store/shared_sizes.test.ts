@@ -13,7 +13,10 @@ import { git, lsTree, sampleFiles } from '../helpers/repos.ts'
 import { runChild, withServedCache } from './_processes.ts'
 import type { GitServer } from '../helpers/git_server.ts'
 
-const run = (args: string[], onStderr?: (text: string) => void) => runChild<{ requests: number; sizes: Record<string, number> }>('_sizes_child.ts', args, { onStderr })
+const run = (args: string[], onStderr?: (text: string) => void, env?: Record<string, string>) =>
+  runChild<{ requests: number; sizes: Record<string, number> }>('_sizes_child.ts', args, { onStderr, env })
+/** Processes that cannot reach the cache's broker (another network namespace): announcements on disk. */
+const NO_BROKER = { SCORPIO_BROKER: '0' }
 
 test('a second process learns blob sizes from the cache, not the server', async () => {
   await withServedCache(sampleFiles(120), async ({ repo, server, url, cache }) => {
@@ -36,6 +39,30 @@ test('a second process learns blob sizes from the cache, not the server', async 
   })
 })
 
+test('a process wanting sizes the cache\'s broker is asking for gets them from it: one query in all', async () => {
+  await withServedCache(sampleFiles(120), async ({ repo, server, url, cache }) => {
+    const { asked, release, queries } = holdFirstSizeQuery(server)
+    try {
+      const oids = [...new Set(lsTree(repo.path, repo.head).filter((r) => r.type === 'blob').map((b) => b.oid))]
+      const a = run([url, cache, ...oids])
+      await asked
+      let waiting = () => {}
+      const isWaiting = new Promise<void>((r) => (waiting = r))
+      const b = run([url, cache, ...oids], (text) => void (text.includes('asking the cache\'s broker for the sizes') && waiting()))
+      await Promise.race([isWaiting, b.then(() => assert.unreachable('the second process got its sizes without asking the broker'))])
+      release()
+      const [ra, rb] = await Promise.all([a, b])
+      assert.is(queries(), 1)
+      assert.is(ra.requests, 1)
+      assert.is(rb.requests, 0)
+      for (const o of oids) assert.is(rb.sizes[o], Number(git(repo.path, ['cat-file', '-s', o])))
+    } finally {
+      release()
+      server.intercept = null
+    }
+  })
+})
+
 test('a process wanting sizes another process is asking for waits for its answer: one query in all', async () => {
   await withServedCache(sampleFiles(120), async ({ repo, server, url, cache }) => {
     let secondAsked = (_: Error) => {}
@@ -45,11 +72,11 @@ test('a process wanting sizes another process is asking for waits for its answer
     const { asked, release, queries } = holdFirstSizeQuery(server, () => secondAsked(new Error('the second process asked the server for the sizes itself')))
     try {
       const oids = [...new Set(lsTree(repo.path, repo.head).filter((r) => r.type === 'blob').map((b) => b.oid))]
-      const a = run([url, cache, ...oids])
+      const a = run([url, cache, ...oids], undefined, NO_BROKER)
       await asked
       let waiting = () => {}
       const isWaiting = new Promise<void>((r) => (waiting = r))
-      const b = run([url, cache, ...oids], (text) => void (text.includes('another process is asking for') && waiting()))
+      const b = run([url, cache, ...oids], (text) => void (text.includes('another process is asking for') && waiting()), NO_BROKER)
       await Promise.race([isWaiting, second])
       release()
       const [ra, rb] = await Promise.all([a, b])
@@ -73,12 +100,12 @@ test('a process whose own size query is answered withdraws its announcement whil
     try {
       const oids = [...new Set(lsTree(repo.path, repo.head).filter((r) => r.type === 'blob').map((b) => b.oid))]
       const half = oids.slice(0, oids.length >> 1)
-      const a = run([url, cache, ...half])
+      const a = run([url, cache, ...half], undefined, NO_BROKER)
       await asked
       // b waits for a's half and asks the server for the rest itself.
       let answered = () => {}
       const isAnswered = new Promise<void>((r) => (answered = r))
-      const b = run([url, cache, ...oids], (text) => void (/store: sized \d+ objects/.test(text) && answered()))
+      const b = run([url, cache, ...oids], (text) => void (/store: sized \d+ objects/.test(text) && answered()), NO_BROKER)
       await isAnswered
       const sizing = findDir(cache, 'sizing')
       const announced = () => readdirSync(sizing).filter((n) => /^\d+$/.test(n))
