@@ -3,6 +3,7 @@
 //   a. two mount processes over one cache: bytes from the server while the second reads the 300
 //      files the first read (≤ 1 KB; sizes and contents both come from the cache)
 //   b. one mount process alone, cold cache: start + read 2,000 files (time, bytes from the server);
+//      one more over that cache, warm (its CPU: the floor of a mount another process fetches for);
 //      then 8 mount processes started at the same moment on one cold cache, each reading the same
 //      2,000 files: bytes from the server ÷ one alone (≤ 1.1×), the 8th job's reads done ÷ one
 //      alone (≤ 1.5×), both from the start of the mounts
@@ -191,6 +192,15 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
       await settle(server)
       const oneBytes = server.bytesSent
       log(`[${label}] one mount process: start + ${files.length} files in ${oneSeconds.toFixed(2)} s, ${(oneBytes / 1e6).toFixed(2)} MB from the server\n${breakdown(server)}\n${cpu.report(mountsCpu)}`)
+      // The floor of a mount that another process fetched for: one over the cache now warm.
+      t0 = performance.now()
+      const warm = await mountAt([...cmd], env)
+      try {
+        await readAll(warm, list)
+        log(`[${label}] one mount process over that cache, warm: start + ${files.length} files in ${((performance.now() - t0) / 1000).toFixed(2)} s, CPU ${mountCpu(env, [warm])[0].toFixed(1)} s`)
+      } finally {
+        await umountAll([...cmd], env, [warm])
+      }
 
       env = fresh()
       server.reset()
