@@ -22,7 +22,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { IntegrityError, RemoteError } from '../errors.ts'
 import { isOid } from '../git/sha1.ts'
 import { trace } from '../trace.ts'
-import type { ObjectType, Oid } from './types.ts'
+import { isObjectType, type ObjectType, type Oid } from './types.ts'
 
 /** A line longer than this is not from a broker or a follower of ours: the connection is dropped. */
 const MAX_LINE = 64 * 1024 * 1024
@@ -83,15 +83,14 @@ interface Pending {
   reject: (e: unknown) => void
 }
 
-const TYPES = new Set<string>(['blob', 'tree', 'commit', 'tag'])
 
 /** `[oid, type, base64]` rows of an answer; anything else in them is skipped (the follower fetches it). */
 function handedObjects(v: unknown): HandedObject[] {
   if (!Array.isArray(v)) return []
   const out: HandedObject[] = []
   for (const row of v) {
-    if (!Array.isArray(row) || !isOid(row[0]) || !TYPES.has(row[1]) || typeof row[2] !== 'string') continue
-    out.push({ oid: row[0], type: row[1] as ObjectType, body: Buffer.from(row[2], 'base64') })
+    if (!Array.isArray(row) || !isOid(row[0]) || !isObjectType(row[1]) || typeof row[2] !== 'string') continue
+    out.push({ oid: row[0], type: row[1], body: Buffer.from(row[2], 'base64') })
   }
   return out
 }

@@ -7,14 +7,13 @@ import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
 import { PackSet, type PackLoc } from './packs.ts'
-import type { ObjectType, Oid } from './types.ts'
+import { isObjectType, type ObjectType, type Oid } from './types.ts'
 
 export interface StoredObject {
   type: ObjectType
   body: Uint8Array
 }
 
-const TYPES = new Set(['blob', 'tree', 'commit', 'tag'])
 const TOUCH_AFTER_MS = 10 * 60 * 1000
 const ORPHAN_AGE_MS = 10 * 60 * 1000
 
@@ -55,7 +54,7 @@ function parseHeaderSlow(buf: Uint8Array): { type: ObjectType; size: number; sta
   const sp = head.indexOf(' ')
   const type = head.slice(0, sp)
   const size = Number(head.slice(sp + 1))
-  if (!TYPES.has(type) || !Number.isSafeInteger(size)) return null
+  if (!isObjectType(type) || !Number.isSafeInteger(size)) return null
   return { type: type as ObjectType, size, start: nul + 1 }
 }
 

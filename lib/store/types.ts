@@ -6,6 +6,13 @@ export type Oid = string
 
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag'
 
+const OBJECT_TYPES: ReadonlySet<unknown> = new Set<ObjectType>(['blob', 'tree', 'commit', 'tag'])
+
+/** True for the name of a Git object type (what a header or a peer says is checked with it). */
+export function isObjectType(x: unknown): x is ObjectType {
+  return OBJECT_TYPES.has(x)
+}
+
 /** Git tree entry modes as Git writes them (`40000`, not `040000`). */
 export type TreeMode = '100644' | '100755' | '120000' | '40000' | '160000'
 

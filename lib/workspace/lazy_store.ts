@@ -11,10 +11,9 @@ import { DiskObjectDb } from '../store/disk.ts'
 import { Notes } from '../store/notes.ts'
 import type { Store } from '../store/store.ts'
 import type { PushResult } from '../store/push.ts'
-import type { CommitInfo, FetchProgress, ObjectType, Oid, TreeEntry } from '../store/types.ts'
+import { isObjectType, type CommitInfo, type FetchProgress, type ObjectType, type Oid, type TreeEntry } from '../store/types.ts'
 import type { WorkspaceStore } from './context.ts'
 
-const TYPES = new Set(['blob', 'tree', 'commit', 'tag'])
 
 export class LazyStore implements WorkspaceStore {
   private full?: Promise<Store>
@@ -104,7 +103,7 @@ export class LazyStore implements WorkspaceStore {
     const nul = buf.indexOf(0)
     if (nul < 0 || nul > 32) return undefined
     const [type, size] = buf.subarray(0, nul).toString('latin1').split(' ')
-    if (Number(size) !== buf.length - nul - 1 || !TYPES.has(type)) return undefined
+    if (Number(size) !== buf.length - nul - 1 || !isObjectType(type)) return undefined
     if (createHash('sha1').update(buf).digest('hex') !== oid) return undefined
     return { type: type as ObjectType, body: new Uint8Array(buf.buffer, buf.byteOffset + nul + 1, buf.length - nul - 1) }
   }
