@@ -15,6 +15,13 @@ export interface StoredObject {
 }
 
 const TOUCH_AFTER_MS = 10 * 60 * 1000
+/**
+ * How old a list of the packs (or of the fan-out directories) may be for a read or a size that
+ * misses: each listing cost a follower of a busy cache ~13% of its CPU (a pack per fetch of its
+ * broker changes the directory all the time). What is missed for it is looked for again by the
+ * fetch that follows, with a fresh list.
+ */
+const LIST_FRESH_MS = 250
 const ORPHAN_AGE_MS = 10 * 60 * 1000
 
 /** The type named by header bytes `b[0 .. sp)`, or undefined. */
@@ -72,6 +79,8 @@ export class DiskObjectDb {
   /** Ids found corrupt inside a pack (re-fetched copies are written loose and win). */
   private bad = new Set<Oid>()
   private packTouched = new Map<string, number>()
+  /** The last listing of the object directory (fanOut). */
+  private listed: { at: number; names: Set<string> } | null = null
   /** Called with the id of a file found corrupt (it has been deleted). */
   onCorrupt?: (oid: Oid) => void
 
@@ -123,11 +132,12 @@ export class DiskObjectDb {
     })
   }
 
-  private async locate(oid: Oid, rescan: boolean) {
+  /** `rescan`: re-list the packs when the id is in none (a number: only a list older than that many ms). */
+  private async locate(oid: Oid, rescan: boolean | number) {
     if (this.bad.has(oid)) return null
     const loc = this.packs.locate(oid)
-    if (loc || !rescan) return loc
-    return (await this.packs.refresh()) ? this.packs.locate(oid) : null
+    if (loc || rescan === false) return loc
+    return (await this.packs.refresh(rescan === true ? {} : { within: rescan })) ? this.packs.locate(oid) : null
   }
 
   private verify(buf: Buffer, oid: Oid): StoredObject | null {
@@ -135,7 +145,7 @@ export class DiskObjectDb {
     return o && createHash('sha1').update(buf).digest('hex') === oid ? o : null
   }
 
-  private async readPacked(oid: Oid, rescan: boolean, found?: PackLoc): Promise<StoredObject | null> {
+  private async readPacked(oid: Oid, rescan: boolean | number, found?: PackLoc): Promise<StoredObject | null> {
     const loc = found ?? (await this.locate(oid, rescan))
     if (!loc) return null
     const hot = this.readHot(oid, loc)
@@ -225,7 +235,7 @@ export class DiskObjectDb {
     out.forEach((inPack, i) => inPack || candidates.push(i))
     if (candidates.length === 0) return out
     // Only ids whose fan-out directory exists can be loose (most fetches go to packs).
-    const subs = new Set(await fsp.readdir(this.dir).catch(() => [] as string[]))
+    const subs = await this.fanOut(options.within ?? 0)
     const loose = candidates.filter((i) => subs.has(oids[i].slice(0, 2)))
     if (loose.length > 512) {
       // Many ids: list the fan-out directories they fall in (at most 256) instead of one access each.
@@ -246,7 +256,20 @@ export class DiskObjectDb {
     return out
   }
 
-  /** The object, or null when absent or corrupt (a corrupt file is removed so it gets re-fetched). */
+  /** The names in the object directory (its fan-out directories), listed again when older than `within` ms. */
+  private async fanOut(within: number): Promise<Set<string>> {
+    const now = performance.now()
+    if (this.listed && now - this.listed.at < within) return this.listed.names
+    const names = new Set(await fsp.readdir(this.dir).catch(() => [] as string[]))
+    this.listed = { at: now, names }
+    return names
+  }
+
+  /**
+   * The object, or null when absent or corrupt (a corrupt file is removed so it gets re-fetched).
+   * Absent means not found in a pack list up to LIST_FRESH_MS old: a reader that misses goes on to
+   * fetch, and the fetch looks again before asking anybody.
+   */
   async read(oid: Oid): Promise<StoredObject | null> {
     const loc = this.bad.has(oid) ? null : this.packs.locate(oid)
     if (loc) {
@@ -258,7 +281,7 @@ export class DiskObjectDb {
     try {
       fh = await fsp.open(p, 'r')
     } catch {
-      return this.readPacked(oid, true)
+      return this.readPacked(oid, LIST_FRESH_MS)
     }
     let buf: Buffer
     let mtimeMs: number
@@ -294,8 +317,8 @@ export class DiskObjectDb {
    * fan-out directory exists (not a failed open plus a pack-directory stat per id).
    */
   async sizeMany(oids: Oid[]): Promise<({ type: ObjectType; size: number } | null)[]> {
-    await this.packs.refresh()
-    const subs = new Set(await fsp.readdir(this.dir).catch(() => [] as string[]))
+    await this.packs.refresh({ within: LIST_FRESH_MS })
+    const subs = await this.fanOut(LIST_FRESH_MS)
     const out: ({ type: ObjectType; size: number } | null)[] = new Array(oids.length).fill(null)
     // Once a few hundred small fetches were stored loose, every fan-out directory exists: a failed
     // open per id then cost a walk of 97,000 sizes ~1.9 s of CPU. Many ids list their directories.
@@ -360,6 +383,7 @@ export class DiskObjectDb {
     if (!this.made.has(sub)) {
       await fsp.mkdir(join(this.dir, sub), { recursive: true })
       this.made.add(sub)
+      this.listed?.names.add(sub)
     }
     const tmp = join(this.dir, 'tmp', `${oid}.${process.pid}.${randomBytes(4).toString('hex')}`)
     const fh = await fsp.open(tmp, 'w')
