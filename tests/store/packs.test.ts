@@ -261,4 +261,22 @@ test('a pack named by the cache\'s broker is taken in without listing the direct
   })
 })
 
+test('every object is found among a big pack and many small ones, and none that is not there; also after a pack goes', async () => {
+  await withWriterAndReader(async (writer, reader) => {
+    // One pack of more records than are looked up by their first bytes, and forty of a few each.
+    const big = Array.from({ length: 5000 }, (_, i) => blob(`big ${i}\n`))
+    await writer.packs.write(big)
+    const small = Array.from({ length: 40 }, (_, k) => Array.from({ length: 8 }, (_, i) => blob(`small ${k} ${i}\n`)))
+    for (const objs of small) await writer.packs.write(objs)
+    await reader.packs.refresh()
+    const all = [...big, ...small.flat()]
+    for (const o of all) assert.ok(reader.packs.locate(o.oid), `${o.oid} found`)
+    for (let i = 0; i < 200; i++) assert.is(reader.packs.locate(blob(`absent ${i}\n`).oid), null)
+    const gone = reader.packs.locate(small[7][0].oid)!.pack.name
+    await reader.packs.remove(gone)
+    for (const o of small[7]) assert.is(reader.packs.locate(o.oid), null)
+    for (const o of [...big, ...small.slice(8).flat()]) assert.ok(reader.packs.locate(o.oid), `${o.oid} still found`)
+  })
+})
+
 test.run()
