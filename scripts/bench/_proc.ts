@@ -1,5 +1,5 @@
 // What /proc tells the benches about a process.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** Clock ticks per second of /proc times (USER_HZ on Linux). */
 export const TICKS_PER_SECOND = 100
@@ -15,4 +15,24 @@ export function cpuTicks(pid: number | 'self', options: { children?: boolean } =
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   const i = options.children ? 13 : 11
   return Number(f[i]) + Number(f[i + 1])
+}
+
+/**
+ * CPU seconds of each kind of thread of `pid`, by name with digits dropped (Bun: the JS thread is
+ * named after the binary, `Bun Pool` runs file I/O, `JITWorker` compiles, `HeapHelper` collects;
+ * Node: `node`, `libuv-worker`, `V8 Worker`), largest first.
+ */
+export function threadCpu(pid: number): [string, number][] {
+  const out = new Map<string, number>()
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim().replace(/[\s#]*\d+$/, '')
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND)
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return [...out].sort((a, b) => b[1] - a[1])
 }

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url'
 import { startGitServer, type GitServer } from '../../tests/helpers/git_server.ts'
 import { startLatencyProxy } from './latency_proxy.ts'
 import { breakdown } from './_breakdown.ts'
-import { cpuTicks, TICKS_PER_SECOND } from './_proc.ts'
+import { cpuTicks, threadCpu, TICKS_PER_SECOND } from './_proc.ts'
 import { BINARY, NODE_CLI, ensureBuilt } from '../_build.ts'
 import { ensureBenchRepo } from './_repo.ts'
 
@@ -66,17 +66,25 @@ async function readAll(mountpoint: string, listFile: string, width = 8): Promise
 /** CPU seconds of a process (or of its children it has waited for). */
 const cpuOf = (pid: number | 'self', children = false) => cpuTicks(pid, { children }) / TICKS_PER_SECOND
 
-/** CPU seconds of each mount process serving `mps` (from the registry), read before they end. */
-function mountCpu(env: NodeJS.ProcessEnv, mps: string[]): number[] {
+/** The pids of the mount processes serving `mps` (from the registry). */
+function mountPids(env: NodeJS.ProcessEnv, mps: string[]): number[] {
   const dir = join(env.XDG_STATE_HOME!, 'scorpio', 'mounts')
   const out: number[] = []
   for (const name of readdirSync(dir)) {
     if (!name.endsWith('.json')) continue
     const rec = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { mountpoint: string; pid: number }
-    if (mps.includes(rec.mountpoint)) out.push(cpuOf(rec.pid))
+    if (mps.includes(rec.mountpoint)) out.push(rec.pid)
   }
   return out
 }
+
+/** CPU seconds of each mount process serving `mps`, read before they end. */
+function mountCpu(env: NodeJS.ProcessEnv, mps: string[]): number[] {
+  return mountPids(env, mps).map((pid) => cpuOf(pid))
+}
+
+/** The CPU of `pid` by kind of thread, as `name s, ...`. */
+const threadsOf = (pid: number) => threadCpu(pid).filter(([, s]) => s >= 0.05).map(([n, s]) => `${n} ${s.toFixed(1)}`).join(', ')
 
 /** Where the CPU went during a run: the mounts, the readers, the rest (git http-backend and the CLI). */
 class CpuWatch {
@@ -113,8 +121,8 @@ function pickFiles(repo: string, n: number): string[] {
 
 /**
  * `rtt`: the mounts talk to the server through the latency proxy (RTT in ms, half each way);
- * `logs`: keep the mounts' logs (with trace lines) there; `cpuProf`: the Node runtime's processes
- * write CPU profiles there.
+ * `logs`: keep the mounts' logs (with trace lines) there; `cpuProf`: the processes (the binary's
+ * too) write CPU profiles there (`node scripts/bench/profile_top.mjs FILE` reads one).
  */
 export async function runSharedBench(options: { files?: number; procs?: number; reads?: number; runtime?: 'binary' | 'node'; rtt?: number; logs?: string; cpuProf?: string; log?: (s: string) => void } = {}): Promise<Row[]> {
   const log = options.log ?? ((s: string) => console.error(s))
@@ -143,7 +151,9 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
   const fresh = (): NodeJS.ProcessEnv => {
     // With --logs DIR the mounts' logs (mount.log, SCORPIO_TRACE lines) are kept there.
     const d = join(options.logs ?? scratch, `run-${n++}`)
-    return { ...process.env, ...(options.logs ? { SCORPIO_TRACE: '1' } : {}), NO_COLOR: '1', XDG_STATE_HOME: join(d, 'state'), XDG_CACHE_HOME: join(d, 'cache') }
+    // The binary (Bun) writes its profiles when told through BUN_OPTIONS; Node takes --cpu-prof.
+    const bunProf = options.cpuProf ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProf}` } : {}
+    return { ...process.env, ...(options.logs ? { SCORPIO_TRACE: '1' } : {}), ...bunProf, NO_COLOR: '1', XDG_STATE_HOME: join(d, 'state'), XDG_CACHE_HOME: join(d, 'cache') }
   }
   const mountAt = async (cmd: string[], env: NodeJS.ProcessEnv): Promise<string> => {
     const mp = join(scratch, `mnt-${n++}`)
@@ -197,7 +207,8 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
       const warm = await mountAt([...cmd], env)
       try {
         await readAll(warm, list)
-        log(`[${label}] one mount process over that cache, warm: start + ${files.length} files in ${((performance.now() - t0) / 1000).toFixed(2)} s, CPU ${mountCpu(env, [warm])[0].toFixed(1)} s`)
+        const [pid] = mountPids(env, [warm])
+        log(`[${label}] one mount process over that cache, warm: start + ${files.length} files in ${((performance.now() - t0) / 1000).toFixed(2)} s, CPU ${cpuOf(pid).toFixed(1)} s (${threadsOf(pid)})`)
       } finally {
         await umountAll([...cmd], env, [warm])
       }
@@ -218,6 +229,9 @@ export async function runSharedBench(options: { files?: number; procs?: number; 
           }),
         )
         mountsCpu = mountCpu(env, mps)
+        // Where the broker's CPU and a follower's go (the broker uses the most; the follower is the median).
+        const byCpu = mountPids(env, mps).sort((a, b) => cpuOf(b) - cpuOf(a))
+        log(`    threads, most CPU (the broker): ${threadsOf(byCpu[0])}\n    threads, median: ${threadsOf(byCpu[byCpu.length >> 1])}`)
       } finally {
         await umountAll([...cmd], env, mps)
       }
