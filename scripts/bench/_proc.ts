@@ -9,11 +9,16 @@ export const TICKS_PER_SECOND = 100
  * has waited for (cutime + cstime).
  */
 export function cpuTicks(pid: number | 'self', options: { children?: boolean } = {}): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return statTicks(`/proc/${pid}/stat`, options.children)
+}
+
+/** user + system ticks from a `stat` file of /proc (a process's or a thread's). */
+function statTicks(path: string, children = false): number {
+  const stat = readFileSync(path, 'utf8')
   // Fields after the command name (which may hold spaces): state is [0], utime [11], stime [12],
   // cutime [13], cstime [14].
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const i = options.children ? 13 : 11
+  const i = children ? 13 : 11
   return Number(f[i]) + Number(f[i + 1])
 }
 
@@ -27,9 +32,7 @@ export function threadCpu(pid: number): [string, number][] {
   for (const t of readdirSync(`/proc/${pid}/task`)) {
     try {
       const name = readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim().replace(/[\s#]*\d+$/, '')
-      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8')
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND)
+      out.set(name, (out.get(name) ?? 0) + statTicks(`/proc/${pid}/task/${t}/stat`) / TICKS_PER_SECOND)
     } catch {
       // a thread that ended meanwhile
     }
