@@ -16,12 +16,12 @@ export interface StoredObject {
 
 const TOUCH_AFTER_MS = 10 * 60 * 1000
 /**
- * How old a list of the packs (or of the fan-out directories) may be for a read or a size that
- * misses: each listing cost a follower of a busy cache ~13% of its CPU (a pack per fetch of its
- * broker changes the directory all the time). What is missed for it is looked for again by the
- * fetch that follows, with a fresh list.
+ * How old a list of the packs (or of the fan-out directories) may be for a read, a size or a
+ * read-ahead choice that misses: each listing cost a follower of a busy cache ~13% of its CPU (a
+ * pack per fetch of its broker changes the directory all the time). What is missed for it is
+ * looked for again by the fetch that follows, with a fresh list.
  */
-const LIST_FRESH_MS = 250
+export const LIST_FRESH_MS = 250
 const ORPHAN_AGE_MS = 10 * 60 * 1000
 
 /** The type named by header bytes `b[0 .. sp)`, or undefined. */

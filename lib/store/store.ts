@@ -14,7 +14,7 @@ import { PackWorker } from '../git/pack_worker.ts'
 import { META, VOUCHED } from '../git/pack_scan.ts'
 import type { RawObject, Remote, RemoteRef } from '../remote/types.ts'
 import { Batcher } from './batcher.ts'
-import { DiskObjectDb, type StoredObject } from './disk.ts'
+import { DiskObjectDb, LIST_FRESH_MS, type StoredObject } from './disk.ts'
 import { SizeTable } from './size_table.ts'
 import { SharedRecords } from './shared_records.ts'
 import { AheadLedger } from './ahead_ledger.ts'
@@ -63,8 +63,6 @@ const HAND_MAX_BYTES = 4 * 1024 * 1024
 
 /** Commits per history fetch when a walk reaches a commit not stored yet (only commits: no trees). */
 const HISTORY_BATCH = 100
-/** How old the list of packs may be when deciding what to fetch ahead (packs.ts refresh). */
-const MISSING_LIST_MS = 250
 /** Rounds of waiting for other processes' size queries before asking the server regardless. */
 const MAX_SIZE_ROUNDS = 3
 
@@ -183,11 +181,7 @@ export class Store implements ObjectStore {
   /** A follower's size query: what this process knows, then what it learns the way it learns its own. */
   private async serveSizes(oids: Oid[]): Promise<Map<Oid, number>> {
     const out = new Map<Oid, number>()
-    const todo = oids.filter((o) => {
-      const s = this.knownSize(o)
-      if (s !== undefined) out.set(o, s)
-      return s === undefined
-    })
+    const todo = this.knownSizes(oids, out)
     if (todo.length) await this.askSizes(todo, out)
     return out
   }
@@ -1029,18 +1023,24 @@ export class Store implements ObjectStore {
     return oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid, GET)?.body.length)
   }
 
+  /** `knownSize` of each distinct id of `oids` into `out`; returns the ids whose size it does not know. */
+  private knownSizes(oids: Oid[], out: Map<Oid, number>): Oid[] {
+    const unknown: Oid[] = []
+    for (const oid of new Set(oids)) {
+      const s = this.knownSize(oid)
+      if (s !== undefined) out.set(oid, s)
+      else unknown.push(oid)
+    }
+    return unknown
+  }
+
   async blobSize(oid: Oid): Promise<number> {
     return (await this.blobSizes([oid])).get(oid)!
   }
 
   async blobSizes(oids: Oid[]): Promise<Map<Oid, number>> {
     const out = new Map<Oid, number>()
-    let todo: Oid[] = []
-    for (const oid of new Set(oids)) {
-      const s = oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid, GET)?.body.length)
-      if (s !== undefined) out.set(oid, s)
-      else todo.push(oid)
-    }
+    let todo = this.knownSizes(oids, out)
     if (todo.length) {
       const disk = await this.db.sizeMany(todo)
       todo = todo.filter((o, i) => {
@@ -1064,12 +1064,7 @@ export class Store implements ObjectStore {
 
   async cheapSizes(oids: Oid[], options: { local?: boolean } = {}): Promise<Map<Oid, number>> {
     const out = new Map<Oid, number>()
-    const todo: Oid[] = []
-    for (const oid of new Set(oids)) {
-      const s = oid === EMPTY_BLOB_OID ? 0 : (this.sizes.get(oid) ?? this.mem.get(oid, GET)?.body.length)
-      if (s !== undefined) out.set(oid, s)
-      else todo.push(oid)
-    }
+    const todo = this.knownSizes(oids, out)
     const rest: Oid[] = []
     const disk = todo.length ? await this.db.sizeMany(todo) : []
     todo.forEach((o, j) => {
@@ -1097,7 +1092,7 @@ export class Store implements ObjectStore {
     const uniq = [...new Set(oids)].filter((o) => o !== EMPTY_BLOB_OID)
     const inMem = uniq.map((o) => this.mem.has(o))
     // An id taken for missing that was stored a moment ago costs a look by its fetcher, not a fetch.
-    const onDisk = await this.db.hasMany(uniq.filter((_, i) => !inMem[i]), { within: MISSING_LIST_MS })
+    const onDisk = await this.db.hasMany(uniq.filter((_, i) => !inMem[i]), { within: LIST_FRESH_MS })
     let k = 0
     return uniq.filter((_, i) => !(inMem[i] || onDisk[k++]))
   }
