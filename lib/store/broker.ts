@@ -53,21 +53,22 @@ export interface HandedObject {
   body: Uint8Array
 }
 
-/**
- * What a broker fetches for a follower: `oids`, of which `ahead` are read-ahead (speculative). It
- * answers with the packs that hold them and, for ids a reader waits for, the objects themselves
- * (small ones, in memory at hand): the follower reads those without a look at the disk.
- */
-export type Serve = (oids: Oid[], ahead: Set<Oid>) => Promise<{ failed: Oid[]; error?: unknown; packs: string[]; objects?: HandedObject[] }>
-
-/** The sizes of blobs a broker learns for a follower (from the cache, or one query of its own). */
-export type ServeSizes = (oids: Oid[]) => Promise<Map<Oid, number>>
-
 /** A broker's answer to a follower: where the objects are stored, and some of them. */
 export interface Brought {
   packs: string[]
   objects: HandedObject[]
 }
+
+/**
+ * What a broker fetches for a follower: `oids`, of which `ahead` are read-ahead (speculative). It
+ * answers with the packs that hold them and, for ids a reader waits for, the objects themselves
+ * (small ones, in memory at hand): the follower reads those without a look at the disk. `failed`:
+ * the ids it could not fetch, and why.
+ */
+export type Serve = (oids: Oid[], ahead: Set<Oid>) => Promise<Brought & { failed: Oid[]; error?: unknown }>
+
+/** The sizes of blobs a broker learns for a follower (from the cache, or one query of its own). */
+export type ServeSizes = (oids: Oid[]) => Promise<Map<Oid, number>>
 
 interface Answer {
   id?: unknown
@@ -300,7 +301,7 @@ export class FetchBroker {
       return
     }
     this.serve(oids, new Set(ids(m.ahead))).then(
-      ({ failed, error, packs, objects = [] }) => {
+      ({ failed, error, packs, objects }) => {
         const rows = objects.map((o) => [o.oid, o.type, Buffer.from(o.body.buffer, o.body.byteOffset, o.body.length).toString('base64')])
         reply(failed.length ? failure(error, failed) : { id, packs, objects: rows })
       },

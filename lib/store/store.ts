@@ -19,7 +19,7 @@ import { SizeTable } from './size_table.ts'
 import { SharedRecords } from './shared_records.ts'
 import { AheadLedger } from './ahead_ledger.ts'
 import { FlightClaims } from './flight.ts'
-import { BrokerGone, FetchBroker, type Brought, type HandedObject } from './broker.ts'
+import { BrokerGone, FetchBroker, type Brought, type HandedObject, type Serve } from './broker.ts'
 import { SizeFlight } from './size_flight.ts'
 import { IdList } from './packs.ts'
 import { Notes } from './notes.ts'
@@ -187,7 +187,7 @@ export class Store implements ObjectStore {
   }
 
   /** A follower's batch, joined to this process's own requests; tells which ids could not be fetched. */
-  private async serveFollower(oids: Oid[], ahead: Set<Oid>): Promise<{ failed: Oid[]; error?: unknown; packs: string[]; objects: HandedObject[] }> {
+  private async serveFollower(oids: Oid[], ahead: Set<Oid>): ReturnType<Serve> {
     const settled = await Promise.allSettled(oids.map((o) => this.batcher.request(o, { speculative: ahead.has(o) })))
     const failed: Oid[] = []
     let error: unknown
