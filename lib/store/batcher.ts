@@ -13,10 +13,15 @@ const READER_SLOTS = 2
 
 /** `speculative`: asked for by a read-ahead, not by a reader; `retried`: a reader's second try. */
 type Waiter = { resolve: () => void; reject: (e: unknown) => void; speculative: boolean; retried?: boolean }
+/** Who asks for an id (a reader's read-ahead, a follower process): see `trails`. */
+export interface AskOptions {
+  speculative?: boolean
+  asker?: unknown
+}
 
 export class Batcher {
   private pending = new Map<Oid, Waiter>()
-  private inflight = new Map<Oid, { p: Promise<void>; speculative: boolean }>()
+  private inflight = new Map<Oid, { p: Promise<void>; speculative: boolean; asker: unknown }>()
   private timer: ReturnType<typeof setTimeout> | null = null
   private running = 0
   readonly windowMs: number
@@ -35,14 +40,14 @@ export class Batcher {
    * ahead) never makes a reader fail: a reader whose id failed in a batch holding speculative ids,
    * or joined a speculative fetch that failed, is asked for again without them.
    */
-  request(oid: Oid, options: { speculative?: boolean } = {}): Promise<void> {
+  request(oid: Oid, options: AskOptions = {}): Promise<void> {
     const speculative = options.speculative ?? false
     const existing = this.inflight.get(oid)
-    if (existing) return existing.speculative && !speculative ? existing.p.catch(() => this.request(oid)) : existing.p
+    if (existing) return existing.speculative && !speculative ? existing.p.catch(() => this.request(oid, { asker: options.asker })) : existing.p
     const p = new Promise<void>((resolve, reject) => {
       this.pending.set(oid, { resolve, reject, speculative })
     })
-    this.inflight.set(oid, { p, speculative })
+    this.inflight.set(oid, { p, speculative, asker: options.asker })
     p.then(
       () => this.inflight.delete(oid),
       () => this.inflight.delete(oid),
@@ -51,8 +56,17 @@ export class Batcher {
     return p
   }
 
+  /**
+   * True when `oid` is pending or in flight for another asker than `asker`: whoever asked first is
+   * ahead of this reader (its read-ahead, or a process of the cache reading the same files).
+   */
+  trails(oid: Oid, asker: unknown): boolean {
+    const f = this.inflight.get(oid)
+    return f !== undefined && f.asker !== asker
+  }
+
   /** Many at once: chunks go out immediately. */
-  requestMany(oids: Oid[], options: { speculative?: boolean } = {}): Promise<void[]> {
+  requestMany(oids: Oid[], options: AskOptions = {}): Promise<void[]> {
     const ps = oids.map((o) => this.request(o, options))
     this.flush()
     return Promise.all(ps)

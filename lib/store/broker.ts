@@ -53,10 +53,14 @@ export interface HandedObject {
   body: Uint8Array
 }
 
-/** A broker's answer to a follower: where the objects are stored, and some of them. */
+/**
+ * A broker's answer to a follower: where the objects are stored, and some of them; `trailed`: the
+ * ids a reader waits for that another process was already fetching (its read-ahead leads).
+ */
 export interface Brought {
   packs: string[]
   objects: HandedObject[]
+  trailed: Oid[]
 }
 
 /**
@@ -65,7 +69,7 @@ export interface Brought {
  * (small ones, in memory at hand): the follower reads those without a look at the disk. `failed`:
  * the ids it could not fetch, and why.
  */
-export type Serve = (oids: Oid[], ahead: Set<Oid>) => Promise<Brought & { failed: Oid[]; error?: unknown }>
+export type Serve = (oids: Oid[], ahead: Set<Oid>, asker: unknown) => Promise<Brought & { failed: Oid[]; error?: unknown }>
 
 /** The sizes of blobs a broker learns for a follower (from the cache, or one query of its own). */
 export type ServeSizes = (oids: Oid[]) => Promise<Map<Oid, number>>
@@ -76,6 +80,7 @@ interface Answer {
   packs?: unknown
   objects?: unknown
   sizes?: unknown
+  trailed?: unknown
   error?: { name?: unknown; code?: unknown; message?: unknown }
 }
 
@@ -116,7 +121,8 @@ class Link {
   async fetch(oids: Oid[], ahead: Oid[]): Promise<Brought> {
     const m = await this.ask({ oids, ahead })
     const packs = Array.isArray(m.packs) ? m.packs.filter((x): x is string => typeof x === 'string') : []
-    return { packs, objects: handedObjects(m.objects) }
+    const trailed = Array.isArray(m.trailed) ? m.trailed.filter((x): x is Oid => isOid(x)) : []
+    return { packs, objects: handedObjects(m.objects), trailed }
   }
 
   /** The sizes of `oids` the broker knows or learned (those it could not learn are left out). */
@@ -300,10 +306,10 @@ export class FetchBroker {
       )
       return
     }
-    this.serve(oids, new Set(ids(m.ahead))).then(
-      ({ failed, error, packs, objects }) => {
+    this.serve(oids, new Set(ids(m.ahead)), socket).then(
+      ({ failed, error, packs, objects, trailed }) => {
         const rows = objects.map((o) => [o.oid, o.type, Buffer.from(o.body.buffer, o.body.byteOffset, o.body.length).toString('base64')])
-        reply(failed.length ? failure(error, failed) : { id, packs, objects: rows })
+        reply(failed.length ? failure(error, failed) : { id, packs, objects: rows, trailed })
       },
       () => socket.destroy(),
     )

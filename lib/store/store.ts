@@ -110,6 +110,8 @@ export class Store implements ObjectStore {
   private sizeFlight: SizeFlight
   /** Size queries of this process under way, by id (settle, never reject). */
   private sizing = new Map<Oid, Promise<unknown>>()
+  /** Ids a reader here asked the broker for while another process was already fetching them (read once by readObjectKept). */
+  private trailedAtBroker = new Set<Oid>()
   private batcher: Batcher
   private loading = new Map<Oid, { top: Promise<CommitInfo>; all: Promise<CommitInfo>; wantTop: () => void }>()
   /** Tree fetches in flight (settle, never reject): a tree missing on disk may be on its way. */
@@ -175,7 +177,7 @@ export class Store implements ObjectStore {
     this.notes = new Notes(join(db.dir, 'notes'))
     this.sizeFlight = new SizeFlight(db.dir)
     const brokered = (options.broker ?? process.env.SCORPIO_BROKER !== '0') && process.platform === 'linux'
-    this.broker = brokered ? new FetchBroker(db.dir, (oids, ahead) => this.serveFollower(oids, ahead), (oids) => this.serveSizes(oids)) : null
+    this.broker = brokered ? new FetchBroker(db.dir, (oids, ahead, asker) => this.serveFollower(oids, ahead, asker), (oids) => this.serveSizes(oids)) : null
   }
 
   /** A follower's size query: what this process knows, then what it learns the way it learns its own. */
@@ -187,8 +189,9 @@ export class Store implements ObjectStore {
   }
 
   /** A follower's batch, joined to this process's own requests; tells which ids could not be fetched. */
-  private async serveFollower(oids: Oid[], ahead: Set<Oid>): ReturnType<Serve> {
-    const settled = await Promise.allSettled(oids.map((o) => this.batcher.request(o, { speculative: ahead.has(o) })))
+  private async serveFollower(oids: Oid[], ahead: Set<Oid>, asker: unknown): ReturnType<Serve> {
+    const trailed = oids.filter((o) => !ahead.has(o) && this.batcher.trails(o, asker))
+    const settled = await Promise.allSettled(oids.map((o) => this.batcher.request(o, { speculative: ahead.has(o), asker })))
     const failed: Oid[] = []
     let error: unknown
     settled.forEach((r, i) => {
@@ -211,7 +214,7 @@ export class Store implements ObjectStore {
       const name = this.db.packs.locate(o)?.pack.name
       if (name) packs.add(name)
     }
-    return { failed, error, packs: [...packs], objects }
+    return { failed, error, packs: [...packs], objects, trailed }
   }
 
   /**
@@ -427,13 +430,16 @@ export class Store implements ObjectStore {
     let todo = oids
     const link = await this.broker?.route()
     if (link) {
-      let brought: Brought = { packs: [], objects: [] }
+      let brought: Brought = { packs: [], objects: [], trailed: [] }
       try {
         brought = await link.fetch(oids, ahead)
       } catch (err) {
         if (!(err instanceof BrokerGone)) throw err
         trace(`store: ${(err as Error).message}; fetching here`)
       }
+      // Bounded: an id noted here and read by no readObjectKept (a reader that gave up) stays.
+      if (this.trailedAtBroker.size > 4096) this.trailedAtBroker.clear()
+      for (const o of brought.trailed) this.trailedAtBroker.add(o)
       // An object handed over counts once its bytes hash to its id: then it is as good as stored.
       const asked = new Set(oids)
       for (const o of brought.objects) {
@@ -944,16 +950,22 @@ export class Store implements ObjectStore {
     if (o) this.stats.diskHits++
     else {
       this.stats.serverHits++
-      if (read?.along) {
+      const asker = read?.asker
+      if (read && this.batcher.trails(oid, asker)) {
+        // Another reader got here first: what it fetches along is what this one would.
+        await this.batcher.request(oid, { asker })
+        read.followed?.(true)
+      } else if (read?.along) {
         // The read-ahead ids join this miss's request (the same batching window).
         const along = await this.missing(read.along().filter((x) => x !== oid)).catch(() => [] as Oid[])
-        const mine = this.batcher.request(oid)
+        const mine = this.batcher.request(oid, { asker })
         if (along.length) {
-          const done = this.batcher.requestMany(along, { speculative: true })
+          const done = this.batcher.requestMany(along, { speculative: true, asker })
           read.started?.(done.then(() => (this.noteAhead(along), read.fetched?.(along)), () => {}))
         }
         await mine
-      } else await this.batcher.request(oid)
+        read.followed?.(this.trailedAtBroker.delete(oid))
+      } else await this.batcher.request(oid, { asker })
       o = this.mem.get(oid, GET) ?? (await this.db.read(oid))
       if (!o) throw new RemoteError('object-lost', `Object ${oid} vanished from the cache right after it was fetched; retry`)
     }
@@ -1114,7 +1126,7 @@ export class Store implements ObjectStore {
     let i = Math.min(Math.max(1, options.first ?? chunk), max, wanted.length)
     if (i) parts.push(wanted.slice(0, i))
     for (; i < wanted.length; i += chunk) parts.push(wanted.slice(i, i + chunk))
-    const got = await Promise.all(parts.map((part) => this.batcher.requestMany(part, { speculative: true }).then(() => (this.noteAhead(part), part), () => [] as Oid[])))
+    const got = await Promise.all(parts.map((part) => this.batcher.requestMany(part, { speculative: true, asker: options.asker }).then(() => (this.noteAhead(part), part), () => [] as Oid[])))
     return got.flat()
   }
 

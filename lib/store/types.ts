@@ -53,6 +53,11 @@ export interface BlobReadOptions {
   fetched?: (oids: Oid[]) => void
   /** Given the fetch of `along` (settles once it is over). */
   started?: (fetch: Promise<unknown>) => void
+  /** Who reads (one read-ahead): its own ids in flight are its own guesses, not another's lead. */
+  asker?: unknown
+  /** Told, after a miss, whether another reader (of this process or of another process of the
+   *  cache) was already fetching the blob: its read-ahead is then ahead of this one's. */
+  followed?: (trailed: boolean) => void
 }
 
 export interface ReadAheadOptions {
@@ -62,6 +67,8 @@ export interface ReadAheadOptions {
   first?: number
   /** Told the ids about to be fetched (after those stored and those past the budget are left out). */
   chosen?: (oids: Oid[]) => void
+  /** Who reads ahead (as BlobReadOptions.asker). */
+  asker?: unknown
 }
 
 export interface AheadLedgerLike {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openLower, readAheadCounters, type LowerEntry, type LowerView } from '../../lib/lower/mod.ts'
 import { openRemote } from '../../lib/remote/mod.ts'
-import { startGitServer, type GitServer } from '../helpers/git_server.ts'
+import { describeRequest, startGitServer, type GitServer } from '../helpers/git_server.ts'
 import { openStore } from '../../lib/store/mod.ts'
 import { makeBareRepo, type RepoFile, type TestRepo } from '../helpers/repos.ts'
 
@@ -135,6 +135,51 @@ test('the waste bound holds for the processes of a cache together: a second one 
     assert.not.ok(existsSync(join(second.store.db.dir, 'ahead')))
   } finally {
     await second.store.close()
+  }
+})
+
+// Jobs (views of one process) or mounts of one cache reading the same files: each guessing for
+// itself made the server answer twice the requests. The first to miss reads ahead; a miss that joins
+// its fetch makes the other reader trail: it guesses nothing until eight misses of its own in a row.
+test('a reader whose miss joins another reader\'s fetch guesses nothing until it leads eight misses in a row', async () => {
+  const { store, lower: a } = await open('trail')
+  const linesB: string[] = []
+  const b = await openLower(store, repo.head, { readAhead: { log: (l) => linesB.push(l), now: () => 0 } })
+  try {
+    const first = await entry(a, 'p1/a0/b0/f5.txt')
+    const same = await entry(b, 'p1/a0/b0/f5.txt')
+    const own: LowerEntry[] = []
+    for (let k = 0; k < 9; k++) own.push(await entry(b, `p1/a${1 + Math.floor(k / 5)}/b${k % 5}/f5.txt`))
+    // A's request is held at the server until B's miss has joined it.
+    let release!: () => void
+    let arrived!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const held = new Promise<void>((r) => (arrived = r))
+    server.intercept = (r) => (r.method === 'POST' && r.body.includes('command=fetch') && r.body.includes(first.oid!) ? (arrived(), { after: gate }) : undefined)
+    const readA = a.read(first)
+    await held
+    const misses = store.stats.serverHits
+    const readB = b.read(same)
+    while (store.stats.serverHits === misses) await new Promise((r) => setTimeout(r, 1))
+    release()
+    await Promise.all([readA, readB])
+    server.intercept = null
+    await b.readAheadSettled()
+    assert.equal(linesB, [], 'B asked nothing along with the read it joined')
+    const fetches = () => server.log.filter((r) => r.body.includes('command=fetch')).map(describeRequest)
+    for (let k = 0; k < 8; k++) {
+      server.reset()
+      await b.read(own[k])
+      await b.readAheadSettled()
+      assert.equal(fetches(), ['fetch ids=1 filter blob:none'], `miss ${k + 1} of its own: only the file`)
+    }
+    assert.equal(linesB, [])
+    await b.read(own[8])
+    await b.readAheadSettled()
+    assert.ok(linesB.length > 0, 'the ninth miss of its own brings files along again')
+  } finally {
+    server.intercept = null
+    await store.close()
   }
 })
 

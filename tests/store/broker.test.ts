@@ -110,6 +110,51 @@ test('a broker killed mid-fetch: its follower fetches what it waited for, and be
   })
 })
 
+// Eight mounts reading the same files in step: a follower's read-ahead, run beside the broker's,
+// made the server answer twice the requests. The broker tells a follower which of its reads another
+// process was already fetching; its read-ahead then leaves the guessing to that one.
+test('a follower whose read joins what another process is fetching is told it trailed; a read nobody fetches leads', async () => {
+  await withServedCache(sampleFiles(20), async ({ repo, server, url, cache }) => {
+    const [first, x, y, z, w] = blobsOf(repo)
+    const a = await openStore({ remote: await openRemote(url), cacheDir: cache })
+    const b = await openStore({ remote: await openRemote(url), cacheDir: cache })
+    try {
+      await readAll(a, [first]) // a is the broker
+      let release!: () => void
+      let heldX!: () => void
+      let askedZ!: () => void
+      const gate = new Promise<void>((r) => (release = r))
+      const xHeld = new Promise<void>((r) => (heldX = r))
+      const zAsked = new Promise<void>((r) => (askedZ = r))
+      server.intercept = (r) => {
+        if (r.method !== 'POST' || !isFetch(r.body)) return undefined
+        if (r.body.includes(x)) return heldX(), { after: gate }
+        if (r.body.includes(z)) askedZ()
+        return undefined
+      }
+      const followed: Record<string, boolean[]> = { a: [], b: [] }
+      const read = (s: Store, who: string, oid: string, along: string) =>
+        s.readBlob(oid, { asker: who, along: () => [along], followed: (t) => followed[who].push(t) })
+      const readA = read(a, 'a', x, y)
+      await xHeld
+      // The follower does not know yet: its guess goes along, and reaches the server while x is held.
+      const readB = read(b, 'b', x, z)
+      await zAsked
+      release()
+      await Promise.all([readA, readB])
+      server.intercept = null
+      assert.equal(followed, { a: [false], b: [true] })
+      await read(b, 'b', w, first)
+      assert.equal(followed.b, [true, false])
+      assert.is(b.stats.requests, 0)
+    } finally {
+      server.intercept = null
+      await a.close()
+      await b.close()
+    }
+  })
+})
+
 test('a broker that lies, speaks nonsense or fails on its own: the follower fetches what is not stored itself', async () => {
   await withServedCache(sampleFiles(10), async ({ repo, url, cache }) => {
     const [first, second, third, fourth, fifth, sixth] = blobsOf(repo)
