@@ -48,6 +48,13 @@ export class SizeAhead {
   private wake: () => void = () => {}
   /** Bumped by every move of the region: a pump of an older region stops. */
   private generation = 0
+  /**
+   * The last sizes asked for were all known to the cache, or being asked for, by another reader
+   * (another process of the cache, another view): its walk leads. Then this one walks no region: a
+   * miss asks for its own directory's files only, until a query finds nobody asking. Eight mounts
+   * reading the same files each walked and sized the whole tree beside the broker's walk.
+   */
+  private trailing = false
 
   constructor(private readonly host: SizeAheadHost) {
     this.arrival = this.nextArrival()
@@ -59,7 +66,7 @@ export class SizeAhead {
 
   /** A size known without a request was used in `dir`: a walk reaching the tail extends the region. */
   touch(dir: Oid): void {
-    if (this.tail.size && this.tail.has(dir)) this.extend()
+    if (this.tail.size && this.tail.has(dir) && !this.trailing) this.extend()
   }
 
   /**
@@ -68,7 +75,7 @@ export class SizeAhead {
    */
   async want(oid: Oid, dir: Oid): Promise<void> {
     if (this.host.known(oid) !== undefined) return
-    if (this.tail.has(dir)) this.extend()
+    if (this.tail.has(dir) && !this.trailing) this.extend()
     if (!this.sizing.has(oid)) {
       // Another process of this cache may have learned it: then no region is sized from here (its
       // neighbours would be asked of the server for nothing, as a second mount reads what a first read).
@@ -79,7 +86,7 @@ export class SizeAhead {
     if (!this.sizing.has(oid) && this.host.known(oid) === undefined) {
       // The listing's other sizes, wanted at the same moment, wait for the same move.
       if (this.moving?.dir !== dir) {
-        const done = this.moveTo(dir).finally(() => {
+        const done = (this.trailing ? this.sizeDir(dir) : this.moveTo(dir)).finally(() => {
           if (this.moving?.done === done) this.moving = null
         })
         this.moving = { dir, done }
@@ -121,6 +128,23 @@ export class SizeAhead {
     this.tailFrom = Math.floor(this.region / 2)
     this.part = FIRST_PART
     await this.pump(true)
+  }
+
+  /** Asks for the sizes of the files of `dir` not known or asked for (no walk: another reader's leads). */
+  private async sizeDir(dir: Oid): Promise<void> {
+    const entries = await readTreeSoon(this.host.store, dir, { keep: false }).catch(() => [])
+    const ids = entries.filter((e) => e.mode !== '40000' && e.mode !== '160000' && !this.sizing.has(e.oid) && this.host.known(e.oid) === undefined).map((e) => e.oid)
+    if (ids.length) this.send(ids)
+  }
+
+  /** What a size query told: trailing another reader's walk stops this one's. */
+  private followed(trailed: boolean): void {
+    if (trailed && !this.trailing) {
+      this.generation++
+      this.stack = []
+      this.tail.clear()
+    }
+    this.trailing = trailed
   }
 
   /** Gathers and sends parts while the budget lasts; with `urgent`, resolves once the first part is sent. */
@@ -175,7 +199,8 @@ export class SizeAhead {
 
   private send(ids: Oid[]): void {
     for (const id of ids) this.sizing.add(id)
-    const p: Promise<void> = (this.host.store.cheapSizes ? this.host.store.cheapSizes(ids) : Promise.resolve(new Map<Oid, number>()))
+    const followed = (trailed: boolean) => this.followed(trailed)
+    const p: Promise<void> = (this.host.store.cheapSizes ? this.host.store.cheapSizes(ids, { followed }) : Promise.resolve(new Map<Oid, number>()))
       .then(
         (sizes) => {
           // Keyed by our own id strings, not the reply's (which may be slices of a large text).

@@ -100,7 +100,7 @@ function counters(s: StoreCounters): string {
   return (
     `fetched ${s.objectsFetched} objects, ${kb(s.bytesFetched)} in ${s.requests} requests; ` +
     `reads from memory ${s.memoryHits}, disk ${s.diskHits}, server ${s.serverHits} (${s.objectsShared} fetched by another process); fetched for other processes ${s.objectsServed ?? 0}; ` +
-    `sizes from server ${s.sizesFromServer}, from the cache ${s.sizesShared}`
+    `sizes from server ${s.sizesFromServer}, from the cache ${s.sizesShared}, asked by other processes ${s.sizesServed ?? 0}`
   )
 }
 

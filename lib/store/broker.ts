@@ -71,8 +71,11 @@ export interface Brought {
  */
 export type Serve = (oids: Oid[], ahead: Set<Oid>, asker: unknown) => Promise<Brought & { failed: Oid[]; error?: unknown }>
 
-/** The sizes of blobs a broker learns for a follower (from the cache, or one query of its own). */
-export type ServeSizes = (oids: Oid[]) => Promise<Map<Oid, number>>
+/**
+ * The sizes of blobs a broker learns for a follower (from the cache, or one query of its own);
+ * `trailed`: it knew them all or was already asking for them (another reader's walk leads).
+ */
+export type ServeSizes = (oids: Oid[]) => Promise<{ sizes: Map<Oid, number>; trailed: boolean }>
 
 interface Answer {
   id?: unknown
@@ -126,11 +129,11 @@ class Link {
   }
 
   /** The sizes of `oids` the broker knows or learned (those it could not learn are left out). */
-  async sizes(oids: Oid[]): Promise<Map<Oid, number>> {
+  async sizes(oids: Oid[]): Promise<{ sizes: Map<Oid, number>; trailed: boolean }> {
     const m = await this.ask({ sizes: oids })
     const out = new Map<Oid, number>()
     if (Array.isArray(m.sizes)) for (const row of m.sizes) if (Array.isArray(row) && isOid(row[0]) && Number.isSafeInteger(row[1]) && row[1] >= 0) out.set(row[0], row[1])
-    return out
+    return { sizes: out, trailed: m.trailed === true }
   }
 
   private ask(request: object): Promise<Answer> {
@@ -301,7 +304,7 @@ export class FetchBroker {
     }
     if (sized.length) {
       this.serveSizes(sized).then(
-        (sizes) => reply({ id, sizes: [...sizes] }),
+        ({ sizes, trailed }) => reply({ id, sizes: [...sizes], trailed }),
         (err) => reply(failure(err, sized)),
       )
       return

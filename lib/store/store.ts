@@ -26,7 +26,7 @@ import { Notes } from './notes.ts'
 import { gcDb, type GcResult } from './gc.ts'
 import { allPinned, pinObjects, unpinObjects } from './pins.ts'
 import { pushCommit, type PushResult } from './push.ts'
-import type { BlobReadOptions, CommitInfo, FetchProgress, ObjectStore, ObjectType, Oid, ReadAheadOptions, TreeEntry } from './types.ts'
+import type { BlobReadOptions, CommitInfo, FetchProgress, ObjectStore, ObjectType, Oid, ReadAheadOptions, SizeQueryOptions, TreeEntry } from './types.ts'
 
 /** lru-cache's get() makes an options object per call unless it is given one (a walk calls it
  *  for every entry): a shared one, never read back. */
@@ -141,6 +141,8 @@ export class Store implements ObjectStore {
     /** Blob sizes the server told this process, and those another process had told the cache. */
     sizesFromServer: 0,
     sizesShared: 0,
+    /** Blob sizes other processes of the cache asked this one for (as their broker). */
+    sizesServed: 0,
     /** Blobs fetched ahead of any read (prefetch), and their bytes. */
     prefetchedObjects: 0,
     prefetchedBytes: 0,
@@ -181,11 +183,13 @@ export class Store implements ObjectStore {
   }
 
   /** A follower's size query: what this process knows, then what it learns the way it learns its own. */
-  private async serveSizes(oids: Oid[]): Promise<Map<Oid, number>> {
+  private async serveSizes(oids: Oid[]): Promise<{ sizes: Map<Oid, number>; trailed: boolean }> {
+    this.stats.sizesServed += oids.length
     const out = new Map<Oid, number>()
     const todo = this.knownSizes(oids, out)
+    const trailed = todo.every((o) => this.sizing.has(o))
     if (todo.length) await this.askSizes(todo, out)
-    return out
+    return { sizes: out, trailed }
   }
 
   /** A follower's batch, joined to this process's own requests; tells which ids could not be fetched. */
@@ -222,16 +226,17 @@ export class Store implements ObjectStore {
    * tells is shared in turn); returns the ids still unknown. Ids this process is already asking for
    * (a broker serving a follower's query while asking for its own) are waited for, not asked twice.
    */
-  private async askSizes(todo: Oid[], out: Map<Oid, number>): Promise<Oid[]> {
+  private async askSizes(todo: Oid[], out: Map<Oid, number>, followed?: (trailed: boolean) => void): Promise<Oid[]> {
     const waits = new Set<Promise<unknown>>()
     const mine = todo.filter((o) => {
       const w = this.sizing.get(o)
       if (w) waits.add(w)
       return !w
     })
+    if (!mine.length) followed?.(true)
     let unknown: Oid[] = []
     if (mine.length) {
-      const run = this.askSizesOnce(mine, out)
+      const run = this.askSizesOnce(mine, out, followed)
       const settled = run.catch(() => {})
       for (const o of mine) this.sizing.set(o, settled)
       try {
@@ -253,7 +258,7 @@ export class Store implements ObjectStore {
     return unknown
   }
 
-  private async askSizesOnce(todo: Oid[], out: Map<Oid, number>): Promise<Oid[]> {
+  private async askSizesOnce(todo: Oid[], out: Map<Oid, number>, followed?: (trailed: boolean) => void): Promise<Oid[]> {
     const fromShared = async (ids: Oid[]) => {
       await this.shared.refresh()
       const rest = ids.filter((o) => {
@@ -264,13 +269,16 @@ export class Store implements ObjectStore {
       return rest
     }
     todo = await fromShared(todo)
+    // Sizes another process learned and shared: its walk is ahead of the asker's.
+    if (!todo.length) followed?.(true)
     if (!todo.length || !this.remote.objectSizes) return todo
     // The cache's broker answers for every process: one query, no announcements on disk to poll.
     const link = await this.broker?.route()
     if (link) {
       try {
         trace(`store: asking the cache's broker for the sizes of ${todo.length} objects`)
-        const told = await link.sizes(todo)
+        const { sizes: told, trailed } = await link.sizes(todo)
+        followed?.(trailed)
         this.stats.sizesShared += told.size
         for (const [o, n] of told) out.set(o, n), this.sizes.set(o, n)
         return todo.filter((o) => !told.has(o))
@@ -279,6 +287,7 @@ export class Store implements ObjectStore {
         trace(`store: ${(err as Error).message}; asking for sizes here`)
       }
     }
+    followed?.(false)
     // Ids another process is asking for are waited for, then read from the shared file. What is
     // still unknown then is claimed again: an announcement lists ids its holder left to an earlier
     // one, and those are still on their way. After a few rounds (holders failing) they are asked here.
@@ -1074,7 +1083,7 @@ export class Store implements ObjectStore {
     return out
   }
 
-  async cheapSizes(oids: Oid[], options: { local?: boolean } = {}): Promise<Map<Oid, number>> {
+  async cheapSizes(oids: Oid[], options: SizeQueryOptions = {}): Promise<Map<Oid, number>> {
     const out = new Map<Oid, number>()
     const todo = this.knownSizes(oids, out)
     const rest: Oid[] = []
@@ -1090,7 +1099,7 @@ export class Store implements ObjectStore {
         const n = this.sizes.get(o)
         if (n !== undefined) out.set(o, n)
       }
-    } else if (rest.length && this.remote.batchSizes) await this.askSizes(rest, out)
+    } else if (rest.length && this.remote.batchSizes) await this.askSizes(rest, out, options.followed)
     return out
   }
 

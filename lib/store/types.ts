@@ -71,6 +71,14 @@ export interface ReadAheadOptions {
   asker?: unknown
 }
 
+export interface SizeQueryOptions {
+  /** Only what is known without the server (this process, the cache's disk and shared sizes). */
+  local?: boolean
+  /** Told, when the sizes were asked for, whether another reader (of this process or another
+   *  process of the cache) was already asking for all of them: its walk is ahead of this one's. */
+  followed?: (trailed: boolean) => void
+}
+
 export interface AheadLedgerLike {
   /** Distinct bytes read. */
   readonly read: number
@@ -123,7 +131,7 @@ export interface ObjectStore {
    * has one (object-info). Ids it cannot size that way are left out. With `local`, nothing is
    * asked of the server: what this cache knows (other processes' answers included).
    */
-  cheapSizes?(oids: Oid[], options?: { local?: boolean }): Promise<Map<Oid, number>>
+  cheapSizes?(oids: Oid[], options?: SizeQueryOptions): Promise<Map<Oid, number>>
   /** True when the object is already on local disk (no network). */
   has(oid: Oid): Promise<boolean>
   /** Fetches the missing ones among `oids` in large batches; resolves once all are local. */

@@ -13,6 +13,8 @@ import { openStore, type Store } from '../../lib/store/mod.ts'
 import { brokerName } from '../../lib/store/broker.ts'
 import { EMPTY_BLOB_OID, hashObject } from '../../lib/git/sha1.ts'
 import { lsTree, sampleFiles, type TestRepo } from '../helpers/repos.ts'
+import { describeRequest } from '../helpers/git_server.ts'
+import { openLower, type LowerView } from '../../lib/lower/mod.ts'
 import { withServedCache } from './_processes.ts'
 
 const here = import.meta.dirname ?? new URL('.', import.meta.url).pathname
@@ -147,6 +149,46 @@ test('a follower whose read joins what another process is fetching is told it tr
       await read(b, 'b', w, first)
       assert.equal(followed.b, [true, false])
       assert.is(b.stats.requests, 0)
+    } finally {
+      server.intercept = null
+      await a.close()
+      await b.close()
+    }
+  })
+})
+
+// The same for sizes: eight mounts each walked and sized the whole tree beside the broker's walk.
+test('a follower whose size query the broker was already making walks no region; a query nobody makes ends that', async () => {
+  const files = Array.from({ length: 900 }, (_, i) => ({ path: `d${String(Math.floor(i / 3)).padStart(3, '0')}/f${i % 3}.txt`, content: `${i}\n`.repeat(1 + (i % 7)) }))
+  await withServedCache(files, async ({ repo, server, url, cache }) => {
+    const a = await openStore({ remote: await openRemote(url), cacheDir: cache })
+    const b = await openStore({ remote: await openRemote(url), cacheDir: cache })
+    try {
+      const [viewA, viewB] = [await openLower(a, repo.head), await openLower(b, repo.head)]
+      const loads = b.stats.requests // each loads the commit's trees itself
+      const file = async (view: LowerView, path: string) => (await view.lookupPath(path))!
+      const [firstA, firstB, far, near] = [await file(viewA, 'd000/f0.txt'), await file(viewB, 'd000/f0.txt'), await file(viewB, 'd200/f0.txt'), await file(viewB, 'd250/f0.txt')]
+      let release!: () => void
+      let heldQuery!: () => void
+      const gate = new Promise<void>((r) => (release = r))
+      const held = new Promise<void>((r) => (heldQuery = r))
+      server.intercept = (r) => (r.body.includes('command=object-info') ? (heldQuery(), { after: gate }) : undefined)
+      const sizeA = viewA.size(firstA) // a's walk asks the server: a becomes the broker
+      await held
+      server.intercept = null
+      const sizeB = viewB.size(firstB) // b's walk asks the broker for the same ids
+      while (a.stats.sizesServed === 0) await new Promise((r) => setTimeout(r, 2))
+      release()
+      await Promise.all([sizeA, sizeB])
+      const queries = () => server.log.filter((r) => r.body.includes('command=object-info')).map(describeRequest)
+      server.reset()
+      assert.is(await viewB.size(far), 24) // "600\n" six times
+      assert.equal(queries(), ['object-info ids=3'], 'trailing: its own directory only')
+      server.reset()
+      await viewB.size(near)
+      const [q] = queries()
+      assert.ok(q && Number(/ids=(\d+)/.exec(q)![1]) > 3, `leading again: a region (${q})`)
+      assert.is(b.stats.requests, loads, 'its sizes all came through the broker')
     } finally {
       server.intercept = null
       await a.close()
