@@ -49,8 +49,8 @@ export class SizeAhead {
   /** Bumped by every move of the region: a pump of an older region stops. */
   private generation = 0
   /**
-   * The last sizes asked for were all known to the cache, or being asked for, by another reader
-   * (another process of the cache, another view): its walk leads. Then this one walks no region: a
+   * The last sizes asked for were all known to the cache, or being asked for, by another process
+   * of the cache: its walk leads. Then this one walks no region: a
    * miss asks for its own directory's files only, until a query finds nobody asking. Eight mounts
    * reading the same files each walked and sized the whole tree beside the broker's walk.
    */

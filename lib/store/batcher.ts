@@ -56,6 +56,11 @@ export class Batcher {
     return p
   }
 
+  /** True when `oid` is pending or in flight. */
+  has(oid: Oid): boolean {
+    return this.inflight.has(oid)
+  }
+
   /**
    * True when `oid` is pending or in flight for another asker than `asker`: whoever asked first is
    * ahead of this reader (its read-ahead, or a process of the cache reading the same files).

@@ -233,7 +233,6 @@ export class Store implements ObjectStore {
       if (w) waits.add(w)
       return !w
     })
-    if (!mine.length) followed?.(true)
     let unknown: Oid[] = []
     if (mine.length) {
       const run = this.askSizesOnce(mine, out, followed)
@@ -960,10 +959,12 @@ export class Store implements ObjectStore {
     else {
       this.stats.serverHits++
       const asker = read?.asker
-      if (read && this.batcher.trails(oid, asker)) {
-        // Another reader got here first: what it fetches along is what this one would.
+      if (read && this.batcher.has(oid)) {
+        // Already asked for: its along went with it. Asked by another reader, that one's read-ahead
+        // leads (what it fetches along is what this one would); by this one, it is its own guess.
+        const trailed = this.batcher.trails(oid, asker)
         await this.batcher.request(oid, { asker })
-        read.followed?.(true)
+        if (trailed) read.followed?.(true)
       } else if (read?.along) {
         // The read-ahead ids join this miss's request (the same batching window).
         const along = await this.missing(read.along().filter((x) => x !== oid)).catch(() => [] as Oid[])

@@ -74,8 +74,8 @@ export interface ReadAheadOptions {
 export interface SizeQueryOptions {
   /** Only what is known without the server (this process, the cache's disk and shared sizes). */
   local?: boolean
-  /** Told, when the sizes were asked for, whether another reader (of this process or another
-   *  process of the cache) was already asking for all of them: its walk is ahead of this one's. */
+  /** Told, once the cache's broker answered (or its shared sizes held them all), whether another
+   *  process of the cache knew or was already asking for all of them: its walk is ahead of this one's. */
   followed?: (trailed: boolean) => void
 }
 

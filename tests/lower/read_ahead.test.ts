@@ -183,6 +183,34 @@ test('a reader whose miss joins another reader\'s fetch guesses nothing until it
   }
 })
 
+// Antares jobs share one view: 32 jobs reading the same file each asked for files along with it.
+test('a second read of a file already on its way, by the same reader, asks nothing along and starts no walk', async () => {
+  const { store, lower, lines } = await open('join')
+  try {
+    const f = await entry(lower, 'p1/a3/b4/f5.txt')
+    let release!: () => void
+    let arrived!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const held = new Promise<void>((r) => (arrived = r))
+    server.reset()
+    server.intercept = (r) => (r.method === 'POST' && r.body.includes('command=fetch') && r.body.includes(f.oid!) ? (arrived(), { after: gate }) : undefined)
+    const first = lower.read(f)
+    await held
+    const misses = store.stats.serverHits
+    const second = lower.read(f)
+    while (store.stats.serverHits === misses) await new Promise((r) => setTimeout(r, 1))
+    release()
+    await Promise.all([first, second])
+    server.intercept = null
+    await lower.readAheadSettled()
+    assert.is(server.log.filter((r) => r.body.includes('command=fetch')).length, 1, 'one request: the first read\'s')
+    assert.not.ok(lines.some((l) => l.includes('walk')), lines.join('\n'))
+  } finally {
+    server.intercept = null
+    await store.close()
+  }
+})
+
 test('a file over the size limit comes only when read', async () => {
   const { store, lower, lines } = await open('huge')
   try {
