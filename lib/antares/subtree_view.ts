@@ -13,7 +13,8 @@ export class SubtreeView implements LowerView {
   /** `path` as normalised by the service (`/` or `/a/b`). */
   static async open(base: LowerView, path: string): Promise<LowerView> {
     const prefix = path.replace(/^\/+|\/+$/g, '')
-    if (prefix === '') return base
+    // Even at the top: the job reads as itself (its own read-ahead over the shared view).
+    if (prefix === '') return new SubtreeView(base, prefix, base.root)
     const root = await base.lookupPath(prefix)
     if (!root || root.kind !== 'dir') {
       throw new UsageError(`path "/${prefix}" is not a directory in commit ${base.commit.slice(0, 12)}; send a directory of the repository`)
@@ -43,15 +44,15 @@ export class SubtreeView implements LowerView {
 
   lookupPath(path: string) {
     const rel = path.replace(/^\/+/, '')
-    return this.base.lookupPath(rel === '' ? this.prefix : `${this.prefix}/${rel}`)
+    return this.base.lookupPath(rel === '' || this.prefix === '' ? this.prefix + rel : `${this.prefix}/${rel}`)
   }
 
   size(entry: LowerEntry) {
     return this.base.size(entry)
   }
 
-  read(entry: LowerEntry) {
-    return this.base.read(entry)
+  read(entry: LowerEntry, reader?: object) {
+    return this.base.read(entry, reader ?? this)
   }
 
   isLocal(entry: LowerEntry) {

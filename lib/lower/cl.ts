@@ -114,8 +114,8 @@ export class ClLowerView implements LowerView {
     return this.base.size(entry)
   }
 
-  async read(entry: LowerEntry): Promise<Uint8Array> {
-    if (!entry.local) return this.base.read(entry)
+  async read(entry: LowerEntry, reader?: object): Promise<Uint8Array> {
+    if (!entry.local) return this.base.read(entry, reader)
     if (entry.kind === 'symlink') return new TextEncoder().encode(await fsp.readlink(entry.local))
     return new Uint8Array(await fsp.readFile(entry.local))
   }

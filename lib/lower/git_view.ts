@@ -56,6 +56,9 @@ export class GitLowerView implements LowerView {
   private readonly parents = new Map<Oid, { parent: Oid; name: string }>()
   private readonly sizeAhead?: SizeAhead
   private readonly readAhead?: ReadAhead
+  /** The read-aheads of other readers of this view (antares jobs), each its own walk. */
+  private readonly readAheads = new WeakMap<object, ReadAhead>()
+  private readonly readAheadOptions?: ReadAheadOptions
 
   constructor(
     readonly store: ObjectStore,
@@ -67,6 +70,7 @@ export class GitLowerView implements LowerView {
     this.root = { kind: 'dir', perm: 0o755, oid: rootTree, mode: '40000' }
     const parentOf = (dir: Oid) => this.parents.get(dir)
     if (options.readAhead) this.readAhead = new ReadAhead(store, rootTree, options.readAhead, parentOf)
+    this.readAheadOptions = options.readAhead
     if (store.cheapSizes) {
       this.sizeAhead = new SizeAhead({ store, root: rootTree, parentOf, known: (oid) => this.known(oid), learn: (oid, n) => this.learn(oid, n) })
     }
@@ -107,7 +111,7 @@ export class GitLowerView implements LowerView {
     return out
   }
 
-  /** Resolves once the read-aheads started so far have ended. */
+  /** Resolves once the read-aheads the view started for its own reads so far have ended (tests). */
   readAheadSettled(): Promise<void> {
     return this.readAhead?.settled() ?? Promise.resolve()
   }
@@ -167,14 +171,22 @@ export class GitLowerView implements LowerView {
     return n
   }
 
-  async read(entry: LowerEntry): Promise<Uint8Array> {
+  async read(entry: LowerEntry, reader?: object): Promise<Uint8Array> {
     if (!entry.oid || (entry.kind !== 'file' && entry.kind !== 'symlink')) return new Uint8Array(0)
     const group = entry.ref as SizeGroup | undefined
-    const ra = this.readAhead
+    const ra = reader ? this.readAheadOf(reader) : this.readAhead
     const body = await this.store.readBlob(entry.oid, ra && group ? ra.readOptions(entry.oid, group) : undefined)
     this.learn(entry.oid, body.length)
     ra?.noteRead(entry.oid, group, body.length)
     return body
+  }
+
+  /** `reader`'s own read-ahead: 32 jobs reading through one walk detector looked like reads all over the tree. */
+  private readAheadOf(reader: object): ReadAhead | undefined {
+    if (!this.readAhead) return undefined
+    let ra = this.readAheads.get(reader)
+    if (!ra) this.readAheads.set(reader, (ra = new ReadAhead(this.store, this.root.oid!, this.readAheadOptions, (dir) => this.parents.get(dir))))
+    return ra
   }
 
   isLocal(entry: LowerEntry): Promise<boolean> {

@@ -34,8 +34,9 @@ export interface LowerView {
   listCached?(dir: LowerEntry): Map<string, LowerEntry> | undefined
   /** What `size` gives when it is known without I/O, else undefined. Optional, as listCached. */
   knownSize?(entry: LowerEntry): number | undefined
-  /** Contents of a file, or the target of a symlink. */
-  read(entry: LowerEntry): Promise<Uint8Array>
+  /** Contents of a file, or the target of a symlink. `reader`: who reads (an antares job over the
+   *  shared view), for a read-ahead of its own; by default the view's. */
+  read(entry: LowerEntry, reader?: object): Promise<Uint8Array>
   /** True when reading the entry needs no network. */
   isLocal(entry: LowerEntry): Promise<boolean>
   /** An entry standing for a Git object by mode and id (the `user.scorpio.origin` of an upper entry). */

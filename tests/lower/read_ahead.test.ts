@@ -11,6 +11,7 @@ import { openLower, readAheadCounters, type LowerEntry, type LowerView } from '.
 import { openRemote } from '../../lib/remote/mod.ts'
 import { describeRequest, startGitServer, type GitServer } from '../helpers/git_server.ts'
 import { openStore } from '../../lib/store/mod.ts'
+import { SubtreeView } from '../../lib/antares/subtree_view.ts'
 import { makeBareRepo, type RepoFile, type TestRepo } from '../helpers/repos.ts'
 
 let repo: TestRepo
@@ -177,6 +178,44 @@ test('a reader whose miss joins another reader\'s fetch guesses nothing until it
     await b.read(own[8])
     await b.readAheadSettled()
     assert.ok(linesB.length > 0, 'the ninth miss of its own brings files along again')
+  } finally {
+    server.intercept = null
+    await store.close()
+  }
+})
+
+// Antares jobs read through one shared view: each reads ahead for itself, and trails the others.
+test('jobs over one shared view: a job whose miss joins another job\'s fetch trails it', async () => {
+  const { store, lower } = await open('jobs')
+  const [jobA, jobB] = [await SubtreeView.open(lower, '/'), await SubtreeView.open(lower, '/')]
+  try {
+    const entryOf = async (job: LowerView, path: string) => {
+      const e = (await job.lookupPath(path))!
+      await job.size(e)
+      return e
+    }
+    const first = await entryOf(jobA, 'p0/a2/b0/f5.txt')
+    const own: LowerEntry[] = []
+    for (let k = 0; k < 4; k++) own.push(await entryOf(jobB, `p0/a3/b${k}/f5.txt`))
+    let release!: () => void
+    let arrived!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const held = new Promise<void>((r) => (arrived = r))
+    server.intercept = (r) => (r.method === 'POST' && r.body.includes('command=fetch') && r.body.includes(first.oid!) ? (arrived(), { after: gate }) : undefined)
+    const readA = jobA.read(first)
+    await held
+    const misses = store.stats.serverHits
+    const readB = jobB.read(first)
+    while (store.stats.serverHits === misses) await new Promise((r) => setTimeout(r, 1))
+    release()
+    await Promise.all([readA, readB])
+    server.intercept = null
+    for (const e of own) {
+      server.reset()
+      await jobB.read(e)
+      await lower.readAheadSettled()
+      assert.equal(server.log.filter((r) => r.body.includes('command=fetch')).map(describeRequest), ['fetch ids=1 filter blob:none'])
+    }
   } finally {
     server.intercept = null
     await store.close()
