@@ -59,6 +59,7 @@ export class GitLowerView implements LowerView {
   /** The read-aheads of other readers of this view (antares jobs), each its own walk. */
   private readonly readAheads = new WeakMap<object, ReadAhead>()
   private readonly readAheadOptions?: ReadAheadOptions
+  private readonly parentOf = (dir: Oid) => this.parents.get(dir)
 
   constructor(
     readonly store: ObjectStore,
@@ -68,7 +69,7 @@ export class GitLowerView implements LowerView {
     options: { readAhead?: ReadAheadOptions } = {},
   ) {
     this.root = { kind: 'dir', perm: 0o755, oid: rootTree, mode: '40000' }
-    const parentOf = (dir: Oid) => this.parents.get(dir)
+    const parentOf = this.parentOf
     if (options.readAhead) this.readAhead = new ReadAhead(store, rootTree, options.readAhead, parentOf)
     this.readAheadOptions = options.readAhead
     if (store.cheapSizes) {
@@ -185,7 +186,7 @@ export class GitLowerView implements LowerView {
   private readAheadOf(reader: object): ReadAhead | undefined {
     if (!this.readAhead) return undefined
     let ra = this.readAheads.get(reader)
-    if (!ra) this.readAheads.set(reader, (ra = new ReadAhead(this.store, this.root.oid!, this.readAheadOptions, (dir) => this.parents.get(dir))))
+    if (!ra) this.readAheads.set(reader, (ra = new ReadAhead(this.store, this.root.oid!, this.readAheadOptions, this.parentOf)))
     return ra
   }
 

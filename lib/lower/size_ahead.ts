@@ -50,9 +50,9 @@ export class SizeAhead {
   private generation = 0
   /**
    * The last sizes asked for were all known to the cache, or being asked for, by another process
-   * of the cache: its walk leads. Then this one walks no region: a
-   * miss asks for its own directory's files only, until a query finds nobody asking. Eight mounts
-   * reading the same files each walked and sized the whole tree beside the broker's walk.
+   * of the cache: its walk leads. Then this one walks no region: a miss asks for its own
+   * directory's files only, until a query finds nobody asking. Eight mounts reading the same files
+   * each walked and sized the whole tree beside the broker's walk.
    */
   private trailing = false
 
