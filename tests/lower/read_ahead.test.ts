@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { openLower, readAheadCounters, type LowerEntry, type LowerView } from '../../lib/lower/mod.ts'
 import { openRemote } from '../../lib/remote/mod.ts'
 import { describeRequest, startGitServer, type GitServer } from '../helpers/git_server.ts'
-import { openStore } from '../../lib/store/mod.ts'
+import { openStore, type Store } from '../../lib/store/mod.ts'
 import { SubtreeView } from '../../lib/antares/subtree_view.ts'
 import { makeBareRepo, type RepoFile, type TestRepo } from '../helpers/repos.ts'
 
@@ -40,6 +40,33 @@ async function open(cache: string, walkObjects?: number, wasteAllowance?: number
   await store.loadCommit(repo.head)
   const lower = await openLower(store, repo.head, { readAhead: { log: (l) => lines.push(l), now: () => 0, walkObjects, wasteAllowance } })
   return { store, lower, lines }
+}
+
+/** The server's fetch requests since its last reset. */
+const fetches = () => server.log.filter((r) => r.body.includes('command=fetch')).map(describeRequest)
+
+/**
+ * Two reads of the blob `oid` in step: the first one's request is held at the server until the
+ * second has missed too (it then joins the first's fetch); both are read when this resolves.
+ */
+async function inStep(store: Store, oid: string, first: () => Promise<unknown>, second: () => Promise<unknown>): Promise<void> {
+  let release!: () => void
+  let arrived!: () => void
+  const gate = new Promise<void>((r) => (release = r))
+  const held = new Promise<void>((r) => (arrived = r))
+  server.intercept = (r) => (r.method === 'POST' && r.body.includes('command=fetch') && r.body.includes(oid) ? (arrived(), { after: gate }) : undefined)
+  try {
+    const one = first()
+    await held
+    const misses = store.stats.serverHits
+    const two = second()
+    while (store.stats.serverHits === misses) await new Promise((r) => setTimeout(r, 1))
+    release()
+    await Promise.all([one, two])
+  } finally {
+    release()
+    server.intercept = null
+  }
 }
 
 async function entry(lower: LowerView, path: string): Promise<LowerEntry> {
@@ -151,23 +178,9 @@ test('a reader whose miss joins another reader\'s fetch guesses nothing until it
     const same = await entry(b, 'p1/a0/b0/f5.txt')
     const own: LowerEntry[] = []
     for (let k = 0; k < 9; k++) own.push(await entry(b, `p1/a${1 + Math.floor(k / 5)}/b${k % 5}/f5.txt`))
-    // A's request is held at the server until B's miss has joined it.
-    let release!: () => void
-    let arrived!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    const held = new Promise<void>((r) => (arrived = r))
-    server.intercept = (r) => (r.method === 'POST' && r.body.includes('command=fetch') && r.body.includes(first.oid!) ? (arrived(), { after: gate }) : undefined)
-    const readA = a.read(first)
-    await held
-    const misses = store.stats.serverHits
-    const readB = b.read(same)
-    while (store.stats.serverHits === misses) await new Promise((r) => setTimeout(r, 1))
-    release()
-    await Promise.all([readA, readB])
-    server.intercept = null
+    await inStep(store, first.oid!, () => a.read(first), () => b.read(same))
     await b.readAheadSettled()
     assert.equal(linesB, [], 'B asked nothing along with the read it joined')
-    const fetches = () => server.log.filter((r) => r.body.includes('command=fetch')).map(describeRequest)
     for (let k = 0; k < 8; k++) {
       server.reset()
       await b.read(own[k])
@@ -179,7 +192,6 @@ test('a reader whose miss joins another reader\'s fetch guesses nothing until it
     await b.readAheadSettled()
     assert.ok(linesB.length > 0, 'the ninth miss of its own brings files along again')
   } finally {
-    server.intercept = null
     await store.close()
   }
 })
@@ -197,55 +209,30 @@ test('jobs over one shared view: a job whose miss joins another job\'s fetch tra
     const first = await entryOf(jobA, 'p0/a2/b0/f5.txt')
     const own: LowerEntry[] = []
     for (let k = 0; k < 4; k++) own.push(await entryOf(jobB, `p0/a3/b${k}/f5.txt`))
-    let release!: () => void
-    let arrived!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    const held = new Promise<void>((r) => (arrived = r))
-    server.intercept = (r) => (r.method === 'POST' && r.body.includes('command=fetch') && r.body.includes(first.oid!) ? (arrived(), { after: gate }) : undefined)
-    const readA = jobA.read(first)
-    await held
-    const misses = store.stats.serverHits
-    const readB = jobB.read(first)
-    while (store.stats.serverHits === misses) await new Promise((r) => setTimeout(r, 1))
-    release()
-    await Promise.all([readA, readB])
-    server.intercept = null
+    await inStep(store, first.oid!, () => jobA.read(first), () => jobB.read(first))
     for (const e of own) {
       server.reset()
       await jobB.read(e)
       await lower.readAheadSettled()
-      assert.equal(server.log.filter((r) => r.body.includes('command=fetch')).map(describeRequest), ['fetch ids=1 filter blob:none'])
+      assert.equal(fetches(), ['fetch ids=1 filter blob:none'])
     }
   } finally {
-    server.intercept = null
     await store.close()
   }
 })
 
-// Antares jobs share one view: 32 jobs reading the same file each asked for files along with it.
+// A file read twice at once by one reader (two opens of it): the second read asked for files along
+// with it again, and started a walk.
 test('a second read of a file already on its way, by the same reader, asks nothing along and starts no walk', async () => {
   const { store, lower, lines } = await open('join')
   try {
     const f = await entry(lower, 'p1/a3/b4/f5.txt')
-    let release!: () => void
-    let arrived!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    const held = new Promise<void>((r) => (arrived = r))
     server.reset()
-    server.intercept = (r) => (r.method === 'POST' && r.body.includes('command=fetch') && r.body.includes(f.oid!) ? (arrived(), { after: gate }) : undefined)
-    const first = lower.read(f)
-    await held
-    const misses = store.stats.serverHits
-    const second = lower.read(f)
-    while (store.stats.serverHits === misses) await new Promise((r) => setTimeout(r, 1))
-    release()
-    await Promise.all([first, second])
-    server.intercept = null
+    await inStep(store, f.oid!, () => lower.read(f), () => lower.read(f))
     await lower.readAheadSettled()
-    assert.is(server.log.filter((r) => r.body.includes('command=fetch')).length, 1, 'one request: the first read\'s')
+    assert.is(fetches().length, 1, 'one request: the first read\'s')
     assert.not.ok(lines.some((l) => l.includes('walk')), lines.join('\n'))
   } finally {
-    server.intercept = null
     await store.close()
   }
 })
