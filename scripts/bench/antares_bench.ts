@@ -10,7 +10,7 @@
 // Run alone: node --import tsx scripts/bench/antares_bench.ts [--files N] [--jobs N] [--procs N] [--reads N] [--binary] [--json]
 // (issue 16: --jobs 32 --procs 0 --binary, 32 jobs of one antares binary)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { startGitServer, type GitServer } from '../../tests/helpers/git_server.ts'
 import { breakdown } from './_breakdown.ts'
 import { ensureBenchRepo } from './_repo.ts'
+import { ensureBinary } from '../_build.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -181,7 +182,9 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', XDG_STATE_HOME: join(scratch, 'xdg-state'), XDG_CACHE_HOME: join(scratch, 'xdg-cache') }
   const server = await startGitServer(dirname(repo))
   const url = server.url(repo.split('/').pop()!)
-  const cmd = options.binary ? (cli(), [BINARY]) : cli()
+  // The binary is built again when older than its sources (as shared_bench does): runs of this
+  // bench on 2026-12-04 measured a binary of the commit before, and reported its bytes for the next.
+  const cmd = options.binary ? (cli(), ensureBinary(), [BINARY]) : cli()
   const rows: AntaresBenchRow[] = []
   const push = rows.push.bind(rows)
   rows.push = (...r: AntaresBenchRow[]) => {
@@ -269,7 +272,7 @@ export async function runAntaresBench(options: AntaresBenchOptions = {}): Promis
       )
 
       // 4. Start-up and `status` latency: the single binary vs the npm-installed CLI (node + bundle).
-      if (!existsSync(BINARY) || statSync(BINARY).mtimeMs < statSync(BUNDLE).mtimeMs) execFileSync(process.execPath, ['scripts/compile.mjs'], { cwd: root, stdio: 'ignore' })
+      ensureBinary()
       const vBin = await timeRuns([BINARY], ['--version'], env, scratch, 10)
       const vNode = await timeRuns(cmd, ['--version'], env, scratch, 10)
       const sBin = await timeRuns([BINARY], ['status', '--json'], penv, mps[1], 5)

@@ -12,11 +12,12 @@
 // Reference rows: the same with read-ahead off (SCORPIO_READ_AHEAD=0), i.e. before issue 13.
 // Run alone: node --import tsx scripts/bench/coldread_bench.ts [--rtt 20,100] [--rounds N] [--with-off] [--no-warm]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { closestSubtree, ensureBenchRepo } from './_repo.ts'
+import { ensureBuilt } from '../_build.ts'
 import { buildPassthrough, waitMounted } from './fuse_bench.ts'
 import { startLatencyProxy } from './latency_proxy.ts'
 import { startServer } from './_server.ts'
@@ -186,7 +187,8 @@ async function warmTar(base: string, babel: string, babelFiles: string[]) {
 }
 
 async function main() {
-  if (!existsSync(BIN) || statSync(BIN).mtimeMs < statSync(MJS).mtimeMs) log('note: dist/scorpio older than dist/scorpio.mjs; run npm run compile first')
+  // Built when older than the sources (a note alone let runs measure the commit before).
+  ensureBuilt(log)
   const mono = await ensureBenchRepo(100000)
   const babel = join(root, 'bench-data', 'babel.git')
   const monoFiles = lsFiles(mono)
