@@ -13,6 +13,7 @@ import { droppedBytes } from '../reclaim.ts'
 import { trace } from '../trace.ts'
 import type { ObjectType, Oid } from '../store/types.ts'
 import { applyDelta } from './delta.ts'
+import { HEX_DIGITS } from './sha1.ts'
 import type { ScanBatch } from './pack_scan.ts'
 import { inflateZlib, InflateError, NEED_INPUT } from './inflate.ts'
 
@@ -110,12 +111,9 @@ class Scratch {
   }
 }
 
-const HEX_VALUE = new Uint8Array(128)
-for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i
-
 /** Writes the 20 bytes of a 40-digit lowercase hex id into `out[0 .. 20)`. */
 function hexToId(hex: string, out: Uint8Array): void {
-  for (let k = 0; k < 20; k++) out[k] = (HEX_VALUE[hex.charCodeAt(2 * k)] << 4) | HEX_VALUE[hex.charCodeAt(2 * k + 1)]
+  for (let k = 0; k < 20; k++) out[k] = (HEX_DIGITS[hex.charCodeAt(2 * k)] << 4) | HEX_DIGITS[hex.charCodeAt(2 * k + 1)]
 }
 
 class Input {

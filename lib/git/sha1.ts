@@ -24,6 +24,10 @@ export function sha1Hex(data: Uint8Array): string {
   return createHash('sha1').update(data).digest('hex')
 }
 
+/** The value of each lower-case hex digit by character code (0–255); -1 for any other character. */
+export const HEX_DIGITS = new Int8Array(256).fill(-1)
+for (let c = 0; c < 16; c++) HEX_DIGITS['0123456789abcdef'.charCodeAt(c)] = c
+
 export function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'))
 }

@@ -92,6 +92,10 @@ interface Pending {
   reject: (e: unknown) => void
 }
 
+/** The ids in a list a peer sent (anything else in it is left out). */
+function oidsIn(v: unknown): Oid[] {
+  return Array.isArray(v) ? v.filter((x): x is Oid => typeof x === 'string' && isOid(x)) : []
+}
 
 /** `[oid, type, base64]` rows of an answer; anything else in them is skipped (the follower fetches it). */
 function handedObjects(v: unknown): HandedObject[] {
@@ -120,12 +124,11 @@ class Link {
     })
   }
 
-  /** Resolves with the names of the packs the objects were stored in (loose ones are not named) and the objects handed over. */
+  /** Resolves with the names of the packs the objects were stored in (loose ones are not named), the objects handed over and the ids it trailed another process for. */
   async fetch(oids: Oid[], ahead: Oid[]): Promise<Brought> {
     const m = await this.ask({ oids, ahead })
     const packs = Array.isArray(m.packs) ? m.packs.filter((x): x is string => typeof x === 'string') : []
-    const trailed = Array.isArray(m.trailed) ? m.trailed.filter((x): x is Oid => isOid(x)) : []
-    return { packs, objects: handedObjects(m.objects), trailed }
+    return { packs, objects: handedObjects(m.objects), trailed: oidsIn(m.trailed) }
   }
 
   /** The sizes of `oids` the broker knows or learned (those it could not learn are left out). */
@@ -292,9 +295,8 @@ export class FetchBroker {
     } catch {
       return void socket.destroy()
     }
-    const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is Oid => typeof x === 'string' && isOid(x)) : [])
-    const oids = ids(m.oids)
-    const sized = ids(m.sizes)
+    const oids = oidsIn(m.oids)
+    const sized = oidsIn(m.sizes)
     if (typeof m.id !== 'number' || !(oids.length || sized.length) || this.token === null || m.token !== this.token) return void socket.destroy()
     const id = m.id
     const reply = (out: object) => void (socket.destroyed || socket.write(JSON.stringify(out) + '\n'))
@@ -309,7 +311,7 @@ export class FetchBroker {
       )
       return
     }
-    this.serve(oids, new Set(ids(m.ahead)), socket).then(
+    this.serve(oids, new Set(oidsIn(m.ahead)), socket).then(
       ({ failed, error, packs, objects, trailed }) => {
         const rows = objects.map((o) => [o.oid, o.type, Buffer.from(o.body.buffer, o.body.byteOffset, o.body.length).toString('base64')])
         reply(failed.length ? failure(error, failed) : { id, packs, objects: rows, trailed })

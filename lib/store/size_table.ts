@@ -2,14 +2,11 @@
 // probing), ~24 bytes an entry instead of a Map entry plus a 40-character key string (a
 // 100,000-file commit kept two such Maps, ~12 MB). Sizes never change for an id; when `max`
 // entries are reached the table starts afresh (a size is then asked from the disk again).
+import { HEX_DIGITS } from '../git/sha1.ts'
 
 const EMPTY = 0
 /** Stored as size + 1; sizes from 2^32 - 1 up live in `big`. */
 const BIG = 0xffff_ffff
-
-/** The value of each lower-case hex digit by character code; -1 for any other character. */
-const HEX = new Int8Array(256).fill(-1)
-for (let c = 0; c < 16; c++) HEX['0123456789abcdef'.charCodeAt(c)] = c
 
 /** The 32-bit word of lower-case hex digits `oid[at .. at + 8)`, or -1 with `bad[0]` set when
  *  one is not such a digit (validating here costs less than a regular expression per call). */
@@ -20,7 +17,7 @@ function hexWord(oid: string, at: number, bad: Uint8Array): number {
   let any = 0
   for (let i = at; i < at + 8; i++) {
     const c = oid.charCodeAt(i)
-    const v = c < 256 ? HEX[c] : -1
+    const v = c < 256 ? HEX_DIGITS[c] : -1
     any |= v
     w = (w << 4) | (v & 15)
   }

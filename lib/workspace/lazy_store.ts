@@ -14,7 +14,6 @@ import type { PushResult } from '../store/push.ts'
 import { isObjectType, type CommitInfo, type FetchProgress, type ObjectType, type Oid, type TreeEntry } from '../store/types.ts'
 import type { WorkspaceStore } from './context.ts'
 
-
 export class LazyStore implements WorkspaceStore {
   private full?: Promise<Store>
   private db?: DiskObjectDb
